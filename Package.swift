@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Luz: tensors with reverse-mode autograd, neural-network modules, optimizers, data loading and a
+// luz-style training pipeline, in pure Swift over the system BLAS and zlib.
+//
+// Layers (each target depends only on those above it in this list):
+//   CBLAS, CZlib → LuzTensor → LuzNN → LuzOptim → LuzData → LuzDatasets
+#if canImport(Darwin)
+let blasDependencies: [Target.Dependency] = []
+let blasLinker: [LinkerSetting] = [.linkedFramework("Accelerate")]
+#else
+let blasDependencies: [Target.Dependency] = ["CBLAS"]
+let blasLinker: [LinkerSetting] = []
+#endif
+
+let package = Package(
+    name: "Luz",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "LuzTensor", targets: ["LuzTensor"]),
+        .library(name: "LuzNN", targets: ["LuzNN"]),
+        .library(name: "LuzOptim", targets: ["LuzOptim"]),
+        .library(name: "LuzData", targets: ["LuzData"]),
+        .library(name: "LuzDatasets", targets: ["LuzDatasets"]),
+        .library(name: "LuzPlot", targets: ["LuzPlot"]),
+        .executable(name: "luz-bench", targets: ["luz-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS",
+            pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib",
+            pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "LuzTensor", dependencies: blasDependencies, linkerSettings: blasLinker),
+        .target(name: "LuzNN", dependencies: ["LuzTensor"]),
+        .target(name: "LuzOptim", dependencies: ["LuzTensor", "LuzNN"]),
+        .target(name: "LuzData", dependencies: ["LuzTensor"]),
+        .target(
+            name: "LuzDatasetsResources", path: "Datasets",
+            sources: ["PackageData.swift"], resources: [.copy("penguins.csv")]),
+        .target(
+            name: "LuzDatasets",
+            dependencies: [
+                "LuzTensor", "LuzData", "CZlib", "LuzDatasetsResources",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .target(name: "LuzPlot"),
+        .target(name: "LuzTestSupport", dependencies: ["LuzTensor"]),
+        .executableTarget(name: "luz-bench", dependencies: ["LuzTensor", "LuzNN", "LuzOptim"]),
+
+        .testTarget(name: "LuzTensorTests", dependencies: ["LuzTensor", "LuzTestSupport"]),
+        .testTarget(name: "LuzNNTests", dependencies: ["LuzNN", "LuzTestSupport"]),
+        .testTarget(name: "LuzOptimTests", dependencies: ["LuzOptim", "LuzNN", "LuzTestSupport"]),
+        .testTarget(name: "LuzDataTests", dependencies: ["LuzData", "LuzTestSupport"]),
+        .testTarget(name: "LuzPlotTests", dependencies: ["LuzPlot"]),
+        .testTarget(name: "LuzDatasetsTests", dependencies: ["LuzDatasets", "LuzData", "LuzTestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

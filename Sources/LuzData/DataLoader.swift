@@ -1,0 +1,230 @@
+import Foundation
+import LuzTensor
+
+/// Draws batches from a dataset, one epoch per iteration (torch's `DataLoader`).
+///
+/// ```swift
+/// let loader = DataLoader(train, batchSize: 128, shuffle: true, generator: Generator(seed: 1))
+/// for epoch in 0..<10 {
+///     for batch in loader {              // each `for` loop is a new epoch, newly shuffled
+///         let loss = crossEntropy(model(batch.input), batch.target)
+///     }
+/// }
+/// ```
+///
+/// - Shuffling uses the loader's own generator, so the order of batches depends only on its
+///   seed, not on how many random numbers the model drew meanwhile: two loaders made with
+///   generators of the same seed give the same batches, epoch after epoch. Without a generator
+///   the loader seeds its own from the default generator when it is created (so `manualSeed`
+///   before creating it makes runs reproducible, as in torch).
+/// - The collate step turns the elements of a batch into one value; for ``Collatable`` elements
+///   (``Example``, `Tensor`) the default stacks them along a new first dimension.
+/// - With `prefetch` > 0 a background thread prepares up to that many batches ahead while the
+///   caller trains on the current one; the batches and their order are the same as without
+///   prefetching. Leaving a loop early stops the thread.
+///
+/// The defaults are torch's: a batch size of 1, no shuffling, the last short batch kept.
+public final class DataLoader<Source: Dataset, Batch>: Sequence {
+    /// The dataset batches are drawn from.
+    public let dataset: Source
+    /// The number of elements in each batch (the last one may be smaller unless ``dropLast``).
+    public let batchSize: Int
+    /// Whether each epoch visits the elements in a new random order.
+    public let shuffle: Bool
+    /// Whether an incomplete last batch is left out.
+    public let dropLast: Bool
+    /// The generator the shuffled orders are drawn from.
+    public let generator: LuzTensor.Generator
+    /// How many batches a background thread prepares ahead (0: none, batches are made on
+    /// demand on the iterating thread).
+    public let prefetch: Int
+
+    private let collate: ([Source.Element]) -> Batch
+    private let gather: (([Int]) -> Batch?)?
+
+    /// Creates a loader with a custom collate step.
+    /// - Parameters:
+    ///   - dataset: where the elements come from.
+    ///   - batchSize: elements per batch (torch's default: 1).
+    ///   - shuffle: draw a new random order every epoch (default `false`).
+    ///   - dropLast: leave out an incomplete last batch (default `false`).
+    ///   - generator: the source of the shuffled orders; a new one seeded from the default
+    ///     generator when `nil`.
+    ///   - prefetch: how many batches to prepare ahead on a background thread (default 0).
+    ///   - collate: turns a batch's elements (in order) into the batch value.
+    public convenience init(_ dataset: Source, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false,
+                            generator: LuzTensor.Generator? = nil, prefetch: Int = 0,
+                            collate: @escaping ([Source.Element]) -> Batch) {
+        self.init(dataset, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast,
+                  generator: generator, prefetch: prefetch, collate: collate, gather: nil)
+    }
+
+    private init(_ dataset: Source, batchSize: Int, shuffle: Bool, dropLast: Bool,
+                 generator: LuzTensor.Generator?, prefetch: Int,
+                 collate: @escaping ([Source.Element]) -> Batch, gather: (([Int]) -> Batch?)?) {
+        precondition(batchSize > 0, "DataLoader: batchSize must be positive, got \(batchSize)")
+        precondition(prefetch >= 0, "DataLoader: prefetch must be 0 or more, got \(prefetch)")
+        self.dataset = dataset
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.dropLast = dropLast
+        self.generator = generator ?? LuzTensor.Generator(seed: LuzTensor.Generator.default.nextUInt64())
+        self.prefetch = prefetch
+        self.collate = collate
+        self.gather = gather
+    }
+
+    /// The number of batches in one epoch.
+    public var count: Int {
+        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+    }
+
+    /// The number of batches in one epoch.
+    public var underestimatedCount: Int { count }
+
+    /// The element positions of each batch of a new epoch (drawing a new order when shuffling).
+    public func nextEpochIndices() -> [[Int]] {
+        let n = dataset.count
+        let order = shuffle ? generator.permutation(n) : Array(0..<n)
+        return (0..<count).map { b in
+            Array(order[b * batchSize..<Swift.min(n, (b + 1) * batchSize)])
+        }
+    }
+
+    /// Builds the batch holding the elements at `indices`.
+    public func batch(at indices: [Int]) -> Batch {
+        if let gather, let batch = gather(indices) { return batch }
+        return collate(indices.map { dataset[$0] })
+    }
+
+    /// Starts a new epoch.
+    public func makeIterator() -> Iterator {
+        let epoch = nextEpochIndices()
+        if prefetch == 0 {
+            return Iterator(loader: self, epoch: epoch)
+        }
+        let queue = PrefetchQueue<Batch>(capacity: prefetch)
+        // The worker holds the loader (not the iterator), so dropping the iterator cancels it.
+        let worker = Thread { [self] in
+            for indices in epoch {
+                if !queue.put(self.batch(at: indices)) { break }
+            }
+            queue.finish()
+        }
+        worker.name = "luz.DataLoader.prefetch"
+        worker.start()
+        return Iterator(queue: queue)
+    }
+
+    /// The batches of one epoch, in order.
+    public struct Iterator: IteratorProtocol {
+        private let loader: DataLoader?
+        private let epoch: [[Int]]
+        private var position = 0
+        private let prefetched: PrefetchHandle<Batch>?
+
+        init(loader: DataLoader, epoch: [[Int]]) {
+            self.loader = loader
+            self.epoch = epoch
+            prefetched = nil
+        }
+
+        init(queue: PrefetchQueue<Batch>) {
+            loader = nil
+            epoch = []
+            prefetched = PrefetchHandle(queue: queue)
+        }
+
+        /// The next batch, or `nil` at the end of the epoch.
+        public mutating func next() -> Batch? {
+            if let prefetched { return prefetched.queue.take() }
+            guard let loader, position < epoch.count else { return nil }
+            defer { position += 1 }
+            return loader.batch(at: epoch[position])
+        }
+    }
+}
+
+extension DataLoader where Source.Element: Collatable, Batch == Source.Element {
+    /// Creates a loader whose batches stack the elements along a new first dimension: a batch of
+    /// ``Example``s is one ``Example`` with inputs `[batchSize, ...]` and targets `[batchSize, ...]`.
+    /// - Parameters:
+    ///   - dataset: where the elements come from.
+    ///   - batchSize: elements per batch (torch's default: 1).
+    ///   - shuffle: draw a new random order every epoch (default `false`).
+    ///   - dropLast: leave out an incomplete last batch (default `false`).
+    ///   - generator: the source of the shuffled orders; a new one seeded from the default
+    ///     generator when `nil`.
+    ///   - prefetch: how many batches to prepare ahead on a background thread (default 0).
+    public convenience init(_ dataset: Source, batchSize: Int = 1, shuffle: Bool = false,
+                            dropLast: Bool = false, generator: LuzTensor.Generator? = nil, prefetch: Int = 0) {
+        self.init(dataset, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast,
+                  generator: generator, prefetch: prefetch,
+                  collate: { Source.Element.collated($0) }, gather: { dataset.batch(at: $0) })
+    }
+}
+
+/// Cancels the producer when the last copy of an iterator goes away (a loop left early).
+final class PrefetchHandle<Batch> {
+    let queue: PrefetchQueue<Batch>
+    init(queue: PrefetchQueue<Batch>) { self.queue = queue }
+    deinit { queue.cancel() }
+}
+
+/// A bounded first-in first-out queue between one producer thread and one consumer.
+final class PrefetchQueue<Batch>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Batch?]
+    private var head = 0
+    private var stored = 0
+    private var finished = false
+    private var cancelled = false
+
+    init(capacity: Int) {
+        items = Array(repeating: nil, count: capacity)
+    }
+
+    /// Adds a batch, waiting while the queue is full; returns `false` once the consumer is gone.
+    func put(_ item: Batch) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while stored == items.count && !cancelled { condition.wait() }
+        if cancelled { return false }
+        items[(head + stored) % items.count] = item
+        stored += 1
+        condition.broadcast()
+        return true
+    }
+
+    /// Marks the end of the epoch.
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Removes the oldest batch, waiting for one; `nil` once the producer has finished.
+    func take() -> Batch? {
+        condition.lock()
+        defer { condition.unlock() }
+        while stored == 0 && !finished { condition.wait() }
+        guard stored > 0 else { return nil }
+        let item = items[head]
+        items[head] = nil
+        head = (head + 1) % items.count
+        stored -= 1
+        condition.broadcast()
+        return item
+    }
+
+    /// Tells the producer to stop.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        items = items.map { _ in nil }
+        stored = 0
+        condition.broadcast()
+        condition.unlock()
+    }
+}

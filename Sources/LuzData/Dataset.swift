@@ -1,0 +1,112 @@
+import LuzTensor
+
+/// A collection of examples that can be read by position: the unit a ``DataLoader`` draws
+/// batches from (torch's map-style `Dataset`, with `count` for `__len__` and a subscript for
+/// `__getitem__`).
+///
+/// Most datasets hold ``Example``s, an input and a target; any element type works with a
+/// custom collate function.
+///
+/// Conforming types must be safe to read from several threads at once (a loader that prefetches
+/// reads elements on a background thread); read-only datasets are.
+public protocol Dataset<Element> {
+    /// The type of one element, usually ``Example``.
+    associatedtype Element
+
+    /// The number of elements.
+    var count: Int { get }
+
+    /// The element at `index`, in `0..<count`.
+    subscript(index: Int) -> Element { get }
+
+    /// The elements at `indices` already collated into one batch, or `nil` when the dataset
+    /// has no faster way than reading them one by one.
+    ///
+    /// A loader using the default collate step calls this first, so datasets backed by whole
+    /// tensors can gather a batch with one copy instead of stacking many small tensors. The
+    /// result must equal collating `indices.map { self[$0] }`.
+    func batch(at indices: [Int]) -> Element?
+}
+
+extension Dataset {
+    /// No fast path: the loader reads the elements one by one.
+    public func batch(at indices: [Int]) -> Element? { nil }
+
+    /// The elements at `indices`, as a dataset (torch's `Subset`, R's `ds[indices]`).
+    public subscript(indices: [Int]) -> Subset<Self> {
+        Subset(self, indices: indices)
+    }
+}
+
+/// One example: an input and its target. A batch of examples is again an `Example`, whose
+/// tensors have the batch as their first dimension.
+public struct Example {
+    /// The model's input (for images, channels × height × width).
+    public var input: Tensor
+    /// What the model should produce: a class index (an `int64` scalar) or values.
+    public var target: Tensor
+
+    /// Creates an example.
+    /// - Parameters:
+    ///   - input: the model's input.
+    ///   - target: the expected output.
+    public init(input: Tensor, target: Tensor) {
+        self.input = input
+        self.target = target
+    }
+}
+
+/// A type whose values can be combined into one batch value, used by a ``DataLoader``'s
+/// default collate step.
+public protocol Collatable {
+    /// Combines `items` (at least one) into a batch, stacking along a new first dimension.
+    static func collated(_ items: [Self]) -> Self
+}
+
+extension Tensor: Collatable {
+    /// Stacks tensors of equal shape along a new first dimension.
+    public static func collated(_ items: [Tensor]) -> Tensor {
+        Tensor.stack(items, dim: 0)
+    }
+}
+
+extension Example: Collatable {
+    /// Stacks the inputs and the targets along a new first dimension: `n` examples with input
+    /// shape `s` give an input of shape `[n] + s`.
+    public static func collated(_ items: [Example]) -> Example {
+        Example(input: Tensor.stack(items.map(\.input), dim: 0),
+                target: Tensor.stack(items.map(\.target), dim: 0))
+    }
+}
+
+extension Array: Collatable where Element == Tensor {
+    /// Stacks tensors position by position: `[[a0, b0], [a1, b1]]` gives `[stack(a), stack(b)]`.
+    public static func collated(_ items: [[Tensor]]) -> [Tensor] {
+        guard let first = items.first else { return [] }
+        return first.indices.map { position in Tensor.stack(items.map { $0[position] }, dim: 0) }
+    }
+}
+
+/// A dataset of a type hidden behind a wrapper, so datasets of different types with the same
+/// element type can be stored and passed alike.
+public struct AnyDataset<Element>: Dataset {
+    private let countValue: Int
+    private let element: (Int) -> Element
+    private let gather: ([Int]) -> Element?
+
+    /// Wraps `base`.
+    public init<Base: Dataset>(_ base: Base) where Base.Element == Element {
+        countValue = base.count
+        element = { base[$0] }
+        gather = { base.batch(at: $0) }
+    }
+
+    /// The number of elements.
+    public var count: Int { countValue }
+
+    /// The element at `index`.
+    public subscript(index: Int) -> Element { element(index) }
+
+    /// The base dataset's batch fast path.
+    public func batch(at indices: [Int]) -> Element? { gather(indices) }
+}

@@ -1,0 +1,302 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file a dataset is made of, with the checksums that identify its true content.
+public struct RemoteFile: Hashable, Sendable {
+    /// The file name, both on the mirrors and in the cache (`train-images-idx3-ubyte.gz`).
+    public var name: String
+    /// The MD5 of the file as published, or `nil` when none is known.
+    public var md5: String?
+    /// The MD5 of the decompressed content of a gzip file, or `nil` when none is known. Mirrors
+    /// that recompress a file change its MD5 but not this one.
+    public var contentMD5: String?
+
+    /// Creates a file description.
+    /// - Parameters:
+    ///   - name: the file name on the mirrors and in the cache.
+    ///   - md5: the published MD5 of the file, if known.
+    ///   - contentMD5: the MD5 of its decompressed content, if known (gzip files only).
+    public init(name: String, md5: String? = nil, contentMD5: String? = nil) {
+        self.name = name
+        self.md5 = md5
+        self.contentMD5 = contentMD5
+    }
+}
+
+/// Finds dataset files in the local cache and downloads the missing ones from mirrors, verified.
+///
+/// - The cache root is `LUZ_DATA_DIR` when set, else `$XDG_CACHE_HOME/luz`, else
+///   `~/.cache/luz` (`~/Library/Caches/luz` on macOS); each dataset has its own folder in it
+///   (`mnist`, `kmnist`, `fashion-mnist`), so one dataset's files are never read as another's.
+/// - Mirrors are tried in order. `LUZ_DATASET_MIRROR`, when set, replaces them for every
+///   dataset: a base URL (`https://`, `http://`, `file://` or a plain path) under which
+///   `<dataset>/<file>` is fetched, for offline machines and blocked hosts.
+/// - A download goes to a hidden temporary file in the destination folder and is renamed to its
+///   final name only once complete and verified: a file passes when its MD5 is the published one
+///   or, for gzip files, when its decompressed content has the known content MD5 (mirrors
+///   recompress). A failed, short or mismatched download is deleted; leftovers of interrupted
+///   runs are removed before the next download, so nothing partial is ever read.
+/// - A progress bar is drawn only when standard error is a terminal.
+///
+/// Files already in the cache are trusted: they got there only through verification.
+public struct Downloader: Sendable {
+    /// The environment the settings are read from (the process environment by default; tests
+    /// pass their own).
+    public var environment: [String: String]
+    /// Whether to draw a progress bar; `nil` draws one only when standard error is a terminal.
+    public var showsProgress: Bool?
+    /// How long a transfer may stall before it fails, in seconds.
+    public var timeout: TimeInterval
+
+    /// Creates a downloader.
+    /// - Parameters:
+    ///   - environment: where `LUZ_DATA_DIR`, `LUZ_DATASET_MIRROR`, `XDG_CACHE_HOME` and `HOME`
+    ///     are read.
+    ///   - showsProgress: force the progress bar on or off; `nil` decides from `isatty`.
+    ///   - timeout: the longest stall allowed in a transfer, in seconds.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment,
+                showsProgress: Bool? = nil, timeout: TimeInterval = 60) {
+        self.environment = environment
+        self.showsProgress = showsProgress
+        self.timeout = timeout
+    }
+
+    /// The folder under which each dataset has its own folder.
+    public var cacheRoot: URL {
+        if let dir = environment["LUZ_DATA_DIR"], !dir.isEmpty {
+            return URL(fileURLWithPath: dir, isDirectory: true)
+        }
+        if let dir = environment["XDG_CACHE_HOME"], !dir.isEmpty {
+            return URL(fileURLWithPath: dir, isDirectory: true).appendingPathComponent("luz", isDirectory: true)
+        }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        #if os(macOS)
+        return URL(fileURLWithPath: home).appendingPathComponent("Library/Caches/luz", isDirectory: true)
+        #else
+        return URL(fileURLWithPath: home).appendingPathComponent(".cache/luz", isDirectory: true)
+        #endif
+    }
+
+    /// The mirror base URL from `LUZ_DATASET_MIRROR`, if set.
+    public var mirrorOverride: URL? {
+        guard let value = environment["LUZ_DATASET_MIRROR"], !value.isEmpty else { return nil }
+        return Self.baseURL(value)
+    }
+
+    /// The mirrors to try for a dataset: the override's `<base>/<dataset>/` when
+    /// `LUZ_DATASET_MIRROR` is set, else `defaults`.
+    /// - Parameters:
+    ///   - dataset: the dataset's folder name (`mnist`).
+    ///   - defaults: the dataset's published mirrors, each a folder holding its files.
+    public func mirrors(for dataset: String, defaults: [URL]) -> [URL] {
+        guard let base = mirrorOverride else { return defaults }
+        return [base.appendingPathComponent(dataset, isDirectory: true)]
+    }
+
+    /// Parses a mirror setting: a URL with a scheme, or a local path.
+    static func baseURL(_ text: String) -> URL {
+        if text.contains("://"), let url = URL(string: text) { return url }
+        return URL(fileURLWithPath: text, isDirectory: true)
+    }
+
+    /// Returns the local copy of `file` in `directory`, downloading and verifying it first when
+    /// it is missing.
+    ///
+    /// - Parameters:
+    ///   - file: the file and its checksums.
+    ///   - mirrors: folders (URLs) holding the file, tried in order.
+    ///   - directory: the dataset's cache folder; created if needed.
+    /// - Returns: the location of the verified file.
+    /// - Throws: ``DatasetError/checksumMismatch(file:expected:actual:expectedContent:actualContent:)``
+    ///   when a mirror served other content (the file is deleted), or
+    ///   ``DatasetError/downloadFailed(file:attempts:)`` listing every mirror and its failure.
+    @discardableResult
+    public func fetch(_ file: RemoteFile, from mirrors: [URL], into directory: URL) throws -> URL {
+        let destination = directory.appendingPathComponent(file.name)
+        if FileManager.default.fileExists(atPath: destination.path) { return destination }
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw DatasetError.io(file: file.name, reason: "cannot create \(directory.path): \(error.localizedDescription)")
+        }
+        Self.removeStalePartials(in: directory)
+
+        var attempts: [String] = []
+        var mismatch: DatasetError?
+        for mirror in mirrors {
+            let source = mirror.appendingPathComponent(file.name)
+            let temporary = directory.appendingPathComponent(
+                ".\(file.name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).partial")
+            do {
+                defer { unlink(temporary.path) }
+                try transfer(from: source, to: temporary, name: file.name)
+                try Self.verify(temporary, as: file)
+                guard rename(temporary.path, destination.path) == 0 else {
+                    throw DatasetError.io(file: file.name, reason: "cannot rename into the cache: \(systemErrorText())")
+                }
+                return destination
+            } catch let error as DatasetError {
+                if case .checksumMismatch = error, mismatch == nil { mismatch = error }
+                attempts.append("\(source.absoluteString): \(error.reason)")
+            } catch {
+                attempts.append("\(source.absoluteString): \(error.localizedDescription)")
+            }
+        }
+        if let mismatch { throw mismatch }
+        if mirrors.isEmpty { attempts.append("no mirror to download from") }
+        throw DatasetError.downloadFailed(file: file.name, attempts: attempts)
+    }
+
+    /// Checks a file against its known checksums: the file's MD5 first, then (gzip files) the
+    /// MD5 of its decompressed content.
+    /// - Throws: ``DatasetError/checksumMismatch(file:expected:actual:expectedContent:actualContent:)``
+    ///   naming the file and every sum compared.
+    public static func verify(_ url: URL, as file: RemoteFile) throws {
+        guard file.md5 != nil || file.contentMD5 != nil else { return }
+        let actual = try Checksum.md5(of: url)
+        if let expected = file.md5, expected.lowercased() == actual { return }
+        var actualContent: String?
+        if let expectedContent = file.contentMD5 {
+            // A damaged gzip stream is a mismatch too: its content cannot be the right one.
+            actualContent = try? Checksum.contentMD5(ofGzip: url)
+            if actualContent == expectedContent.lowercased() { return }
+        }
+        throw DatasetError.checksumMismatch(
+            file: file.name, expected: file.md5 ?? "(not published)", actual: actual,
+            expectedContent: file.contentMD5, actualContent: actualContent)
+    }
+
+    /// Deletes `.partial` files left by downloads whose process is gone (killed mid-transfer).
+    static func removeStalePartials(in directory: URL) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".partial") {
+            let parts = name.split(separator: ".")
+            // .<file name parts>.<pid>.<random>.partial
+            guard parts.count >= 4, let pid = Int32(parts[parts.count - 3]) else { continue }
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
+                unlink(directory.appendingPathComponent(name).path)
+            }
+        }
+    }
+
+    /// Copies `source` (http, https or file URL) to `destination`, failing on anything short.
+    func transfer(from source: URL, to destination: URL, name: String) throws {
+        let progress = ProgressBar(name: name, enabled: showsProgress ?? (isatty(STDERR_FILENO) != 0))
+        switch source.scheme?.lowercased() {
+        case "file", nil:
+            try copyLocalFile(from: source, to: destination, progress: progress)
+        case "http", "https":
+            try HTTPTransfer.download(source, to: destination, name: name, timeout: timeout, progress: progress)
+        case let scheme?:
+            throw DatasetError.io(file: name, reason: "unsupported URL scheme \(scheme)")
+        }
+    }
+
+    private func copyLocalFile(from source: URL, to destination: URL, progress: ProgressBar) throws {
+        let name = source.lastPathComponent
+        guard let input = fopen(source.path, "rb") else {
+            throw DatasetError.io(file: name, reason: "cannot open \(source.path): \(systemErrorText())")
+        }
+        defer { fclose(input) }
+        let writer = try FileWriter(url: destination, name: name)
+        var info = stat()
+        let total = fstat(fileno(input), &info) == 0 ? Int64(info.st_size) : -1
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var copied: Int64 = 0
+        while true {
+            let n = fread(buffer.baseAddress, 1, buffer.count, input)
+            if n > 0 {
+                try writer.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                copied += Int64(n)
+                progress.update(received: copied, total: total)
+            }
+            if n < buffer.count {
+                if ferror(input) != 0 {
+                    throw DatasetError.io(file: name, reason: "read error on \(source.path): \(systemErrorText())")
+                }
+                break
+            }
+        }
+        try writer.close()
+        progress.finish()
+    }
+}
+
+/// Writes a file through `FILE*`, reporting failures (a full disk) as errors.
+final class FileWriter {
+    private var file: UnsafeMutablePointer<FILE>?
+    private let name: String
+
+    init(url: URL, name: String) throws {
+        self.name = name
+        guard let file = fopen(url.path, "wb") else {
+            throw DatasetError.io(file: name, reason: "cannot create \(url.path): \(systemErrorText())")
+        }
+        self.file = file
+    }
+
+    deinit { if let file { fclose(file) } }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let file, let base = bytes.baseAddress, bytes.count > 0 else { return }
+        if fwrite(base, 1, bytes.count, file) != bytes.count {
+            throw DatasetError.io(file: name, reason: "write error: \(systemErrorText())")
+        }
+    }
+
+    func close() throws {
+        guard let file else { return }
+        self.file = nil
+        if fclose(file) != 0 {
+            throw DatasetError.io(file: name, reason: "write error: \(systemErrorText())")
+        }
+    }
+}
+
+/// A one-line progress bar on standard error, drawn only when enabled.
+final class ProgressBar: @unchecked Sendable {
+    private let name: String
+    private let enabled: Bool
+    private var lastPermille = -1
+    private var drawn = false
+
+    init(name: String, enabled: Bool) {
+        self.name = name
+        self.enabled = enabled
+    }
+
+    func update(received: Int64, total: Int64) {
+        guard enabled else { return }
+        let megabytes = String(format: "%.1f", Double(received) / 1e6)
+        var line: String
+        if total > 0 {
+            let permille = Int(min(1000, received * 1000 / total))
+            guard permille != lastPermille else { return }
+            lastPermille = permille
+            let width = 30
+            let filled = permille * width / 1000
+            line = "\r\(name) [" + String(repeating: "#", count: filled)
+                + String(repeating: ".", count: width - filled) + "] "
+                + String(format: "%5.1f%% ", Double(permille) / 10)
+                + "\(megabytes)/" + String(format: "%.1f MB", Double(total) / 1e6)
+        } else {
+            line = "\r\(name) \(megabytes) MB"
+        }
+        drawn = true
+        fputs(line, stderr)
+    }
+
+    func finish() {
+        guard enabled, drawn else { return }
+        fputs("\n", stderr)
+        drawn = false
+    }
+}

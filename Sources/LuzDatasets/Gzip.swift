@@ -1,0 +1,232 @@
+import CZlib
+import Foundation
+
+/// A source of bytes read in order, filling caller-provided memory.
+///
+/// Readers fill the destination directly: decompressed data goes straight into the array that
+/// will hold it, with no intermediate full-size copy.
+protocol ByteReader: AnyObject {
+    /// The file name used in error messages.
+    var fileName: String { get }
+    /// Fills `buffer` completely unless the data ends first; returns the number of bytes written.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+/// Reads a plain (uncompressed) file in order.
+final class PlainFileReader: ByteReader {
+    let fileName: String
+    /// The file's size in bytes.
+    let size: Int
+    private let file: UnsafeMutablePointer<FILE>
+
+    init(url: URL) throws {
+        fileName = url.lastPathComponent
+        guard let file = fopen(url.path, "rb") else {
+            throw DatasetError.io(file: fileName, reason: "cannot open \(url.path): \(systemErrorText())")
+        }
+        self.file = file
+        var info = stat()
+        size = fstat(fileno(file), &info) == 0 ? Int(info.st_size) : 0
+    }
+
+    deinit { fclose(file) }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        let n = fread(base, 1, buffer.count, file)
+        if n < buffer.count && ferror(file) != 0 {
+            throw DatasetError.io(file: fileName, reason: "read error: \(systemErrorText())")
+        }
+        return n
+    }
+}
+
+/// Decompresses a gzip file with zlib, streaming: the compressed file is read in chunks and
+/// inflated straight into the caller's memory.
+///
+/// Several gzip members written one after the other (what `cat a.gz b.gz` or a parallel
+/// compressor produces) decompress to the concatenation of their contents, as with `gunzip`.
+final class GzipFileReader: ByteReader {
+    let fileName: String
+    /// The compressed file's size in bytes.
+    var compressedSize: Int { input.size }
+
+    private let input: PlainFileReader
+    // zlib keeps a pointer back to its z_stream and checks it on every call, so the stream must
+    // never move: it lives on the heap, not in a Swift stored property.
+    private let stream: UnsafeMutablePointer<z_stream>
+    private let chunk: UnsafeMutableRawBufferPointer
+    private var inputEnded = false
+    private var memberEnded = false
+    private var memberCount = 0
+    private var finished = false
+    /// Decompressed bytes produced so far.
+    private(set) var totalOut = 0
+
+    /// The size of the compressed chunks read from disk.
+    static let chunkSize = 1 << 18
+
+    init(url: URL) throws {
+        input = try PlainFileReader(url: url)
+        fileName = input.fileName
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        chunk = .allocate(byteCount: Self.chunkSize, alignment: 16)
+        // 16 + MAX_WBITS: expect a gzip header and trailer (and check its CRC-32).
+        let status = inflateInit2_(stream, 16 + MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        guard status == Z_OK else {
+            chunk.deallocate()
+            stream.deinitialize(count: 1)
+            stream.deallocate()
+            throw DatasetError.corruptGzip(file: fileName, reason: "inflateInit2 failed with status \(status)")
+        }
+    }
+
+    deinit {
+        inflateEnd(stream)
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+        chunk.deallocate()
+    }
+
+    private func refill() throws {
+        let n = try input.read(into: chunk)
+        if n == 0 { inputEnded = true }
+        stream.pointee.next_in = chunk.baseAddress!.assumingMemoryBound(to: Bytef.self)
+        stream.pointee.avail_in = uInt(n)
+    }
+
+    private func zlibMessage(_ status: Int32) -> String {
+        if let message = stream.pointee.msg { return String(cString: message) }
+        return "zlib status \(status)"
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard let base = buffer.baseAddress, buffer.count > 0, !finished else { return 0 }
+        var written = 0
+        while written < buffer.count {
+            if stream.pointee.avail_in == 0 && !inputEnded { try refill() }
+            if memberEnded {
+                // Another member follows only if there is more input; otherwise the data is done.
+                if stream.pointee.avail_in == 0 {
+                    finished = true
+                    break
+                }
+                inflateReset(stream)
+                memberEnded = false
+            }
+            // avail_out is 32-bit: feed very large destinations in slices.
+            let slice = min(buffer.count - written, Int(UInt32.max >> 1))
+            stream.pointee.next_out = (base + written).assumingMemoryBound(to: Bytef.self)
+            stream.pointee.avail_out = uInt(slice)
+            let status = inflate(stream, Z_NO_FLUSH)
+            let produced = slice - Int(stream.pointee.avail_out)
+            written += produced
+            totalOut += produced
+            switch status {
+            case Z_OK:
+                continue
+            case Z_STREAM_END:
+                memberEnded = true
+                memberCount += 1
+            case Z_BUF_ERROR:
+                // No progress was possible: the input is exhausted in the middle of a member.
+                if stream.pointee.avail_in == 0 && inputEnded {
+                    throw DatasetError.corruptGzip(
+                        file: fileName,
+                        reason: "the compressed data ends early (unexpected end of file after \(totalOut) decompressed bytes)")
+                }
+            case Z_DATA_ERROR where memberCount > 0 && produced == 0 && stream.pointee.total_out == 0:
+                throw DatasetError.corruptGzip(
+                    file: fileName,
+                    reason: "unexpected data after gzip member \(memberCount): \(zlibMessage(status))")
+            case Z_NEED_DICT, Z_DATA_ERROR, Z_STREAM_ERROR:
+                throw DatasetError.corruptGzip(
+                    file: fileName, reason: "\(zlibMessage(status)) (after \(totalOut) decompressed bytes)")
+            case Z_MEM_ERROR:
+                throw DatasetError.io(file: fileName, reason: "zlib ran out of memory")
+            default:
+                throw DatasetError.corruptGzip(file: fileName, reason: zlibMessage(status))
+            }
+        }
+        return written
+    }
+
+    /// Reads and discards the rest of the data, returning how many bytes it held.
+    func skipToEnd() throws -> Int {
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { scratch.deallocate() }
+        var total = 0
+        while true {
+            let n = try read(into: scratch)
+            total += n
+            if n < scratch.count { return total }
+        }
+    }
+}
+
+/// gzip decompression of whole files, over zlib.
+public enum Gzip {
+    /// The largest expansion ratio deflate can reach (a stream of repeated bytes): no valid
+    /// gzip file decompresses to more than about 1032 times its size.
+    static let maximumRatio = 1032
+
+    /// Returns whether the file starts with the gzip magic bytes `1f 8b`.
+    public static func isCompressed(_ url: URL) -> Bool {
+        guard let file = fopen(url.path, "rb") else { return false }
+        defer { fclose(file) }
+        var magic: (UInt8, UInt8) = (0, 0)
+        let n = withUnsafeMutableBytes(of: &magic) { fread($0.baseAddress, 1, 2, file) }
+        return n == 2 && magic.0 == 0x1f && magic.1 == 0x8b
+    }
+
+    /// Decompresses a gzip file (one or several members) into memory.
+    ///
+    /// The output array is sized from the size recorded in the file's trailer, so a
+    /// single-member file is inflated straight into its final storage.
+    /// - Parameter url: the `.gz` file.
+    /// - Throws: ``DatasetError/corruptGzip(file:reason:)`` naming the file when the data is
+    ///   damaged or ends early; ``DatasetError/io(file:reason:)`` when it cannot be read.
+    public static func decompress(contentsOf url: URL) throws -> [UInt8] {
+        let reader = try GzipFileReader(url: url)
+        // A single-member file's trailer gives the exact size (modulo 2^32, hence the cap from
+        // the deflate ratio); one extra byte detects data beyond it without a second pass.
+        var capacity = trailerSize(of: url) ?? reader.compressedSize * 4
+        capacity = min(capacity, reader.compressedSize * maximumRatio + 4096) + 1
+        var result = try [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+            initialized = try reader.read(into: UnsafeMutableRawBufferPointer(buffer))
+        }
+        guard result.count == capacity else { return result }
+        // More members (or a wrong trailer): append the rest chunk by chunk.
+        try forEachChunk(of: reader) { result.append(contentsOf: $0) }
+        return result
+    }
+
+    /// Calls `body` with successive slices of the decompressed data (at most `chunkSize` bytes
+    /// each), without holding the whole content in memory: used to checksum content.
+    static func forEachChunk(of url: URL, chunkSize: Int = 1 << 20,
+                             _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try forEachChunk(of: try GzipFileReader(url: url), chunkSize: chunkSize, body)
+    }
+
+    private static func forEachChunk(of reader: GzipFileReader, chunkSize: Int = 1 << 20,
+                                     _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try reader.read(into: buffer)
+            if n > 0 { try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
+            if n < chunkSize { return }
+        }
+    }
+
+    /// The uncompressed size (modulo 2³²) stored in the last member's trailer.
+    static func trailerSize(of url: URL) -> Int? {
+        guard let file = fopen(url.path, "rb") else { return nil }
+        defer { fclose(file) }
+        guard fseek(file, -4, SEEK_END) == 0 else { return nil }
+        var size: UInt32 = 0
+        guard withUnsafeMutableBytes(of: &size, { fread($0.baseAddress, 1, 4, file) }) == 4 else { return nil }
+        return Int(UInt32(littleEndian: size))
+    }
+}

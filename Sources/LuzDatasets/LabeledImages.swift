@@ -1,0 +1,166 @@
+import Foundation
+import LuzData
+import LuzTensor
+
+/// Which part of a dataset to load.
+public enum DatasetSplit: String, Sendable, CaseIterable {
+    /// The training set (60 000 images for the MNIST family).
+    case train
+    /// The test set (10 000 images for the MNIST family).
+    case test
+}
+
+/// Labelled 8-bit images read from a pair of IDX files: the storage behind ``MNIST``,
+/// ``KMNIST`` and ``FashionMNIST``.
+///
+/// The pixels stay bytes (47 MB for 60 000 images instead of 188 MB of floats); each image is
+/// converted when read, and ``imageTensor(at:)`` converts many at once.
+public struct LabeledImages: Sendable {
+    /// The number of images.
+    public let count: Int
+    /// The number of pixel rows of each image.
+    public let height: Int
+    /// The number of pixel columns of each image.
+    public let width: Int
+    /// All pixels, image after image, row-major; 0 is the background.
+    public let pixels: [UInt8]
+    /// The class of each image, 0-based.
+    public let labels: [UInt8]
+
+    /// Reads an images file (type `0x08`, three dimensions) and a labels file (type `0x08`, one
+    /// dimension), gzip-compressed or not.
+    /// - Throws: IDX and gzip errors naming the file, or ``DatasetError/invalidHeader(file:reason:)``
+    ///   when the files' shapes, types or counts do not match.
+    public init(imagesFile: URL, labelsFile: URL) throws {
+        let images = try IDXArray(contentsOf: imagesFile)
+        let labels = try IDXArray(contentsOf: labelsFile)
+        guard case .uint8(let pixels) = images.values, images.shape.count == 3 else {
+            throw DatasetError.invalidHeader(
+                file: imagesFile.lastPathComponent,
+                reason: "expected unsigned bytes in 3 dimensions (count, rows, columns), found \(images.elementType) with shape \(images.shape)")
+        }
+        guard case .uint8(let labelBytes) = labels.values, labels.shape.count == 1 else {
+            throw DatasetError.invalidHeader(
+                file: labelsFile.lastPathComponent,
+                reason: "expected unsigned bytes in 1 dimension, found \(labels.elementType) with shape \(labels.shape)")
+        }
+        guard labels.shape[0] == images.shape[0] else {
+            throw DatasetError.invalidHeader(
+                file: labelsFile.lastPathComponent,
+                reason: "\(labels.shape[0]) labels for the \(images.shape[0]) images of \(imagesFile.lastPathComponent)")
+        }
+        self.init(count: images.shape[0], height: images.shape[1], width: images.shape[2],
+                  pixels: pixels, labels: labelBytes)
+    }
+
+    /// Creates the storage from bytes in memory.
+    public init(count: Int, height: Int, width: Int, pixels: [UInt8], labels: [UInt8]) {
+        precondition(pixels.count == count * height * width && labels.count == count,
+                     "LabeledImages: \(pixels.count) pixels and \(labels.count) labels for \(count) images of \(height) × \(width)")
+        self.count = count
+        self.height = height
+        self.width = width
+        self.pixels = pixels
+        self.labels = labels
+    }
+
+    /// The image at `index`.
+    public func image(at index: Int) -> Image {
+        precondition(index >= 0 && index < count, "LabeledImages: index \(index) out of range 0..<\(count)")
+        let size = height * width
+        return Image(height: height, width: width, channels: 1,
+                     pixels: Array(pixels[index * size..<(index + 1) * size]))
+    }
+
+    /// The images at `indices` (all of them when `nil`) as one `float32` tensor of shape
+    /// `[n, 1, height, width]` with values in [0, 1], what ``Transform/toTensor`` gives for each.
+    public func imageTensor(at indices: [Int]? = nil) -> Tensor {
+        let size = height * width
+        let n = indices?.count ?? count
+        return pixels.withUnsafeBufferPointer { source in
+            Tensor(shape: [n, 1, height, width]) { (out: UnsafeMutableBufferPointer<Float>) in
+                // A table lookup: one load per pixel instead of a conversion and a multiply.
+                let table = (0..<256).map { Float($0) / 255 }
+                table.withUnsafeBufferPointer { table in
+                    guard let indices else {
+                        for i in 0..<source.count { out[i] = table[Int(source[i])] }
+                        return
+                    }
+                    for (row, index) in indices.enumerated() {
+                        precondition(index >= 0 && index < count, "LabeledImages: index \(index) out of range 0..<\(count)")
+                        let from = index * size, to = row * size
+                        for p in 0..<size { out[to + p] = table[Int(source[from + p])] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The labels at `indices` (all of them when `nil`) as an `int64` tensor of shape `[n]`.
+    public func labelTensor(at indices: [Int]? = nil) -> Tensor {
+        let values = indices.map { $0.map { Int64(labels[$0]) } } ?? labels.map { Int64($0) }
+        return Tensor(values)
+    }
+
+    /// The number of images of each class `0..<classCount`.
+    public func classCounts(_ classCount: Int) -> [Int] {
+        var counts = [Int](repeating: 0, count: classCount)
+        for label in labels where Int(label) < classCount { counts[Int(label)] += 1 }
+        return counts
+    }
+}
+
+/// Where a dataset of the MNIST family is published, and the checksums of its files.
+struct MNISTResource {
+    /// The dataset's folder in the cache and under a mirror override.
+    let folder: String
+    /// The published mirrors, each a folder holding the four files.
+    let mirrors: [URL]
+    /// The files, train-images, train-labels, t10k-images, t10k-labels.
+    let files: [RemoteFile]
+
+    init(folder: String, mirrors: [String], md5: [String], contentMD5: [String?]) {
+        self.folder = folder
+        self.mirrors = mirrors.map { URL(string: $0)! }
+        let names = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                     "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+        files = names.indices.map { RemoteFile(name: names[$0], md5: md5[$0], contentMD5: contentMD5[$0]) }
+    }
+
+    /// Finds (downloading if allowed) and reads the images and labels of one split.
+    func load(root: URL?, split: DatasetSplit, download: Bool, downloader: Downloader) throws -> LabeledImages {
+        let directory = (root ?? downloader.cacheRoot).appendingPathComponent(folder, isDirectory: true)
+        let (images, labels) = split == .train ? (files[0], files[1]) : (files[2], files[3])
+        var urls: [URL] = []
+        for file in [images, labels] {
+            let local = directory.appendingPathComponent(file.name)
+            if FileManager.default.fileExists(atPath: local.path) {
+                urls.append(local)
+            } else if download {
+                urls.append(try downloader.fetch(file, from: downloader.mirrors(for: folder, defaults: mirrors),
+                                                 into: directory))
+            } else {
+                throw DatasetError.notFound(
+                    file: file.name,
+                    hint: "no copy in \(directory.path); pass download: true to fetch it (LUZ_DATASET_MIRROR names another mirror)")
+            }
+        }
+        return try LabeledImages(imagesFile: urls[0], labelsFile: urls[1])
+    }
+}
+
+/// The element-reading code shared by the MNIST family.
+extension LabeledImages {
+    func example(at index: Int, transform: Transform<Image, Tensor>?, targetTransform: Transform<Int, Tensor>?) -> Example {
+        let input = transform.map { $0(image(at: index)) } ?? imageTensor(at: [index]).reshaped([1, height, width])
+        let label = Int(labels[index])
+        let target = targetTransform.map { $0(label) } ?? Tensor([Int64(label)], shape: [])
+        return Example(input: input, target: target)
+    }
+
+    func batch(at indices: [Int], transform: Transform<Image, Tensor>?, targetTransform: Transform<Int, Tensor>?) -> Example? {
+        // Only the built-in conversions have a batched form; custom transforms go one by one.
+        guard transform == nil, targetTransform == nil else { return nil }
+        return Example(input: imageTensor(at: indices), target: labelTensor(at: indices))
+    }
+}

@@ -1,0 +1,197 @@
+/// One recorded operation of the autograd graph: the inputs it read and the rule that turns the
+/// gradient of its output into gradients of those inputs.
+final class GradNode {
+    /// The operation's name, for error messages and graph dumps.
+    let op: String
+    /// The inputs of the operation (all of them, so that rules can index them by position).
+    var inputs: [Tensor]
+    /// Maps the output gradient to one gradient per input (`nil` where an input needs none).
+    /// Rules return gradients of the *output's* broadcast shape or the input's shape; the engine
+    /// reduces and converts them to each input's shape and type in one place.
+    var rule: ((Tensor, InputMask) -> [Tensor?])?
+
+    init(op: String, inputs: [Tensor], rule: @escaping (Tensor, InputMask) -> [Tensor?]) {
+        self.op = op
+        self.inputs = inputs
+        self.rule = rule
+    }
+}
+
+/// Which inputs of a node need a gradient, so that rules skip work nobody asked for (the input
+/// gradient of a network's first layer, for instance).
+struct InputMask {
+    let bits: UInt64
+    @inline(__always) subscript(_ index: Int) -> Bool { bits & (1 << UInt64(index)) != 0 }
+}
+
+private let visitCounter = VisitCounter()
+
+private final class VisitCounter: @unchecked Sendable {
+    private let lock = Mutex()
+    private var value: UInt64 = 0
+    func next() -> UInt64 { lock.withLock { value += 1; return value } }
+}
+
+extension Tensor {
+    /// Records `rule` as the backward of an operation that produced `self` from `inputs`, when
+    /// gradient recording is on and some input requires a gradient. Returns `self`.
+    @inline(__always)
+    @discardableResult
+    func recording(_ op: String, _ inputs: [Tensor],
+                   _ rule: @escaping (Tensor, InputMask) -> [Tensor?]) -> Tensor {
+        guard GradMode.isEnabled else { return self }
+        var any = false
+        for input in inputs where input.requiresGrad { any = true; break }
+        guard any else { return self }
+        node = GradNode(op: op, inputs: inputs, rule: rule)
+        requiresGradStorage = true
+        return self
+    }
+
+    /// Computes the gradient of this tensor with respect to every leaf that requires one, and
+    /// adds it to each leaf's ``grad`` (gradients accumulate until zeroed, as in PyTorch).
+    ///
+    /// - Parameters:
+    ///   - gradient: the gradient of some scalar with respect to this tensor; may be omitted
+    ///     only when this tensor has one element (then it is 1).
+    ///   - retainGraph: keep the graph so that `backward` can run through it again. Without it
+    ///     the graph is released as the pass goes, which frees memory early.
+    public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false) {
+        precondition(requiresGrad,
+                     "backward: the tensor (shape \(describe(shape))) does not require grad and has no graph")
+        let seed: Tensor
+        if let gradient {
+            precondition(gradient.shape == shape,
+                         "backward: gradient shape \(describe(gradient.shape)) differs from the tensor's \(describe(shape))")
+            seed = gradient.dtype == dtype ? gradient : gradient.to(dtype)
+        } else {
+            precondition(count == 1,
+                         "backward: the tensor has shape \(describe(shape)); pass a gradient for a non-scalar output")
+            seed = Tensor.ones(shape, dtype: dtype)
+        }
+        let order = topologicalOrder()
+        pendingGrad = seed
+        // Reverse topological order: every tensor's gradient is complete before its node runs.
+        for tensor in order.reversed() {
+            guard let grad = tensor.pendingGrad else { continue }
+            tensor.pendingGrad = nil
+            if tensor.retainsGrad || tensor.node == nil {
+                tensor.accumulateGrad(grad)
+            }
+            guard let node = tensor.node else { continue }
+            guard let rule = node.rule else {
+                preconditionFailure("backward: the graph through '\(node.op)' was already freed; pass retainGraph: true to the first backward")
+            }
+            var bits: UInt64 = 0
+            for (i, input) in node.inputs.enumerated() where input.requiresGrad { bits |= 1 << UInt64(i) }
+            let grads = withNoGrad { rule(grad, InputMask(bits: bits)) }
+            for (i, input) in node.inputs.enumerated() where input.requiresGrad {
+                guard i < grads.count, let g = grads[i] else { continue }
+                let reduced = g.reduced(toShapeOf: input, op: node.op)
+                if let pending = input.pendingGrad {
+                    input.pendingGrad = withNoGrad { pending + reduced }
+                } else {
+                    input.pendingGrad = reduced
+                }
+            }
+            if !retainGraph {
+                node.rule = nil
+                node.inputs = []
+            }
+        }
+    }
+
+    /// Adds `grad` into ``grad``, in place when a gradient buffer exists already.
+    private func accumulateGrad(_ incoming: Tensor) {
+        if let existing = grad {
+            withNoGrad { existing.addInPlaceUnchecked(incoming) }
+        } else {
+            // A copy: rules may hand the same tensor to several inputs, and `grad` is mutated
+            // in place later (accumulation, zeroing, clipping).
+            grad = withNoGrad { incoming.contiguousCopy() }
+        }
+    }
+
+    /// The tensors reachable from this one through recorded nodes, inputs before outputs.
+    private func topologicalOrder() -> [Tensor] {
+        let mark = visitCounter.next()
+        var order: [Tensor] = []
+        // Iterative depth-first post-order: deep graphs (thousands of ops) cannot overflow.
+        var stack: [(Tensor, Int)] = [(self, 0)]
+        visitMark = mark
+        while !stack.isEmpty {
+            let (tensor, next) = stack[stack.count - 1]
+            let inputs = tensor.node?.inputs ?? []
+            if next < inputs.count {
+                stack[stack.count - 1].1 = next + 1
+                let input = inputs[next]
+                if input.requiresGrad && input.visitMark != mark {
+                    input.visitMark = mark
+                    stack.append((input, 0))
+                }
+            } else {
+                order.append(tensor)
+                stack.removeLast()
+            }
+        }
+        return order
+    }
+
+    /// A gradient of an op's output shape summed down to `input`'s shape (undoing broadcasting)
+    /// and converted to its element type: the one place where broadcasting is undone.
+    func reduced(toShapeOf input: Tensor, op: String) -> Tensor {
+        var result = self
+        if result.shape != input.shape {
+            result = withNoGrad { result.summed(toShape: input.shape, op: op) }
+        }
+        if result.dtype != input.dtype {
+            result = withNoGrad { result.to(input.dtype) }
+        }
+        return result
+    }
+
+    /// Sums a broadcast result back to `target`, a shape it was broadcast from.
+    func summed(toShape target: [Int], op: String) -> Tensor {
+        if shape == target { return self }
+        precondition(shape.count >= target.count,
+                     "\(op): gradient of shape \(describe(shape)) cannot reduce to \(describe(target))")
+        let lead = shape.count - target.count
+        var dims: [Int] = Array(0..<lead)
+        for (i, size) in target.enumerated() where size == 1 && shape[lead + i] != 1 {
+            dims.append(lead + i)
+        }
+        let summedTensor = dims.isEmpty ? self : sum(dims: dims, keepDim: true)
+        precondition(summedTensor.count == target.reduce(1, *),
+                     "\(op): gradient of shape \(describe(shape)) cannot reduce to \(describe(target))")
+        return summedTensor.reshaped(target)
+    }
+
+    /// A tensor with the same values and no graph (torch's `detach`); shares memory.
+    public func detached() -> Tensor {
+        Tensor(storage: storage, shape: shape, dtype: dtype, offset: offset)
+    }
+
+    /// Clears ``grad`` by zeroing it in place (the buffer is kept and reused by the next backward).
+    public func zeroGrad() {
+        if let grad { withNoGrad { grad.fill(0) } }
+    }
+
+    /// A short description of the graph that produced this tensor, one node per line.
+    public var graphDescription: String {
+        var lines: [String] = []
+        var seen = Set<ObjectIdentifier>()
+        var stack: [(Tensor, Int)] = [(self, 0)]
+        while let (tensor, depth) = stack.popLast() {
+            guard seen.insert(ObjectIdentifier(tensor)).inserted else { continue }
+            let indent = String(repeating: "  ", count: depth)
+            let what = tensor.node.map { $0.op } ?? (tensor.requiresGrad ? "leaf" : "constant")
+            lines.append("\(indent)\(what) \(describe(tensor.shape))")
+            for input in (tensor.node?.inputs ?? []).reversed() { stack.append((input, depth + 1)) }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+// Rules that need the op's output capture it `unowned`: the output owns the node that owns the
+// rule, so a strong capture would be a retain cycle, and the rule only runs while the backward
+// pass holds the output.

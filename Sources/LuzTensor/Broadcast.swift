@@ -1,0 +1,203 @@
+/// How two shapes broadcast against each other (PyTorch's rules: align trailing dimensions; a
+/// dimension of size 1 stretches), precomputed as an iteration plan over the output.
+struct BroadcastPlan {
+    enum Kind { case sameShape, scalarLeft, scalarRight, general }
+
+    let shape: [Int]
+    let count: Int
+    let kind: Kind
+    // Coalesced iteration space for the general case: sizes and per-operand element strides.
+    let sizes: [Int]
+    let leftStrides: [Int]
+    let rightStrides: [Int]
+
+    /// The broadcast shape of `left` and `right`, or a precondition failure naming the op.
+    static func resultShape(_ left: [Int], _ right: [Int], op: String) -> [Int] {
+        if left == right { return left }
+        let rank = max(left.count, right.count)
+        var result = [Int](repeating: 1, count: rank)
+        for i in 0..<rank {
+            let l = i < rank - left.count ? 1 : left[i - (rank - left.count)]
+            let r = i < rank - right.count ? 1 : right[i - (rank - right.count)]
+            if l == r || r == 1 {
+                result[i] = l
+            } else if l == 1 {
+                result[i] = r
+            } else {
+                preconditionFailure("\(op): shapes \(describe(left)) and \(describe(right)) cannot broadcast: dimension \(i) is \(l) against \(r)")
+            }
+        }
+        return result
+    }
+
+    init(_ left: [Int], _ right: [Int], op: String) {
+        let shape = BroadcastPlan.resultShape(left, right, op: op)
+        self.shape = shape
+        let count = shape.reduce(1, *)
+        self.count = count
+        let leftCount = left.reduce(1, *)
+        let rightCount = right.reduce(1, *)
+        if left == right {
+            kind = .sameShape
+        } else if rightCount == 1 && leftCount == count {
+            kind = .scalarRight
+        } else if leftCount == 1 && rightCount == count {
+            kind = .scalarLeft
+        } else {
+            kind = .general
+        }
+        guard kind == .general else {
+            sizes = []; leftStrides = []; rightStrides = []
+            return
+        }
+        let rank = shape.count
+        func strides(of operand: [Int]) -> [Int] {
+            var result = [Int](repeating: 0, count: rank)
+            var step = 1
+            for i in stride(from: operand.count - 1, through: 0, by: -1) {
+                let outIndex = i + rank - operand.count
+                result[outIndex] = operand[i] == 1 ? 0 : step
+                step *= operand[i]
+            }
+            return result
+        }
+        let ls = strides(of: left)
+        let rs = strides(of: right)
+        // Merge neighbouring dimensions that both operands walk contiguously (or both repeat),
+        // so that a bias over [N, C, H, W] iterates rows of H·W, not of W.
+        var sizes: [Int] = []
+        var lStrides: [Int] = []
+        var rStrides: [Int] = []
+        for i in 0..<rank where shape[i] != 1 {
+            if let lastSize = sizes.last,
+               lStrides.last! == ls[i] * shape[i], rStrides.last! == rs[i] * shape[i] {
+                sizes[sizes.count - 1] = lastSize * shape[i]
+                lStrides[lStrides.count - 1] = ls[i]
+                rStrides[rStrides.count - 1] = rs[i]
+            } else {
+                sizes.append(shape[i]); lStrides.append(ls[i]); rStrides.append(rs[i])
+            }
+        }
+        if sizes.isEmpty { sizes = [1]; lStrides = [0]; rStrides = [0] }
+        self.sizes = sizes
+        self.leftStrides = lStrides
+        self.rightStrides = rStrides
+    }
+
+    /// Calls `body(outOffset, leftOffset, rightOffset)` for each innermost row of the general
+    /// case; the row has `sizes.last` elements with strides `leftStrides.last`, `rightStrides.last`.
+    @inline(__always)
+    func forEachRow(_ body: (Int, Int, Int) -> Void) {
+        withoutActuallyEscaping(body) { body in forEachRowEscaping(body) }
+    }
+
+    private func forEachRowEscaping(_ body: @escaping (Int, Int, Int) -> Void) {
+        let inner = sizes[sizes.count - 1]
+        let rows = count / max(inner, 1)
+        if rows == 0 { return }
+        let work = { (range: Range<Int>) in
+            let outer = sizes.count - 1
+            var index = [Int](repeating: 0, count: max(outer, 1))
+            // Decompose the first row number into a multi-index over the outer dimensions.
+            var remainder = range.lowerBound
+            var lOff = 0, rOff = 0
+            if outer > 0 {
+                for d in stride(from: outer - 1, through: 0, by: -1) {
+                    index[d] = remainder % sizes[d]
+                    remainder /= sizes[d]
+                    lOff += index[d] * leftStrides[d]
+                    rOff += index[d] * rightStrides[d]
+                }
+            }
+            for row in range {
+                body(row * inner, lOff, rOff)
+                // Advance the multi-index like an odometer.
+                var d = outer - 1
+                while d >= 0 {
+                    index[d] += 1
+                    lOff += leftStrides[d]
+                    rOff += rightStrides[d]
+                    if index[d] < sizes[d] { break }
+                    lOff -= leftStrides[d] * sizes[d]
+                    rOff -= rightStrides[d] * sizes[d]
+                    index[d] = 0
+                    d -= 1
+                }
+            }
+        }
+        if count >= Parallelism.minimumParallelElements && rows >= 2 {
+            let chunks = min(Parallelism.threadCount, rows)
+            let chunkRows = (rows + chunks - 1) / chunks
+            parallelForEach(chunks) { c in
+                let start = c * chunkRows
+                let end = min(rows, start + chunkRows)
+                if start < end { work(start..<end) }
+            }
+        } else {
+            work(0..<rows)
+        }
+    }
+
+    /// Applies `f` elementwise over two broadcast operands into `out`.
+    @inline(__always)
+    func apply<A, B, O>(_ a: UnsafePointer<A>, _ b: UnsafePointer<B>, _ out: UnsafeMutablePointer<O>,
+                        _ f: (A, B) -> O) {
+        switch kind {
+        case .sameShape:
+            parallelChunks(count) { range in for i in range { out[i] = f(a[i], b[i]) } }
+        case .scalarRight:
+            let bv = b[0]
+            parallelChunks(count) { range in for i in range { out[i] = f(a[i], bv) } }
+        case .scalarLeft:
+            let av = a[0]
+            parallelChunks(count) { range in for i in range { out[i] = f(av, b[i]) } }
+        case .general:
+            let inner = sizes[sizes.count - 1]
+            let ls = leftStrides[leftStrides.count - 1]
+            let rs = rightStrides[rightStrides.count - 1]
+            forEachRow { o, l, r in
+                let op = out + o, ap = a + l, bp = b + r
+                if ls == 1 && rs == 0 {
+                    let bv = bp[0]
+                    for i in 0..<inner { op[i] = f(ap[i], bv) }
+                } else if ls == 0 && rs == 1 {
+                    let av = ap[0]
+                    for i in 0..<inner { op[i] = f(av, bp[i]) }
+                } else if ls == 1 && rs == 1 {
+                    for i in 0..<inner { op[i] = f(ap[i], bp[i]) }
+                } else {
+                    for i in 0..<inner { op[i] = f(ap[i * ls], bp[i * rs]) }
+                }
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// This tensor broadcast to `shape` and materialized (torch's `expand(...).contiguous()`).
+    /// The gradient sums back over the broadcast dimensions.
+    public func expanded(to target: [Int]) -> Tensor {
+        if target == shape { return self }
+        let resultShape = BroadcastPlan.resultShape(shape, target, op: "expand")
+        precondition(resultShape == target,
+                     "expand: shape \(describe(shape)) cannot expand to \(describe(target))")
+        // The plan walks the target shape on the left (the output itself, read but ignored) and
+        // this tensor on the right, so that every read stays inside its own buffer.
+        let plan = BroadcastPlan(target, shape, op: "expand")
+        let result = Tensor.empty(target, dtype: dtype)
+        func copy<T>(_: T.Type) {
+            let out = result.pointer(T.self)
+            plan.apply(UnsafePointer(out), pointer(T.self), out) { _, b in b }
+        }
+        switch dtype {
+        case .float32: copy(Float.self)
+        case .float64: copy(Double.self)
+        case .int64: copy(Int64.self)
+        case .bool: copy(Bool.self)
+        }
+        return result.recording("expand", [self]) { g, _ in [g] }
+    }
+
+    /// This tensor broadcast to the shape of `other`.
+    public func expanded(as other: Tensor) -> Tensor { expanded(to: other.shape) }
+}

@@ -1,0 +1,72 @@
+import Dispatch
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A small mutual-exclusion lock over `pthread_mutex_t`.
+final class Mutex: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    @inline(__always)
+    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+}
+
+/// How Luz splits large elementwise work across the cores.
+public enum Parallelism {
+    /// The number of worker threads used for large elementwise and reduction work.
+    /// Defaults to the number of active processors.
+    nonisolated(unsafe) public static var threadCount: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    /// Below this many elements work stays on the calling thread: a dispatch costs a few
+    /// microseconds, more than a small loop takes.
+    nonisolated(unsafe) public static var minimumParallelElements: Int = 1 << 16
+}
+
+/// Runs `body` over `0..<count` in contiguous chunks, on several threads when `count` is large.
+///
+/// `cost` scales the threshold for work that is heavier per element than a plain add.
+@inline(__always)
+func parallelChunks(_ count: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
+    let threads = Parallelism.threadCount
+    if threads <= 1 || count * cost < Parallelism.minimumParallelElements || count < 2 {
+        body(0..<count)
+        return
+    }
+    let chunks = min(threads, count)
+    let chunkSize = (count + chunks - 1) / chunks
+    withoutActuallyEscaping(body) { body in
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let start = chunk * chunkSize
+            let end = min(count, start + chunkSize)
+            if start < end { body(start..<end) }
+        }
+    }
+}
+
+/// Runs `body(i)` for every `i` in `0..<count`, spread over the threads (for coarse tasks).
+func parallelForEach(_ count: Int, _ body: (Int) -> Void) {
+    if count <= 1 || Parallelism.threadCount <= 1 {
+        for i in 0..<count { body(i) }
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        DispatchQueue.concurrentPerform(iterations: count) { body($0) }
+    }
+}

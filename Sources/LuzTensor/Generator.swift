@@ -1,0 +1,152 @@
+/// A seedable source of random numbers (xoshiro256** seeded through SplitMix64).
+///
+/// The same seed gives the same numbers on every run and machine: the generator is pure integer
+/// arithmetic, and every distribution is derived from it in a fixed order. A generator is a
+/// reference type so that a data loader, a dropout layer and a training run can share one.
+/// It is safe to use from several threads (draws are serialized).
+public final class Generator: @unchecked Sendable {
+    private var state: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    private var spareNormal: Double?
+    private let lock = Mutex()
+
+    /// The seed last given to this generator.
+    public private(set) var seed: UInt64
+
+    /// Creates a generator seeded with `seed`.
+    public init(seed: UInt64) {
+        self.seed = seed
+        reseed(seed)
+    }
+
+    /// Restarts the sequence from `seed` (torch's `manual_seed`).
+    public func manualSeed(_ seed: UInt64) {
+        lock.withLock {
+            self.seed = seed
+            reseed(seed)
+        }
+    }
+
+    private func reseed(_ seed: UInt64) {
+        var s = seed
+        func splitMix() -> UInt64 {
+            s &+= 0x9E37_79B9_7F4A_7C15
+            var z = s
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        state = (splitMix(), splitMix(), splitMix(), splitMix())
+        spareNormal = nil
+    }
+
+    /// The complete internal state, for checkpoints: restoring it continues the same sequence.
+    public var stateWords: [UInt64] {
+        get {
+            lock.withLock {
+                [state.0, state.1, state.2, state.3, seed,
+                 spareNormal.map { $0.bitPattern } ?? 0, spareNormal == nil ? 0 : 1]
+            }
+        }
+        set {
+            precondition(newValue.count == 7, "Generator.stateWords: expected 7 words, got \(newValue.count)")
+            lock.withLock {
+                state = (newValue[0], newValue[1], newValue[2], newValue[3])
+                seed = newValue[4]
+                spareNormal = newValue[6] == 1 ? Double(bitPattern: newValue[5]) : nil
+            }
+        }
+    }
+
+    @inline(__always)
+    private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+
+    @inline(__always)
+    private func nextUnlocked() -> UInt64 {
+        let result = rotl(state.1 &* 5, 7) &* 9
+        let t = state.1 << 17
+        state.2 ^= state.0
+        state.3 ^= state.1
+        state.1 ^= state.2
+        state.0 ^= state.3
+        state.2 ^= t
+        state.3 = rotl(state.3, 45)
+        return result
+    }
+
+    @inline(__always)
+    private func uniformUnlocked() -> Double { Double(nextUnlocked() >> 11) * 0x1.0p-53 }
+
+    private func normalUnlocked() -> Double {
+        if let spare = spareNormal {
+            spareNormal = nil
+            return spare
+        }
+        // Box–Muller on (0, 1] × [0, 1): u1 is never 0, so the log is finite.
+        let u1 = 1.0 - uniformUnlocked()
+        let u2 = uniformUnlocked()
+        let radius = (-2.0 * Double.luzLog(u1)).squareRoot()
+        let angle = 2.0 * Double.pi * u2
+        spareNormal = radius * Double.luzSin(angle)
+        return radius * Double.luzCos(angle)
+    }
+
+    /// The next 64 random bits.
+    public func nextUInt64() -> UInt64 { lock.withLock { nextUnlocked() } }
+
+    /// A uniform draw from [0, 1).
+    public func nextDouble() -> Double { lock.withLock { uniformUnlocked() } }
+
+    /// A standard normal draw.
+    public func nextNormal() -> Double { lock.withLock { normalUnlocked() } }
+
+    /// A uniform integer in `0..<bound` without modulo bias.
+    public func nextInt(below bound: Int) -> Int { lock.withLock { intUnlocked(below: bound) } }
+
+    private func intUnlocked(below bound: Int) -> Int {
+        precondition(bound > 0, "Generator.nextInt: bound must be positive, got \(bound)")
+        let b = UInt64(bound)
+        let threshold = (0 &- b) % b
+        while true {
+            let r = nextUnlocked()
+            let product = r.multipliedFullWidth(by: b)
+            if product.low >= threshold { return Int(product.high) }
+        }
+    }
+
+    /// Fills a buffer with uniform draws from [0, 1), holding the lock once.
+    func fillUniform(_ count: Int, _ write: (Int, Double) -> Void) {
+        lock.withLock { for i in 0..<count { write(i, uniformUnlocked()) } }
+    }
+
+    /// Fills a buffer with standard normal draws, holding the lock once.
+    func fillNormal(_ count: Int, _ write: (Int, Double) -> Void) {
+        lock.withLock { for i in 0..<count { write(i, normalUnlocked()) } }
+    }
+
+    /// Fills a buffer with uniform integers in `0..<bound`, holding the lock once.
+    func fillInt(_ count: Int, below bound: Int, _ write: (Int, Int) -> Void) {
+        lock.withLock { for i in 0..<count { write(i, intUnlocked(below: bound)) } }
+    }
+
+    /// A uniformly random permutation of `0..<n` (Fisher–Yates).
+    public func permutation(_ n: Int) -> [Int] {
+        var values = Array(0..<n)
+        lock.withLock {
+            if n > 1 {
+                for i in stride(from: n - 1, to: 0, by: -1) {
+                    values.swapAt(i, intUnlocked(below: i + 1))
+                }
+            }
+        }
+        return values
+    }
+
+    /// The generator used when none is passed. Its initial seed is fixed, so programs are
+    /// reproducible even without `manualSeed` (as in PyTorch).
+    public static let `default` = Generator(seed: 67_280_421_310_721)
+}
+
+/// Seeds the default generator (torch's `torch_manual_seed`).
+public func manualSeed(_ seed: UInt64) {
+    Generator.default.manualSeed(seed)
+}

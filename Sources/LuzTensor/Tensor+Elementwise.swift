@@ -1,0 +1,315 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Element types with arithmetic and ordering: `Float`, `Double` and `Int64`.
+public protocol ArithmeticScalar: TensorScalar, Numeric, Comparable {
+    /// Division: true division for floating point, truncating for integers.
+    static func luzDivide(_ a: Self, _ b: Self) -> Self
+}
+
+extension Float: ArithmeticScalar {
+    @inlinable public static func luzDivide(_ a: Float, _ b: Float) -> Float { a / b }
+}
+extension Double: ArithmeticScalar {
+    @inlinable public static func luzDivide(_ a: Double, _ b: Double) -> Double { a / b }
+}
+extension Int64: ArithmeticScalar {
+    @inlinable public static func luzDivide(_ a: Int64, _ b: Int64) -> Int64 { b == 0 ? 0 : a / b }
+}
+
+// MARK: - Kernel protocols (one generic body, specialized per element type)
+
+protocol BinaryArithmeticOp { static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T }
+protocol BinaryFloatOp { static func apply<T: TensorFloat>(_ a: T, _ b: T) -> T }
+protocol UnaryFloatOp { static func apply<T: TensorFloat>(_ x: T) -> T }
+protocol ComparisonOp { static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> Bool }
+
+enum AddOp: BinaryArithmeticOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T { a + b } }
+enum SubOp: BinaryArithmeticOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T { a - b } }
+enum MulOp: BinaryArithmeticOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T { a * b } }
+enum DivOp: BinaryArithmeticOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T { T.luzDivide(a, b) } }
+enum MaxOp: BinaryArithmeticOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T { a >= b ? a : b } }
+enum MinOp: BinaryArithmeticOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T { a <= b ? a : b } }
+enum PowOp: BinaryFloatOp { @inline(__always) static func apply<T: TensorFloat>(_ a: T, _ b: T) -> T { T.luzPow(a, b) } }
+
+enum EqualOp: ComparisonOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> Bool { a == b } }
+enum NotEqualOp: ComparisonOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> Bool { a != b } }
+enum LessOp: ComparisonOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> Bool { a < b } }
+enum LessEqualOp: ComparisonOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> Bool { a <= b } }
+enum GreaterOp: ComparisonOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> Bool { a > b } }
+enum GreaterEqualOp: ComparisonOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> Bool { a >= b } }
+
+/// The common type of two operands: `bool < int64 < float32 < float64`.
+func promotedType(_ a: DType, _ b: DType) -> DType {
+    func rank(_ t: DType) -> Int {
+        switch t { case .bool: return 0; case .int64: return 1; case .float32: return 2; case .float64: return 3 }
+    }
+    return rank(a) >= rank(b) ? a : b
+}
+
+extension Tensor {
+    // MARK: - Forward kernels (no graph)
+
+    /// `Op` applied with broadcasting; the result has the promoted type (or `resultType`).
+    static func arithmetic<Op: BinaryArithmeticOp>(_ a: Tensor, _ b: Tensor, _: Op.Type, op: String,
+                                                   resultType: DType? = nil) -> Tensor {
+        var type = resultType ?? promotedType(a.dtype, b.dtype)
+        if type == .bool { type = .int64 }
+        let a = a.dtype == type ? a : a.to(type)
+        let b = b.dtype == type ? b : b.to(type)
+        let plan = BroadcastPlan(a.shape, b.shape, op: op)
+        let out = Tensor.empty(plan.shape, dtype: type)
+        func run<T: ArithmeticScalar>(_: T.Type) {
+            plan.apply(a.pointer(T.self), b.pointer(T.self), out.pointer(T.self)) { Op.apply($0, $1) }
+        }
+        switch type {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        default: run(Int64.self)
+        }
+        return out
+    }
+
+    /// A floating-point `Op` with broadcasting (integers are promoted to float32).
+    static func floatBinary<Op: BinaryFloatOp>(_ a: Tensor, _ b: Tensor, _: Op.Type, op: String) -> Tensor {
+        var type = promotedType(a.dtype, b.dtype)
+        if !type.isFloatingPoint { type = .float32 }
+        let a = a.dtype == type ? a : a.to(type)
+        let b = b.dtype == type ? b : b.to(type)
+        let plan = BroadcastPlan(a.shape, b.shape, op: op)
+        let out = Tensor.empty(plan.shape, dtype: type)
+        func run<T: TensorFloat>(_: T.Type) {
+            plan.apply(a.pointer(T.self), b.pointer(T.self), out.pointer(T.self)) { Op.apply($0, $1) }
+        }
+        if type == .float32 { run(Float.self) } else { run(Double.self) }
+        return out
+    }
+
+    /// A comparison with broadcasting, giving a bool tensor.
+    static func compare<Op: ComparisonOp>(_ a: Tensor, _ b: Tensor, _: Op.Type, op: String) -> Tensor {
+        var type = promotedType(a.dtype, b.dtype)
+        if type == .bool { type = .int64 }
+        let a = a.dtype == type ? a : a.to(type)
+        let b = b.dtype == type ? b : b.to(type)
+        let plan = BroadcastPlan(a.shape, b.shape, op: op)
+        let out = Tensor.empty(plan.shape, dtype: .bool)
+        func run<T: ArithmeticScalar>(_: T.Type) {
+            plan.apply(a.pointer(T.self), b.pointer(T.self), out.pointer(Bool.self)) { Op.apply($0, $1) }
+        }
+        switch type {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        default: run(Int64.self)
+        }
+        return out
+    }
+
+    /// `Op` applied to every element of a floating-point tensor (integers become float32).
+    func floatUnary<Op: UnaryFloatOp>(_: Op.Type, op: String) -> Tensor {
+        let x = dtype.isFloatingPoint ? self : to(.float32)
+        let out = Tensor.empty(shape, dtype: x.dtype)
+        func run<T: TensorFloat>(_: T.Type) {
+            let src = x.pointer(T.self), dst = out.pointer(T.self)
+            parallelChunks(count, cost: 8) { range in for i in range { dst[i] = Op.apply(src[i]) } }
+        }
+        if x.dtype == .float32 { run(Float.self) } else { run(Double.self) }
+        return out
+    }
+
+    /// A 0-dimensional tensor holding `value` in this tensor's type (floats stay floats).
+    @inline(__always)
+    func scalarLike(_ value: Double) -> Tensor {
+        let type: DType = dtype == .bool ? (value == value.rounded() ? .int64 : .float32)
+            : (dtype == .int64 && value != value.rounded() ? .float32 : dtype)
+        let result = Tensor.empty([], dtype: type)
+        result.setElement(at: 0, value)
+        return result
+    }
+
+    // MARK: - Differentiable arithmetic
+
+    /// Elementwise sum with broadcasting.
+    public static func + (a: Tensor, b: Tensor) -> Tensor {
+        arithmetic(a, b, AddOp.self, op: "add").recording("add", [a, b]) { g, _ in [g, g] }
+    }
+
+    /// Elementwise difference with broadcasting.
+    public static func - (a: Tensor, b: Tensor) -> Tensor {
+        arithmetic(a, b, SubOp.self, op: "sub").recording("sub", [a, b]) { g, need in
+            [g, need[1] ? -g : nil]
+        }
+    }
+
+    /// Elementwise product with broadcasting.
+    public static func * (a: Tensor, b: Tensor) -> Tensor {
+        arithmetic(a, b, MulOp.self, op: "mul").recording("mul", [a, b]) { g, need in
+            [need[0] ? g * b : nil, need[1] ? g * a : nil]
+        }
+    }
+
+    /// Elementwise quotient with broadcasting (integers divide as floats, like torch).
+    public static func / (a: Tensor, b: Tensor) -> Tensor {
+        let result: Tensor
+        if a.dtype.isFloatingPoint || b.dtype.isFloatingPoint {
+            result = arithmetic(a, b, DivOp.self, op: "div")
+        } else {
+            result = arithmetic(a, b, DivOp.self, op: "div", resultType: .float32)
+        }
+        return result.recording("div", [a, b]) { g, need in
+            [need[0] ? g / b : nil, need[1] ? -g * a / (b * b) : nil]
+        }
+    }
+
+    /// Elementwise negation.
+    public static prefix func - (x: Tensor) -> Tensor {
+        scalarArithmetic(x, 0, SubOp.self, scalarOnLeft: true, op: "neg").recording("neg", [x]) { g, _ in [-g] }
+    }
+
+    /// `Op` between every element and a constant, without materializing the constant as a
+    /// tensor (the scalar operators are the most frequent ops of small models).
+    static func scalarArithmetic<Op: BinaryArithmeticOp>(_ a: Tensor, _ scalar: Double, _: Op.Type,
+                                                         scalarOnLeft: Bool, op: String,
+                                                         forceFloat: Bool = false) -> Tensor {
+        var type: DType = a.dtype == .bool ? .int64 : a.dtype
+        if type == .int64 && (forceFloat || scalar != scalar.rounded()) { type = .float32 }
+        let x = a.dtype == type ? a : a.to(type)
+        let out = Tensor.empty(x.shape, dtype: type)
+        func run<T: ArithmeticScalar>(_: T.Type) {
+            let src = x.pointer(T.self), dst = out.pointer(T.self), c = T(luzDouble: scalar)
+            if scalarOnLeft {
+                parallelChunks(x.count) { range in for i in range { dst[i] = Op.apply(c, src[i]) } }
+            } else {
+                parallelChunks(x.count) { range in for i in range { dst[i] = Op.apply(src[i], c) } }
+            }
+        }
+        switch type {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        default: run(Int64.self)
+        }
+        return out
+    }
+
+    public static func + (a: Tensor, b: Double) -> Tensor {
+        scalarArithmetic(a, b, AddOp.self, scalarOnLeft: false, op: "add").recording("add", [a]) { g, _ in [g] }
+    }
+    public static func + (a: Double, b: Tensor) -> Tensor { b + a }
+    public static func - (a: Tensor, b: Double) -> Tensor {
+        scalarArithmetic(a, b, SubOp.self, scalarOnLeft: false, op: "sub").recording("sub", [a]) { g, _ in [g] }
+    }
+    public static func - (a: Double, b: Tensor) -> Tensor {
+        scalarArithmetic(b, a, SubOp.self, scalarOnLeft: true, op: "sub").recording("sub", [b]) { g, _ in [-g] }
+    }
+    public static func * (a: Tensor, b: Double) -> Tensor {
+        scalarArithmetic(a, b, MulOp.self, scalarOnLeft: false, op: "mul").recording("mul", [a]) { g, _ in [g * b] }
+    }
+    public static func * (a: Double, b: Tensor) -> Tensor { b * a }
+    public static func / (a: Tensor, b: Double) -> Tensor {
+        scalarArithmetic(a, b, DivOp.self, scalarOnLeft: false, op: "div", forceFloat: true)
+            .recording("div", [a]) { g, _ in [g / b] }
+    }
+    public static func / (a: Double, b: Tensor) -> Tensor {
+        scalarArithmetic(b, a, DivOp.self, scalarOnLeft: true, op: "div", forceFloat: true)
+            .recording("div", [b]) { g, _ in [(g * -a) / (b * b)] }
+    }
+
+    /// Elementwise power with a tensor exponent (broadcast).
+    public func pow(_ exponent: Tensor) -> Tensor {
+        let result = Tensor.floatBinary(self, exponent, PowOp.self, op: "pow")
+        return result.recording("pow", [self, exponent]) { [self, unowned result] g, need in
+            [need[0] ? g * exponent * self.pow(exponent - 1) : nil,
+             need[1] ? g * result * self.log() : nil]
+        }
+    }
+
+    /// Elementwise power with a constant exponent; `2` and `0.5` take exact fast paths.
+    public func pow(_ exponent: Double) -> Tensor {
+        let result: Tensor
+        if exponent == 2 {
+            result = Tensor.arithmetic(self, self, MulOp.self, op: "pow")
+        } else if exponent == 1 {
+            result = Tensor.arithmetic(self, scalarLike(1), MulOp.self, op: "pow")
+        } else {
+            let x = dtype.isFloatingPoint ? self : to(.float32)
+            result = Tensor.floatBinary(x, x.scalarLike(exponent), PowOp.self, op: "pow")
+        }
+        return result.recording("pow", [self]) { [self] g, _ in
+            if exponent == 2 { return [Tensor.arithmetic(g, self, MulOp.self, op: "pow") * 2] }
+            return [g * exponent * self.pow(exponent - 1)]
+        }
+    }
+
+    /// Elementwise maximum of two tensors (broadcast); at ties the gradient is split evenly.
+    public func maximum(_ other: Tensor) -> Tensor {
+        let result = Tensor.arithmetic(self, other, MaxOp.self, op: "maximum")
+        return result.recording("maximum", [self, other]) { [self] g, _ in
+            let share = Tensor.tieShares(self, other, greater: true)
+            return [g * share, g * (1 - share)]
+        }
+    }
+
+    /// Elementwise minimum of two tensors (broadcast); at ties the gradient is split evenly.
+    public func minimum(_ other: Tensor) -> Tensor {
+        let result = Tensor.arithmetic(self, other, MinOp.self, op: "minimum")
+        return result.recording("minimum", [self, other]) { [self] g, _ in
+            let share = Tensor.tieShares(self, other, greater: false)
+            return [g * share, g * (1 - share)]
+        }
+    }
+
+    /// 1 where `a` wins, 0 where `b` wins, ½ at ties (in the promoted float type).
+    private static func tieShares(_ a: Tensor, _ b: Tensor, greater: Bool) -> Tensor {
+        let wins = greater ? compare(a, b, GreaterOp.self, op: "maximum") : compare(a, b, LessOp.self, op: "minimum")
+        let ties = compare(a, b, EqualOp.self, op: "maximum")
+        let type = promotedType(a.dtype, b.dtype).isFloatingPoint ? promotedType(a.dtype, b.dtype) : .float32
+        return wins.to(type) + ties.to(type) * 0.5
+    }
+
+    // MARK: - Comparisons (no gradient)
+
+    public static func .== (a: Tensor, b: Tensor) -> Tensor { compare(a, b, EqualOp.self, op: "eq") }
+    public static func .!= (a: Tensor, b: Tensor) -> Tensor { compare(a, b, NotEqualOp.self, op: "ne") }
+    public static func .< (a: Tensor, b: Tensor) -> Tensor { compare(a, b, LessOp.self, op: "lt") }
+    public static func .<= (a: Tensor, b: Tensor) -> Tensor { compare(a, b, LessEqualOp.self, op: "le") }
+    public static func .> (a: Tensor, b: Tensor) -> Tensor { compare(a, b, GreaterOp.self, op: "gt") }
+    public static func .>= (a: Tensor, b: Tensor) -> Tensor { compare(a, b, GreaterEqualOp.self, op: "ge") }
+    public static func .== (a: Tensor, b: Double) -> Tensor { a .== a.scalarLike(b) }
+    public static func .!= (a: Tensor, b: Double) -> Tensor { a .!= a.scalarLike(b) }
+    public static func .< (a: Tensor, b: Double) -> Tensor { a .< a.scalarLike(b) }
+    public static func .<= (a: Tensor, b: Double) -> Tensor { a .<= a.scalarLike(b) }
+    public static func .> (a: Tensor, b: Double) -> Tensor { a .> a.scalarLike(b) }
+    public static func .>= (a: Tensor, b: Double) -> Tensor { a .>= a.scalarLike(b) }
+
+    /// Elementwise logical and of two bool tensors.
+    public static func .& (a: Tensor, b: Tensor) -> Tensor {
+        (a.to(.int64) * b.to(.int64)).to(.bool)
+    }
+
+    /// Elementwise logical or of two bool tensors.
+    public static func .| (a: Tensor, b: Tensor) -> Tensor {
+        (a.to(.int64) + b.to(.int64)).to(.bool)
+    }
+
+    /// Elementwise logical not of a bool tensor.
+    public static prefix func .! (a: Tensor) -> Tensor { a.to(.bool) .== 0 }
+
+    /// `true` when every element is nonzero.
+    public var all: Bool { doubles.allSatisfy { $0 != 0 } }
+    /// `true` when some element is nonzero.
+    public var any: Bool { doubles.contains { $0 != 0 } }
+
+    /// Whether two tensors have the same shape and all elements within `atol + rtol·|other|`.
+    public func isClose(to other: Tensor, rtol: Double = 1e-5, atol: Double = 1e-8) -> Bool {
+        guard shape == other.shape else { return false }
+        let a = doubles, b = other.doubles
+        for i in 0..<a.count {
+            if a[i].isNaN || b[i].isNaN { return false }
+            if a[i] == b[i] { continue }
+            if Swift.abs(a[i] - b[i]) > atol + rtol * Swift.abs(b[i]) { return false }
+        }
+        return true
+    }
+}

@@ -1,0 +1,201 @@
+enum ExpOp: UnaryFloatOp { @inline(__always) static func apply<T: TensorFloat>(_ x: T) -> T { T.luzExp(x) } }
+enum LogOp: UnaryFloatOp { @inline(__always) static func apply<T: TensorFloat>(_ x: T) -> T { T.luzLog(x) } }
+enum SqrtOp: UnaryFloatOp { @inline(__always) static func apply<T: TensorFloat>(_ x: T) -> T { x.squareRoot() } }
+enum SinOp: UnaryFloatOp { @inline(__always) static func apply<T: TensorFloat>(_ x: T) -> T { T.luzSin(x) } }
+enum CosOp: UnaryFloatOp { @inline(__always) static func apply<T: TensorFloat>(_ x: T) -> T { T.luzCos(x) } }
+enum TanhOp: UnaryFloatOp { @inline(__always) static func apply<T: TensorFloat>(_ x: T) -> T { T.luzTanh(x) } }
+enum AbsOp: UnaryFloatOp { @inline(__always) static func apply<T: TensorFloat>(_ x: T) -> T { Swift.abs(x) } }
+enum SignOp: UnaryFloatOp {
+    @inline(__always) static func apply<T: TensorFloat>(_ x: T) -> T { x > 0 ? 1 : (x < 0 ? -1 : 0) }
+}
+enum ReluOp: UnaryFloatOp {
+    // `x > 0 ? x : 0` rather than max(x, 0): NaN propagates, as in torch.
+    @inline(__always) static func apply<T: TensorFloat>(_ x: T) -> T { x > 0 ? x : (x.isNaN ? x : 0) }
+}
+enum SigmoidOp: UnaryFloatOp {
+    // Two branches so that exp never overflows: for x < 0, e^x / (1 + e^x).
+    @inline(__always) static func apply<T: TensorFloat>(_ x: T) -> T {
+        if x >= 0 { return 1 / (1 + T.luzExp(-x)) }
+        let e = T.luzExp(x)
+        return e / (1 + e)
+    }
+}
+enum SoftplusOp: UnaryFloatOp {
+    // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow for large |x|.
+    @inline(__always) static func apply<T: TensorFloat>(_ x: T) -> T { max(x, 0) + T.luzLog1p(T.luzExp(-Swift.abs(x))) }
+}
+enum GeluOp: UnaryFloatOp {
+    // The exact form x·Φ(x), torch's default (`approximate = "none"`).
+    @inline(__always) static func apply<T: TensorFloat>(_ x: T) -> T {
+        x * (1 + T.luzErf(x * T(0.7071067811865476))) / 2
+    }
+}
+enum GeluTanhOp: UnaryFloatOp {
+    @inline(__always) static func apply<T: TensorFloat>(_ x: T) -> T {
+        let inner = T(0.7978845608028654) * (x + T(0.044715) * x * x * x)
+        return x * (1 + T.luzTanh(inner)) / 2
+    }
+}
+
+// Fused backward kernels: one pass over (gradient, saved value) instead of several temporaries.
+enum TanhBackwardOp: BinaryFloatOp {
+    @inline(__always) static func apply<T: TensorFloat>(_ g: T, _ y: T) -> T { g * (1 - y * y) }
+}
+enum SigmoidBackwardOp: BinaryFloatOp {
+    @inline(__always) static func apply<T: TensorFloat>(_ g: T, _ y: T) -> T { g * y * (1 - y) }
+}
+enum ReluBackwardOp: BinaryFloatOp {
+    // The derivative at exactly 0 is taken as 0 (torch's choice), so a dead unit stays dead.
+    @inline(__always) static func apply<T: TensorFloat>(_ g: T, _ x: T) -> T { x > 0 ? g : 0 }
+}
+enum GeluBackwardOp: BinaryFloatOp {
+    @inline(__always) static func apply<T: TensorFloat>(_ g: T, _ x: T) -> T {
+        let cdf = (1 + T.luzErf(x * T(0.7071067811865476))) / 2
+        let pdf = T.luzExp(-x * x / 2) * T(0.3989422804014327)
+        return g * (cdf + x * pdf)
+    }
+}
+enum GeluTanhBackwardOp: BinaryFloatOp {
+    @inline(__always) static func apply<T: TensorFloat>(_ g: T, _ x: T) -> T {
+        let k = T(0.7978845608028654)
+        let inner = k * (x + T(0.044715) * x * x * x)
+        let t = T.luzTanh(inner)
+        let dInner = k * (1 + 3 * T(0.044715) * x * x)
+        return g * ((1 + t) / 2 + x * (1 - t * t) * dInner / 2)
+    }
+}
+enum SoftplusBackwardOp: BinaryFloatOp {
+    @inline(__always) static func apply<T: TensorFloat>(_ g: T, _ x: T) -> T { g * SigmoidOp.apply(x) }
+}
+
+extension Tensor {
+    /// Elementwise e^x.
+    public func exp() -> Tensor {
+        let y = floatUnary(ExpOp.self, op: "exp")
+        return y.recording("exp", [self]) { [unowned y] g, _ in [g * y] }
+    }
+
+    /// Elementwise natural logarithm.
+    public func log() -> Tensor {
+        floatUnary(LogOp.self, op: "log").recording("log", [self]) { [self] g, _ in [g / self] }
+    }
+
+    /// Elementwise square root.
+    public func sqrt() -> Tensor {
+        let y = floatUnary(SqrtOp.self, op: "sqrt")
+        return y.recording("sqrt", [self]) { [unowned y] g, _ in [g / (y * 2)] }
+    }
+
+    /// Elementwise sine.
+    public func sin() -> Tensor {
+        floatUnary(SinOp.self, op: "sin").recording("sin", [self]) { [self] g, _ in [g * self.cos()] }
+    }
+
+    /// Elementwise cosine.
+    public func cos() -> Tensor {
+        floatUnary(CosOp.self, op: "cos").recording("cos", [self]) { [self] g, _ in [-(g * self.sin())] }
+    }
+
+    /// Elementwise hyperbolic tangent.
+    public func tanh() -> Tensor {
+        let y = floatUnary(TanhOp.self, op: "tanh")
+        return y.recording("tanh", [self]) { [unowned y] g, _ in [Tensor.floatBinary(g, y, TanhBackwardOp.self, op: "tanh")] }
+    }
+
+    /// Elementwise logistic function 1 / (1 + e^-x), computed without overflow.
+    public func sigmoid() -> Tensor {
+        let y = floatUnary(SigmoidOp.self, op: "sigmoid")
+        return y.recording("sigmoid", [self]) { [unowned y] g, _ in [Tensor.floatBinary(g, y, SigmoidBackwardOp.self, op: "sigmoid")] }
+    }
+
+    /// Elementwise max(x, 0). The gradient at exactly 0 is 0, as in torch.
+    public func relu() -> Tensor {
+        floatUnary(ReluOp.self, op: "relu").recording("relu", [self]) { [self] g, _ in
+            [Tensor.floatBinary(g, self, ReluBackwardOp.self, op: "relu")]
+        }
+    }
+
+    /// Elementwise GELU: x·Φ(x) (exact, torch's default), or the tanh approximation.
+    public func gelu(approximateTanh: Bool = false) -> Tensor {
+        if approximateTanh {
+            return floatUnary(GeluTanhOp.self, op: "gelu").recording("gelu", [self]) { [self] g, _ in
+                [Tensor.floatBinary(g, self, GeluTanhBackwardOp.self, op: "gelu")]
+            }
+        }
+        return floatUnary(GeluOp.self, op: "gelu").recording("gelu", [self]) { [self] g, _ in
+            [Tensor.floatBinary(g, self, GeluBackwardOp.self, op: "gelu")]
+        }
+    }
+
+    /// Elementwise log(1 + e^x), computed without overflow.
+    public func softplus() -> Tensor {
+        floatUnary(SoftplusOp.self, op: "softplus").recording("softplus", [self]) { [self] g, _ in
+            [Tensor.floatBinary(g, self, SoftplusBackwardOp.self, op: "softplus")]
+        }
+    }
+
+    /// Elementwise x for x > 0, `negativeSlope`·x otherwise.
+    public func leakyRelu(negativeSlope: Double = 0.01) -> Tensor {
+        let positive = (self .> 0).to(dtype.isFloatingPoint ? dtype : .float32)
+        let factor = positive + (1 - positive) * negativeSlope
+        return withNoGrad { self * factor }.recording("leakyRelu", [self]) { g, _ in [g * factor] }
+    }
+
+    /// Elementwise absolute value (gradient sign(x), 0 at 0).
+    public func abs() -> Tensor {
+        floatUnary(AbsOp.self, op: "abs").recording("abs", [self]) { [self] g, _ in
+            [g * self.floatUnary(SignOp.self, op: "abs")]
+        }
+    }
+
+    /// Elementwise sign: -1, 0 or 1 (no gradient).
+    public func sign() -> Tensor { floatUnary(SignOp.self, op: "sign") }
+
+    /// Elementwise square.
+    public func squared() -> Tensor { pow(2) }
+
+    /// Elements limited to `[min, max]`; the gradient flows where the input was inside the range.
+    public func clamped(min lower: Double? = nil, max upper: Double? = nil) -> Tensor {
+        precondition(lower != nil || upper != nil, "clamp: give min, max or both")
+        var result = self.detached()
+        var inside: Tensor? = nil
+        withNoGrad {
+            if let lower {
+                result = result.maximum(scalarLike(lower))
+                inside = self .>= lower
+            }
+            if let upper {
+                result = result.minimum(scalarLike(upper))
+                let below = self .<= upper
+                inside = inside.map { $0 .& below } ?? below
+            }
+        }
+        let mask = inside!
+        return result.recording("clamp", [self]) { g, _ in [g * mask.to(g.dtype)] }
+    }
+
+    /// Picks elements from `a` where `condition` is true and from `b` elsewhere (broadcast).
+    public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        let type = promotedType(a.dtype, b.dtype)
+        let shape = BroadcastPlan.resultShape(BroadcastPlan.resultShape(condition.shape, a.shape, op: "where"),
+                                              b.shape, op: "where")
+        let c = condition.to(.bool).expanded(to: shape)
+        let av = (a.dtype == type ? a : a.to(type)).detached().expanded(to: shape)
+        let bv = (b.dtype == type ? b : b.to(type)).detached().expanded(to: shape)
+        let out = Tensor.empty(shape, dtype: type)
+        func run<T>(_: T.Type) {
+            let cp = c.pointer(Bool.self), ap = av.pointer(T.self), bp = bv.pointer(T.self), op = out.pointer(T.self)
+            parallelChunks(out.count) { range in for i in range { op[i] = cp[i] ? ap[i] : bp[i] } }
+        }
+        switch type {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        case .int64: run(Int64.self)
+        case .bool: run(Bool.self)
+        }
+        return out.recording("where", [a, b]) { g, need in
+            let zero = g.scalarLike(0)
+            return [need[0] ? Tensor.where(c, g, zero) : nil, need[1] ? Tensor.where(c, zero, g) : nil]
+        }
+    }
+}

@@ -1,0 +1,113 @@
+extension Tensor {
+    /// The matrix product with torch.matmul's semantics: 1-D · 1-D is a dot product, a 1-D
+    /// operand is treated as a row (left) or column (right) vector and its dimension removed,
+    /// and leading batch dimensions broadcast.
+    ///
+    /// - Parameters:
+    ///   - other: the right operand.
+    ///   - transposingSelf: use the transpose of this tensor's last two dimensions.
+    ///   - transposingOther: use the transpose of `other`'s last two dimensions.
+    ///   The transposes are passed to BLAS, never copied.
+    public func matmul(_ other: Tensor, transposingSelf: Bool = false, transposingOther: Bool = false) -> Tensor {
+        precondition(rank >= 1 && other.rank >= 1,
+                     "matmul: \(describe(shape)) × \(describe(other.shape)): both operands need at least one dimension")
+        // Vectors become one-row / one-column matrices and a batch times one matrix folds the
+        // batch into the rows (one GEMM). These are unrecorded views: the whole product is one
+        // node whose rule maps the gradients back to the original shapes.
+        let a = rank == 1 ? view([1, count]) : self
+        let transposeA = rank == 1 ? false : transposingSelf
+        let right = other.rank == 1 ? other.view([other.count, 1]) : other
+        let transposeB = other.rank == 1 ? false : transposingOther
+        let folds = a.rank > 2 && right.rank == 2 && !transposeA
+        let left = folds ? a.view([a.count / Swift.max(a.shape[a.rank - 1], 1), a.shape[a.rank - 1]]) : a
+        let product = Tensor.matmulKernel(left, right, transposeA: transposeA, transposeB: transposeB)
+        // The result shape torch gives: the folded batch restored, vector dimensions removed.
+        var resultShape = folds ? Array(a.shape.dropLast()) + [product.shape[1]] : product.shape
+        if other.rank == 1 { resultShape.removeLast() }
+        if rank == 1 { resultShape.remove(at: resultShape.count - (other.rank == 1 ? 1 : 2)) }
+        let result = product.view(resultShape)
+        let selfRank = rank, otherRank = other.rank, selfShape = shape
+        let productShape = product.shape
+        return result.recording("matmul", [self, other]) { g, need in
+            let (ga, gb) = Tensor.matmulGradients(g.view(productShape), left, right,
+                                                  transposeA: transposeA, transposeB: transposeB,
+                                                  needA: need[0], needB: need[1])
+            var gradA = ga, gradB = gb
+            if let g = ga {
+                if selfRank == 1 { gradA = g.view(Array(g.shape.dropLast(2)) + [g.shape[g.rank - 1]]) }
+                else if folds { gradA = g.view(selfShape) }
+            }
+            if let g = gb, otherRank == 1 { gradB = g.view(Array(g.shape.dropLast())) }
+            return [gradA, gradB]
+        }
+    }
+
+    /// The same memory under another shape with the same element count, outside the graph.
+    @inline(__always)
+    func view(_ newShape: [Int]) -> Tensor {
+        Tensor(storage: storage, shape: newShape, dtype: dtype, offset: offset)
+    }
+
+    /// The gradients of `op(A)·op(B)` with respect to A and B, as products with transposes
+    /// passed to BLAS. Batch dimensions come out in the broadcast shape; the engine sums them.
+    static func matmulGradients(_ g: Tensor, _ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool,
+                                needA: Bool, needB: Bool) -> (Tensor?, Tensor?) {
+        let gradA: Tensor? = needA
+            ? (transposeA ? matmulKernel(b, g, transposeA: transposeB, transposeB: true)
+                          : matmulKernel(g, b, transposeA: false, transposeB: !transposeB))
+            : nil
+        let gradB: Tensor? = needB
+            ? (transposeB ? matmulKernel(g, a, transposeA: true, transposeB: transposeA)
+                          : matmulKernel(a, g, transposeA: !transposeA, transposeB: false))
+            : nil
+        return (gradA, gradB)
+    }
+
+    /// The `[..., m, k] × [..., k, n]` product with broadcast batches (no graph).
+    static func matmulKernel(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool) -> Tensor {
+        let m = transposeA ? a.shape[a.rank - 1] : a.shape[a.rank - 2]
+        let k = transposeA ? a.shape[a.rank - 2] : a.shape[a.rank - 1]
+        let kb = transposeB ? b.shape[b.rank - 1] : b.shape[b.rank - 2]
+        let n = transposeB ? b.shape[b.rank - 2] : b.shape[b.rank - 1]
+        precondition(k == kb, "matmul: \(describe(a.shape))\(transposeA ? "ᵀ" : "") × \(describe(b.shape))\(transposeB ? "ᵀ" : ""): inner dimensions \(k) and \(kb) differ")
+        var type = promotedType(a.dtype, b.dtype)
+        if !type.isFloatingPoint { type = .float32 }
+        let av = a.dtype == type ? a : withNoGrad { a.to(type) }
+        let bv = b.dtype == type ? b : withNoGrad { b.to(type) }
+        let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
+        let batch = BroadcastPlan.resultShape(batchA, batchB, op: "matmul")
+        let batchCount = batch.reduce(1, *)
+        // Operands whose batch is neither full nor a single matrix are materialized; a single
+        // matrix is reused for every batch entry with stride 0.
+        let aCount = batchA.reduce(1, *), bCount = batchB.reduce(1, *)
+        let aFull = (aCount == batchCount || aCount == 1) ? av
+            : withNoGrad { av.expanded(to: batch + Array(a.shape.suffix(2))) }
+        let bFull = (bCount == batchCount || bCount == 1) ? bv
+            : withNoGrad { bv.expanded(to: batch + Array(b.shape.suffix(2))) }
+        let aStride = aFull.count == m * k ? 0 : m * k
+        let bStride = bFull.count == k * n ? 0 : k * n
+        let out = Tensor.empty(batch + [m, n], dtype: type)
+        func run<T: GemmScalar>(_: T.Type) {
+            let pa = aFull.pointer(T.self), pb = bFull.pointer(T.self), pc = out.pointer(T.self)
+            let lda = transposeA ? m : k, ldb = transposeB ? k : n
+            if k == 0 {
+                for i in 0..<out.count { pc[i] = 0 }
+                return
+            }
+            for i in 0..<batchCount {
+                T.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                       alpha: 1, a: pa + i * aStride, lda: lda, b: pb + i * bStride, ldb: ldb,
+                       beta: 0, c: pc + i * m * n, ldc: n)
+            }
+        }
+        if type == .float32 { run(Float.self) } else { run(Double.self) }
+        return out
+    }
+
+    /// The dot product of two 1-D tensors.
+    public func dot(_ other: Tensor) -> Tensor {
+        precondition(rank == 1 && other.rank == 1,
+                     "dot: needs two 1-D tensors, got \(describe(shape)) and \(describe(other.shape))")
+        return matmul(other)
+    }
+}

@@ -1,0 +1,367 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension Tensor {
+    /// A view with a new shape holding the same elements; one dimension may be -1 (inferred).
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        var target = newShape
+        let unknown = target.indices.filter { target[$0] == -1 }
+        precondition(unknown.count <= 1, "reshape: more than one -1 in \(describe(newShape))")
+        if let u = unknown.first {
+            let known = target.enumerated().filter { $0.offset != u }.reduce(1) { $0 * $1.element }
+            precondition(known > 0 && count % known == 0,
+                         "reshape: shape \(describe(shape)) (\(count) elements) cannot become \(describe(newShape))")
+            target[u] = count / known
+        }
+        precondition(target.allSatisfy { $0 >= 0 } && target.reduce(1, *) == count,
+                     "reshape: shape \(describe(shape)) (\(count) elements) cannot become \(describe(newShape))")
+        if target == shape { return self }
+        let view = Tensor(storage: storage, shape: target, dtype: dtype, offset: offset)
+        let inputShape = shape
+        return view.recording("reshape", [self]) { g, _ in [g.reshaped(inputShape)] }
+    }
+
+    /// A view with the dimensions from `startDim` through `endDim` merged into one.
+    public func flattened(from startDim: Int = 0, through endDim: Int = -1) -> Tensor {
+        if rank == 0 { return reshaped([1]) }
+        let s = normalizedDim(startDim, rank: rank, op: "flatten")
+        let e = normalizedDim(endDim, rank: rank, op: "flatten")
+        precondition(s <= e, "flatten: start dimension \(startDim) is after end dimension \(endDim)")
+        let merged = shape[s...e].reduce(1, *)
+        return reshaped(Array(shape[..<s]) + [merged] + Array(shape[(e + 1)...]))
+    }
+
+    /// A view with every dimension of size 1 removed.
+    public func squeezed() -> Tensor { reshaped(shape.filter { $0 != 1 }) }
+
+    /// A view with dimension `dim` removed if its size is 1 (unchanged otherwise, as in torch).
+    public func squeezed(dim: Int) -> Tensor {
+        if rank == 0 { return self }
+        let d = normalizedDim(dim, rank: rank, op: "squeeze")
+        guard shape[d] == 1 else { return self }
+        var s = shape
+        s.remove(at: d)
+        return reshaped(s)
+    }
+
+    /// A view with a dimension of size 1 inserted at `dim` (-1 appends).
+    public func unsqueezed(dim: Int) -> Tensor {
+        let d = normalizedDim(dim, rank: rank, op: "unsqueeze", allowEnd: true)
+        var s = shape
+        s.insert(1, at: d)
+        return reshaped(s)
+    }
+
+    /// The dimensions reordered: dimension `i` of the result is dimension `dims[i]` of this tensor.
+    public func permuted(_ dims: [Int]) -> Tensor {
+        precondition(dims.count == rank, "permute: \(dims) does not list the \(rank) dimensions of \(describe(shape))")
+        let order = dims.map { normalizedDim($0, rank: rank, op: "permute") }
+        precondition(Set(order).count == rank, "permute: \(dims) repeats a dimension")
+        if order == Array(0..<rank) { return self }
+        let outShape = order.map { shape[$0] }
+        let out = Tensor.empty(outShape, dtype: dtype)
+        var inStrides = [Int](repeating: 1, count: rank)
+        for i in stride(from: rank - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * shape[i + 1] }
+        let strides = order.map { inStrides[$0] }
+        func run<T>(_: T.Type) {
+            Tensor.stridedCopy(from: pointer(T.self), strides: strides, to: out.pointer(T.self), shape: outShape)
+        }
+        switch dtype {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        case .int64: run(Int64.self)
+        case .bool: run(Bool.self)
+        }
+        var inverse = [Int](repeating: 0, count: rank)
+        for (i, d) in order.enumerated() { inverse[d] = i }
+        return out.recording("permute", [self]) { g, _ in [g.permuted(inverse)] }
+    }
+
+    /// Copies a strided source into a contiguous destination of `shape`, innermost loop last.
+    static func stridedCopy<T>(from src: UnsafePointer<T>, strides: [Int], to dst: UnsafeMutablePointer<T>,
+                               shape: [Int]) {
+        let rank = shape.count
+        let total = shape.reduce(1, *)
+        if total == 0 { return }
+        if rank == 2 && strides[1] != 1 {
+            // A 2-D transpose, in tiles so that both sides stay in cache.
+            let rows = shape[0], cols = shape[1], rs = strides[0], cs = strides[1]
+            let tile = 32
+            parallelChunks((rows + tile - 1) / tile, cost: tile * cols) { blocks in
+                for rb in blocks {
+                    let r0 = rb * tile
+                    var c0 = 0
+                    while c0 < cols {
+                        for r in r0..<Swift.min(rows, r0 + tile) {
+                            for c in c0..<Swift.min(cols, c0 + tile) {
+                                dst[r * cols + c] = src[r * rs + c * cs]
+                            }
+                        }
+                        c0 += tile
+                    }
+                }
+            }
+            return
+        }
+        let inner = shape[rank - 1]
+        let innerStride = strides[rank - 1]
+        let rows = total / inner
+        parallelChunks(rows, cost: inner) { range in
+            var index = [Int](repeating: 0, count: Swift.max(rank - 1, 1))
+            var remainder = range.lowerBound
+            var srcOffset = 0
+            if rank > 1 {
+                for d in stride(from: rank - 2, through: 0, by: -1) {
+                    index[d] = remainder % shape[d]
+                    remainder /= shape[d]
+                    srcOffset += index[d] * strides[d]
+                }
+            }
+            for row in range {
+                let o = dst + row * inner
+                let s = src + srcOffset
+                if innerStride == 1 {
+                    o.update(from: s, count: inner)
+                } else {
+                    for j in 0..<inner { o[j] = s[j * innerStride] }
+                }
+                var d = rank - 2
+                while d >= 0 {
+                    index[d] += 1
+                    srcOffset += strides[d]
+                    if index[d] < shape[d] { break }
+                    srcOffset -= strides[d] * shape[d]
+                    index[d] = 0
+                    d -= 1
+                }
+            }
+        }
+    }
+
+    /// Dimensions `a` and `b` swapped (a copy).
+    public func transposed(_ a: Int, _ b: Int) -> Tensor {
+        var order = Array(0..<rank)
+        let i = normalizedDim(a, rank: rank, op: "transpose"), j = normalizedDim(b, rank: rank, op: "transpose")
+        order.swapAt(i, j)
+        return permuted(order)
+    }
+
+    /// The last two dimensions swapped (the matrix transpose; a 1-D tensor is returned as is).
+    public func transposed() -> Tensor { rank < 2 ? self : transposed(-2, -1) }
+
+    /// The matrix transpose, written `x.T` as in PyTorch and NumPy.
+    public var T: Tensor { transposed() }
+
+    // MARK: - Joining and splitting
+
+    /// Tensors joined along an existing dimension; all other sizes must match.
+    public static func cat(_ tensors: [Tensor], dim: Int = 0) -> Tensor {
+        precondition(!tensors.isEmpty, "cat: no tensors given")
+        let first = tensors[0]
+        let d = normalizedDim(dim, rank: first.rank, op: "cat")
+        var type = first.dtype
+        for t in tensors { type = promotedType(type, t.dtype) }
+        for (k, t) in tensors.enumerated() {
+            precondition(t.rank == first.rank,
+                         "cat: tensor \(k) has shape \(describe(t.shape)), tensor 0 has \(describe(first.shape))")
+            for i in 0..<first.rank where i != d {
+                precondition(t.shape[i] == first.shape[i],
+                             "cat: tensor \(k) has shape \(describe(t.shape)), tensor 0 has \(describe(first.shape)): dimension \(i) differs")
+            }
+        }
+        var outShape = first.shape
+        outShape[d] = tensors.reduce(0) { $0 + $1.shape[d] }
+        let out = Tensor.empty(outShape, dtype: type)
+        let (outer, total, inner) = out.splitShape(at: d)
+        let elementSize = type.byteCount
+        var start = 0
+        var sizes: [Int] = []
+        for t in tensors {
+            let src = t.dtype == type ? t : withNoGrad { t.to(type) }
+            let n = t.shape[d]
+            sizes.append(n)
+            let rowBytes = n * inner * elementSize
+            let srcBase = UnsafeRawPointer(src.storage.raw) + src.offset * elementSize
+            let dstBase = out.storage.raw
+            if rowBytes > 0 {
+                for o in 0..<outer {
+                    memcpy(dstBase + (o * total + start) * inner * elementSize,
+                           srcBase + o * rowBytes, rowBytes)
+                }
+            }
+            start += n
+        }
+        return out.recording("cat", tensors) { g, need in
+            var offsets = 0
+            return sizes.enumerated().map { i, n in
+                defer { offsets += n }
+                return need[i] ? g.narrowed(dim: d, start: offsets, length: n) : nil
+            }
+        }
+    }
+
+    /// Tensors of equal shape stacked along a new dimension (one node in the graph, however
+    /// many tensors: models that stack per-feature columns do it every step).
+    public static func stack(_ tensors: [Tensor], dim: Int = 0) -> Tensor {
+        precondition(!tensors.isEmpty, "stack: no tensors given")
+        let first = tensors[0]
+        var type = first.dtype
+        for (k, t) in tensors.enumerated() {
+            precondition(t.shape == first.shape,
+                         "stack: tensor \(k) has shape \(describe(t.shape)), tensor 0 has \(describe(first.shape))")
+            type = promotedType(type, t.dtype)
+        }
+        let d = normalizedDim(dim, rank: first.rank, op: "stack", allowEnd: true)
+        var outShape = first.shape
+        outShape.insert(tensors.count, at: d)
+        let out = Tensor.empty(outShape, dtype: type)
+        let outer = first.shape[..<d].reduce(1, *)
+        let inner = first.count / Swift.max(outer, 1)
+        let n = tensors.count
+        let elementSize = type.byteCount
+        let blockBytes = inner * elementSize
+        if blockBytes > 0 {
+            for (k, t) in tensors.enumerated() {
+                let src = t.dtype == type ? t : withNoGrad { t.to(type) }
+                let base = UnsafeRawPointer(src.storage.raw) + src.offset * elementSize
+                if inner == 1 {
+                    // Stacking scalars or columns: a strided scatter, element by element.
+                    switch elementSize {
+                    case 4:
+                        let s = base.assumingMemoryBound(to: UInt32.self)
+                        let o = out.storage.raw.assumingMemoryBound(to: UInt32.self)
+                        for i in 0..<outer { o[i * n + k] = s[i] }
+                    case 8:
+                        let s = base.assumingMemoryBound(to: UInt64.self)
+                        let o = out.storage.raw.assumingMemoryBound(to: UInt64.self)
+                        for i in 0..<outer { o[i * n + k] = s[i] }
+                    default:
+                        for i in 0..<outer { memcpy(out.storage.raw + (i * n + k), base + i, 1) }
+                    }
+                } else {
+                    for i in 0..<outer {
+                        memcpy(out.storage.raw + (i * n + k) * blockBytes, base + i * blockBytes, blockBytes)
+                    }
+                }
+            }
+        }
+        return out.recording("stack", tensors) { g, need in
+            (0..<n).map { k in need[k] ? g.selected(dim: d, index: k) : nil }
+        }
+    }
+
+    /// Pieces of the given sizes along `dim`.
+    public func split(sizes: [Int], dim: Int = 0) -> [Tensor] {
+        let d = normalizedDim(dim, rank: rank, op: "split")
+        precondition(sizes.reduce(0, +) == shape[d],
+                     "split: sizes \(sizes) do not add up to dimension \(dim) of \(describe(shape))")
+        var start = 0
+        return sizes.map { n in
+            defer { start += n }
+            return narrowed(dim: d, start: start, length: n)
+        }
+    }
+
+    /// Pieces of `size` along `dim` (the last one smaller if it does not divide evenly).
+    public func split(size: Int, dim: Int = 0) -> [Tensor] {
+        precondition(size > 0, "split: size must be positive, got \(size)")
+        let d = normalizedDim(dim, rank: rank, op: "split")
+        let n = shape[d]
+        var sizes: [Int] = []
+        var start = 0
+        while start < n { sizes.append(Swift.min(size, n - start)); start += size }
+        return split(sizes: sizes, dim: d)
+    }
+
+    /// `chunks` pieces along `dim` of size ⌈n / chunks⌉ (fewer if that covers it, as in torch).
+    public func chunked(_ chunks: Int, dim: Int = 0) -> [Tensor] {
+        precondition(chunks > 0, "chunk: the number of chunks must be positive, got \(chunks)")
+        let d = normalizedDim(dim, rank: rank, op: "chunk")
+        return split(size: Swift.max(1, (shape[d] + chunks - 1) / chunks), dim: d)
+    }
+
+    /// The elements reversed along `dims`.
+    public func flipped(_ dims: [Int]) -> Tensor {
+        var result = self.detached()
+        for dim in Set(dims.map { normalizedDim($0, rank: rank, op: "flip") }) {
+            let (outer, n, inner) = result.splitShape(at: dim)
+            let out = Tensor.empty(shape, dtype: dtype)
+            let size = dtype.byteCount * inner
+            let src = UnsafeRawPointer(result.storage.raw) + result.offset * dtype.byteCount
+            for o in 0..<outer {
+                for i in 0..<n {
+                    memcpy(out.storage.raw + ((o * n + (n - 1 - i)) * size), src + (o * n + i) * size, size)
+                }
+            }
+            result = out
+        }
+        return result.recording("flip", [self]) { g, _ in [g.flipped(dims)] }
+    }
+
+    /// `length` elements along `dim` starting at `start` (torch's `narrow`).
+    public func narrowed(dim: Int, start: Int, length: Int) -> Tensor {
+        sliced(dim: dim, start: start, end: start + length)
+    }
+
+    /// The elements `start..<end` (every `step`-th) along `dim`. Negative bounds count from the
+    /// end; bounds are clamped to the dimension, as in Python slicing.
+    public func sliced(dim: Int, start: Int = 0, end: Int? = nil, step: Int = 1) -> Tensor {
+        let d = normalizedDim(dim, rank: rank, op: "slice")
+        precondition(step > 0, "slice: step must be positive, got \(step)")
+        let n = shape[d]
+        func clamp(_ v: Int) -> Int { Swift.min(Swift.max(v < 0 ? v + n : v, 0), n) }
+        let lo = clamp(start)
+        let hi = Swift.max(lo, clamp(end ?? n))
+        let length = (hi - lo + step - 1) / step
+        if lo == 0 && hi == n && step == 1 { return self }
+        var outShape = shape
+        outShape[d] = length
+        let (outer, _, inner) = splitShape(at: d)
+        // A slice along the outermost dimension is contiguous: share the storage.
+        if step == 1 && outer == 1 {
+            let view = Tensor(storage: storage, shape: outShape, dtype: dtype, offset: offset + lo * inner)
+            return view.recording("slice", [self]) { [shape] g, _ in
+                [Tensor.sliceBackward(g, inputShape: shape, dim: d, start: lo, step: 1)]
+            }
+        }
+        let out = Tensor.empty(outShape, dtype: dtype)
+        let size = inner * dtype.byteCount
+        let src = UnsafeRawPointer(storage.raw) + offset * dtype.byteCount
+        for o in 0..<outer {
+            for i in 0..<length {
+                memcpy(out.storage.raw + (o * length + i) * size, src + (o * n + lo + i * step) * size, size)
+            }
+        }
+        return out.recording("slice", [self]) { [shape] g, _ in
+            [Tensor.sliceBackward(g, inputShape: shape, dim: d, start: lo, step: step)]
+        }
+    }
+
+    /// Zeros of `inputShape` with `g` written into the sliced positions.
+    static func sliceBackward(_ g: Tensor, inputShape: [Int], dim: Int, start: Int, step: Int) -> Tensor {
+        let result = Tensor.zeros(inputShape, dtype: g.dtype)
+        let (outer, n, inner) = result.splitShape(at: dim)
+        let length = g.shape[dim]
+        let size = inner * g.dtype.byteCount
+        let src = UnsafeRawPointer(g.storage.raw) + g.offset * g.dtype.byteCount
+        for o in 0..<outer {
+            for i in 0..<length {
+                memcpy(result.storage.raw + (o * n + start + i * step) * size, src + (o * length + i) * size, size)
+            }
+        }
+        return result
+    }
+
+    /// The sub-tensor at `index` along `dim`, with that dimension removed.
+    public func selected(dim: Int, index: Int) -> Tensor {
+        let d = normalizedDim(dim, rank: rank, op: "select")
+        let n = shape[d]
+        precondition(index >= -n && index < n,
+                     "select: index \(index) is out of range for dimension \(dim) of size \(n) (shape \(describe(shape)))")
+        let i = index < 0 ? index + n : index
+        return narrowed(dim: d, start: i, length: 1).squeezed(dim: d)
+    }
+}

@@ -1,0 +1,258 @@
+/// An n-dimensional array of numbers that records the operations applied to it, so that
+/// gradients can be computed by reverse-mode automatic differentiation.
+///
+/// `Tensor` is a reference type: a parameter keeps its identity while an optimizer updates its
+/// values in place, and caches or optimizers can hold it. Elements are stored contiguously in
+/// row-major (C) order; operations that only change the shape (``reshaped(_:)``,
+/// ``squeezed(dim:)``, selecting along the first dimension) share memory with their input,
+/// the others produce new storage.
+///
+/// Element types follow the Swift type a tensor is made from (`[Float]` gives `float32`,
+/// `[Double]` gives `float64`), and every creation function defaults to `float32` as in
+/// PyTorch. Binary operations promote mixed types (`bool < int64 < float32 < float64`); Swift
+/// scalars on either side take the tensor's type.
+public final class Tensor {
+    /// The size of each dimension; empty for a scalar (0-dimensional) tensor.
+    public let shape: [Int]
+    /// The element type.
+    public let dtype: DType
+    /// The number of elements (the product of the shape).
+    public let count: Int
+
+    let storage: TensorStorage
+    /// The element offset of this tensor's first element in `storage`.
+    let offset: Int
+
+    /// The gradient accumulated by ``backward(_:retainGraph:)``; `nil` until a backward pass
+    /// reaches this tensor. Only leaves (tensors created by the user with `requiresGrad`) and
+    /// tensors marked with ``retainGrad()`` receive one.
+    public var grad: Tensor?
+
+    /// The node of the autograd graph that produced this tensor, `nil` for leaves.
+    var node: GradNode?
+    var retainsGrad = false
+    // Scratch state of a backward pass (see Autograd.swift).
+    var pendingGrad: Tensor?
+    var visitMark: UInt64 = 0
+
+    var requiresGradStorage = false
+
+    /// Whether gradients flow to this tensor. Setting it is only allowed on leaves of a
+    /// floating-point type.
+    public var requiresGrad: Bool {
+        get { requiresGradStorage }
+        set {
+            precondition(node == nil || newValue,
+                         "requiresGrad: cannot turn off gradients of a non-leaf tensor; use detached()")
+            precondition(!newValue || dtype.isFloatingPoint,
+                         "requiresGrad: only floating-point tensors can require gradients, this one is \(dtype)")
+            requiresGradStorage = newValue
+        }
+    }
+
+    /// `true` for tensors not produced by a recorded operation.
+    public var isLeaf: Bool { node == nil }
+
+    /// The number of dimensions.
+    public var rank: Int { shape.count }
+
+    init(storage: TensorStorage, shape: [Int], dtype: DType, offset: Int = 0) {
+        self.storage = storage
+        self.shape = shape
+        self.dtype = dtype
+        self.offset = offset
+        self.count = shape.reduce(1, *)
+    }
+
+    /// A new tensor with uninitialized contents.
+    static func empty(_ shape: [Int], dtype: DType) -> Tensor {
+        for size in shape {
+            precondition(size >= 0, "Tensor: negative dimension in shape \(shape)")
+        }
+        let count = shape.reduce(1, *)
+        return Tensor(storage: TensorStorage(count: count, dtype: dtype), shape: shape, dtype: dtype)
+    }
+
+    /// Marks this tensor as requiring gradients and returns it (for chaining at creation).
+    @discardableResult
+    public func requiringGrad(_ flag: Bool = true) -> Tensor {
+        requiresGrad = flag
+        return self
+    }
+
+    /// Keeps the gradient of this non-leaf tensor in ``grad`` after a backward pass.
+    public func retainGrad() {
+        retainsGrad = true
+    }
+
+    // MARK: - Raw access
+
+    @inline(__always)
+    func pointer<T>(_: T.Type) -> UnsafeMutablePointer<T> {
+        storage.raw.assumingMemoryBound(to: T.self) + offset
+    }
+
+    @inline(__always)
+    func buffer<T>(_: T.Type) -> UnsafeMutableBufferPointer<T> {
+        UnsafeMutableBufferPointer(start: pointer(T.self), count: count)
+    }
+
+    /// Calls `body` with the elements, which must be of type `T`.
+    public func withUnsafeBufferPointer<T: TensorScalar, R>(
+        as type: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R
+    ) rethrows -> R {
+        checkType(T.self, "withUnsafeBufferPointer")
+        return try body(UnsafeBufferPointer(buffer(T.self)))
+    }
+
+    /// Calls `body` with the elements for writing. Gradient recording does not see such writes.
+    public func withUnsafeMutableBufferPointer<T: TensorScalar, R>(
+        as type: T.Type, _ body: (UnsafeMutableBufferPointer<T>) throws -> R
+    ) rethrows -> R {
+        checkType(T.self, "withUnsafeMutableBufferPointer")
+        return try body(buffer(T.self))
+    }
+
+    @inline(__always)
+    func checkType<T: TensorScalar>(_: T.Type, _ op: String) {
+        precondition(T.dtype == dtype, "\(op): the tensor holds \(dtype), not \(T.dtype)")
+    }
+
+    /// The elements in row-major order, as Swift values of type `T` (which must match ``dtype``).
+    public func scalars<T: TensorScalar>(as type: T.Type) -> [T] {
+        checkType(T.self, "scalars(as:)")
+        return Array(buffer(T.self))
+    }
+
+    /// The elements converted to `Double`, whatever the element type.
+    public var doubles: [Double] {
+        switch dtype {
+        case .float32: return buffer(Float.self).map { Double($0) }
+        case .float64: return Array(buffer(Double.self))
+        case .int64: return buffer(Int64.self).map { Double($0) }
+        case .bool: return buffer(Bool.self).map { $0 ? 1 : 0 }
+        }
+    }
+
+    /// The elements converted to `Float`, whatever the element type.
+    public var floats: [Float] {
+        switch dtype {
+        case .float32: return Array(buffer(Float.self))
+        default: return doubles.map { Float($0) }
+        }
+    }
+
+    /// The single element of a one-element tensor, as `T` (which must match ``dtype``).
+    public func item<T: TensorScalar>(as type: T.Type) -> T {
+        precondition(count == 1, "item: the tensor has \(count) elements (shape \(shape)), not 1")
+        checkType(T.self, "item(as:)")
+        return pointer(T.self).pointee
+    }
+
+    /// The single element of a one-element tensor, converted to `Double`.
+    public var item: Double {
+        precondition(count == 1, "item: the tensor has \(count) elements (shape \(shape)), not 1")
+        return element(at: 0)
+    }
+
+    /// The element at a flat (row-major) index, converted to `Double`.
+    func element(at index: Int) -> Double {
+        switch dtype {
+        case .float32: return Double(pointer(Float.self)[index])
+        case .float64: return pointer(Double.self)[index]
+        case .int64: return Double(pointer(Int64.self)[index])
+        case .bool: return pointer(Bool.self)[index] ? 1 : 0
+        }
+    }
+
+    // MARK: - Creation from Swift values
+
+    /// A tensor holding `scalars` in the given shape (row-major). The element type follows `T`
+    /// unless `dtype` converts it.
+    public convenience init<T: TensorScalar>(_ scalars: [T], shape: [Int], dtype: DType? = nil) {
+        let count = shape.reduce(1, *)
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
+        precondition(count == scalars.count,
+                     "Tensor: \(scalars.count) values do not fill shape \(shape) (\(count) elements)")
+        let storage = TensorStorage(count: count, dtype: T.dtype)
+        scalars.withUnsafeBufferPointer { source in
+            if count > 0 {
+                storage.raw.assumingMemoryBound(to: T.self).update(from: source.baseAddress!, count: count)
+            }
+        }
+        self.init(storage: storage, shape: shape, dtype: T.dtype)
+        if let dtype, dtype != T.dtype {
+            let converted = self.to(dtype)
+            self.init(storage: converted.storage, shape: shape, dtype: dtype)
+        }
+    }
+
+    /// A one-dimensional tensor holding `scalars`.
+    public convenience init<T: TensorScalar>(_ scalars: [T], dtype: DType? = nil) {
+        self.init(scalars, shape: [scalars.count], dtype: dtype)
+    }
+
+    /// A two-dimensional tensor from rows of equal length.
+    public convenience init<T: TensorScalar>(_ rows: [[T]], dtype: DType? = nil) {
+        let columns = rows.first?.count ?? 0
+        for (i, row) in rows.enumerated() {
+            precondition(row.count == columns,
+                         "Tensor: row \(i) has \(row.count) values, row 0 has \(columns)")
+        }
+        self.init(rows.flatMap { $0 }, shape: [rows.count, columns], dtype: dtype)
+    }
+
+    /// A three-dimensional tensor from nested arrays of equal lengths.
+    public convenience init<T: TensorScalar>(_ planes: [[[T]]], dtype: DType? = nil) {
+        let rows = planes.first?.count ?? 0
+        let columns = planes.first?.first?.count ?? 0
+        for (i, plane) in planes.enumerated() {
+            precondition(plane.count == rows && plane.allSatisfy { $0.count == columns },
+                         "Tensor: plane \(i) is not \(rows) × \(columns) like plane 0")
+        }
+        self.init(planes.flatMap { $0.flatMap { $0 } }, shape: [planes.count, rows, columns], dtype: dtype)
+    }
+
+    /// A 0-dimensional tensor holding one value.
+    public convenience init<T: TensorScalar>(scalar: T, dtype: DType? = nil) {
+        self.init([scalar], shape: [], dtype: dtype)
+    }
+
+    /// A tensor of the given shape whose elements are written by `body` (which must write all of
+    /// them): the fast way to build a tensor from decoded bytes.
+    public convenience init<T: TensorScalar>(
+        shape: [Int], unsafeUninitialized body: (UnsafeMutableBufferPointer<T>) throws -> Void
+    ) rethrows {
+        let made = Tensor.empty(shape, dtype: T.dtype)
+        try body(made.buffer(T.self))
+        self.init(storage: made.storage, shape: shape, dtype: T.dtype)
+    }
+}
+
+// MARK: - Dtype dispatch
+
+extension Tensor {
+    /// Calls the generic body with the Swift type of a floating-point dtype.
+    @inline(__always)
+    func dispatchFloat<R>(_ op: String, _ body: (any TensorFloat.Type) -> R) -> R {
+        switch dtype {
+        case .float32: return body(Float.self)
+        case .float64: return body(Double.self)
+        default: preconditionFailure("\(op): needs a floating-point tensor, got \(dtype) with shape \(shape)")
+        }
+    }
+}
+
+/// Runs a generic floating-point kernel for a dtype: the body is specialized for Float and Double.
+@inline(__always)
+func withFloatType<R>(_ dtype: DType, _ op: String,
+                      float: () -> R, double: () -> R) -> R {
+    switch dtype {
+    case .float32: return float()
+    case .float64: return double()
+    default: preconditionFailure("\(op): needs a floating-point tensor, got \(dtype)")
+    }
+}
+
+/// Formats a shape the way errors print it: `[32, 10]`.
+func describe(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }

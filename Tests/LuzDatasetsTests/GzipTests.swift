@@ -1,0 +1,79 @@
+import Foundation
+@testable import LuzDatasets
+import Testing
+
+@Suite("gzip decompression")
+struct GzipTests {
+    @Test("round trip of zlib-compressed files of several sizes")
+    func roundTrip() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        // Sizes around the reader's chunk size exercise refills across chunk boundaries.
+        for size in [0, 1, 1000, GzipFileReader.chunkSize - 1, 3 * GzipFileReader.chunkSize + 17] {
+            let original = sampleBytes(size, seed: UInt64(size))
+            let url = dir.file("data-\(size).gz")
+            try gzipCompressed(original).write(to: url)
+            #expect(Gzip.isCompressed(url))
+            let decompressed = try Gzip.decompress(contentsOf: url)
+            #expect(decompressed.count == size)
+            #expect(decompressed == original, "size \(size)")
+        }
+    }
+
+    @Test("concatenated gzip members decompress to the concatenation")
+    func concatenatedMembers() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let first = sampleBytes(70_000, seed: 3), second = sampleBytes(5, seed: 4), third = sampleBytes(300_000, seed: 5)
+        let url = dir.file("multi.gz")
+        try (gzipCompressed(first) + gzipCompressed(second) + gzipCompressed(third, level: 1)).write(to: url)
+        #expect(try Gzip.decompress(contentsOf: url) == first + second + third)
+        #expect(try Checksum.contentMD5(ofGzip: url) == Checksum.md5(of: first + second + third))
+    }
+
+    @Test("damaged data is an error naming the file")
+    func corruptData() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        var compressed = gzipCompressed(sampleBytes(50_000))
+        for i in stride(from: 20, to: compressed.count - 20, by: 97) { compressed[i] ^= 0x5a }
+        let url = dir.file("damaged.gz")
+        try compressed.write(to: url)
+        do {
+            _ = try Gzip.decompress(contentsOf: url)
+            Issue.record("damaged data decompressed without an error")
+        } catch let error as DatasetError {
+            guard case .corruptGzip(let file, _) = error else {
+                Issue.record("unexpected error \(error)")
+                return
+            }
+            #expect(file == "damaged.gz")
+            #expect(error.description.contains("damaged.gz"))
+        }
+    }
+
+    @Test("a gzip file cut short is an error, not short data")
+    func truncatedStream() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let compressed = gzipCompressed(sampleBytes(200_000))
+        let url = dir.file("short.gz")
+        try Array(compressed.prefix(compressed.count / 2)).write(to: url)
+        #expect(throws: DatasetError.self) { try Gzip.decompress(contentsOf: url) }
+        do {
+            _ = try Gzip.decompress(contentsOf: url)
+        } catch {
+            #expect("\(error)".contains("short.gz"))
+            #expect("\(error)".contains("ends early"))
+        }
+    }
+
+    @Test("garbage after a member is an error")
+    func trailingGarbage() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let url = dir.file("garbage.gz")
+        try (gzipCompressed(sampleBytes(1000)) + Array("not gzip at all".utf8)).write(to: url)
+        #expect(throws: DatasetError.self) { try Gzip.decompress(contentsOf: url) }
+    }
+}
