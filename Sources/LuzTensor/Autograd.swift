@@ -195,3 +195,20 @@ extension Tensor {
 // Rules that need the op's output capture it `unowned`: the output owns the node that owns the
 // rule, so a strong capture would be a retain cycle, and the rule only runs while the backward
 // pass holds the output.
+
+extension Tensor {
+    /// Records a custom differentiable operation, like a `torch.autograd.Function`: `output` was
+    /// computed from `inputs` outside the graph (for instance through ``withUnsafeBufferPointer(as:_:)``),
+    /// and `backward` maps the gradient of `output` to one gradient per input (`nil` for none).
+    ///
+    /// The rule runs without gradient recording. It must not capture `output` strongly (capture
+    /// it `unowned`), or the output and its graph node keep each other alive.
+    ///
+    /// - Returns: `output`, now part of the graph when recording is on and an input requires grad.
+    @discardableResult
+    public static func recordOperation(_ name: String, inputs: [Tensor], output: Tensor,
+                                       backward: @escaping (_ gradient: Tensor) -> [Tensor?]) -> Tensor {
+        precondition(output.node == nil, "recordOperation(\(name)): the output already belongs to a recorded operation")
+        return output.recording(name, inputs) { g, _ in backward(g) }
+    }
+}
