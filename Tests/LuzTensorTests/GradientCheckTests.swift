@@ -164,3 +164,25 @@ struct GradientCheckTests {
         }
     }
 }
+
+@Suite("Normalization")
+struct NormalizationTests {
+    @Test func layerNormGradients() {
+        let x = gradInput([3, 2, 5], seed: 40)
+        let w = gradInput([2, 5], in: 0.5...1.5, seed: 41)
+        let b = gradInput([2, 5], seed: 42)
+        checkGradients([x, w, b], "layerNorm affine") { $0[0].layerNormalized(normalizedShape: [2, 5], weight: $0[1], bias: $0[2]) }
+        checkGradients([x], "layerNorm plain") { $0[0].layerNormalized(normalizedShape: [5]) }
+        checkGradients([x, w], "layerNorm weight only") { $0[0].layerNormalized(normalizedShape: [2, 5], weight: $0[1]) }
+    }
+
+    @Test func layerNormMatchesTheComposite() {
+        let x = Tensor.randn([4, 6], dtype: .float64, generator: Generator(seed: 3))
+        let w = Tensor.randn([6], dtype: .float64, generator: Generator(seed: 4))
+        let b = Tensor.randn([6], dtype: .float64, generator: Generator(seed: 5))
+        let mean = x.mean(dim: 1, keepDim: true)
+        let variance = x.variance(dim: 1, correction: 0, keepDim: true)
+        let expected = (x - mean) / (variance + 1e-5).sqrt() * w + b
+        assertClose(x.layerNormalized(normalizedShape: [6], weight: w, bias: b), expected, rtol: 1e-10, atol: 1e-10)
+    }
+}
