@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "LuzNN", targets: ["LuzNN"]),
         .library(name: "LuzOptim", targets: ["LuzOptim"]),
         .library(name: "LuzData", targets: ["LuzData"]),
+        .library(name: "Luz", targets: ["Luz"]),
         .library(name: "LuzDatasets", targets: ["LuzDatasets"]),
         .library(name: "LuzPlot", targets: ["LuzPlot"]),
         .executable(name: "luz-bench", targets: ["luz-bench"]),
@@ -41,6 +42,7 @@ let package = Package(
         .target(name: "LuzNN", dependencies: ["LuzTensor"]),
         .target(name: "LuzOptim", dependencies: ["LuzTensor", "LuzNN"]),
         .target(name: "LuzData", dependencies: ["LuzTensor"]),
+        .target(name: "Luz", dependencies: ["LuzTensor", "LuzNN", "LuzOptim", "LuzData"]),
         .target(
             name: "LuzDatasetsResources", path: "Datasets",
             sources: ["PackageData.swift"], resources: [.copy("penguins.csv")]),
@@ -58,6 +60,7 @@ let package = Package(
         .testTarget(name: "LuzNNTests", dependencies: ["LuzNN", "LuzTestSupport"]),
         .testTarget(name: "LuzOptimTests", dependencies: ["LuzOptim", "LuzNN", "LuzTestSupport"]),
         .testTarget(name: "LuzDataTests", dependencies: ["LuzData", "LuzTestSupport"]),
+        .testTarget(name: "LuzTests", dependencies: ["Luz", "LuzTestSupport"]),
         .testTarget(name: "LuzPlotTests", dependencies: ["LuzPlot"]),
         .testTarget(name: "LuzDatasetsTests", dependencies: ["LuzDatasets", "LuzData", "LuzTestSupport"]),
     ],
