@@ -7,7 +7,7 @@ import LuzTensor
 /// let loader = DataLoader(train, batchSize: 128, shuffle: true, generator: Generator(seed: 1))
 /// for epoch in 0..<10 {
 ///     for batch in loader {              // each `for` loop is a new epoch, newly shuffled
-///         let loss = crossEntropy(model(batch.input), batch.target)
+///         step(batch.input, batch.target)   // inputs [128, ...], targets [128]
 ///     }
 /// }
 /// ```

@@ -61,6 +61,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible, LocalizedEr
     /// The file name followed by the reason.
     public var description: String { "\(file): \(reason)" }
 
+    /// The same text as ``description``, for `localizedDescription`.
     public var errorDescription: String? { description }
 }
 

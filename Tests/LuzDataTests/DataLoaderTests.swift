@@ -77,6 +77,18 @@ struct DataLoaderTests {
         }
     }
 
+    @Test("with prefetching, elements are read on another thread")
+    func prefetchThread() {
+        let reads = ThreadRecorder()
+        let loader = DataLoader(RecordingDataset(count: 12, recorder: reads), batchSize: 4, prefetch: 2)
+        #expect(loader.map { $0.target.scalars(as: Int64.self) } == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]])
+        #expect(reads.count == 12)
+        #expect(!reads.sawCallingThread(Thread.current))
+        let direct = ThreadRecorder()
+        _ = Array(DataLoader(RecordingDataset(count: 4, recorder: direct), batchSize: 4))
+        #expect(direct.sawCallingThread(Thread.current))
+    }
+
     @Test("leaving a prefetching loop early stops the producer; the next epoch still works")
     func prefetchEarlyExit() {
         let loader = DataLoader(CountingDataset(count: 100), batchSize: 2, prefetch: 2)
@@ -97,5 +109,25 @@ struct DataLoaderTests {
             examples.map { Int($0.target.item(as: Int64.self)) }
         }
         #expect(Array(loader) == [[0, 1, 2], [3, 4, 5], [6]])
+    }
+}
+
+/// Remembers which threads read elements.
+final class ThreadRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var threads: [ObjectIdentifier] = []
+
+    func record() { lock.withLock { threads.append(ObjectIdentifier(Thread.current)) } }
+    var count: Int { lock.withLock { threads.count } }
+    func sawCallingThread(_ thread: Thread) -> Bool { lock.withLock { threads.contains(ObjectIdentifier(thread)) } }
+}
+
+/// A dataset that records the thread of every read.
+struct RecordingDataset: Dataset {
+    let count: Int
+    let recorder: ThreadRecorder
+    subscript(index: Int) -> Example {
+        recorder.record()
+        return Example(input: Tensor([Float(index)]), target: Tensor([Int64(index)], shape: []))
     }
 }
