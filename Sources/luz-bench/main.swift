@@ -49,6 +49,8 @@ func basis(steps: Int = 5000) {
 
 let workloads: [(String, () -> Void)] = [
     ("basis", { basis() }),
+    ("cshape", { cshape() }),
+    ("penguins", { penguins() }),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

@@ -1,0 +1,134 @@
+import Foundation
+
+/// Everything a callback can see and change during a run (luz's `ctx`): the model, optimizers,
+/// data, the current epoch and batch, predictions, losses, metrics and records.
+///
+/// One context is created per `fit` (or `evaluate`, `predict`) and passed to every callback
+/// explicitly; callbacks keep no reference to it after the run.
+public final class Context {
+    /// The model being trained.
+    public let model: Module
+    /// The optimizers by name; a single optimizer is named `"opt"`.
+    public internal(set) var optimizers: [(name: String, optimizer: Optimizer)]
+    /// The loss function of the setup.
+    public let lossFunction: LossFunction?
+    /// Model and optimizer hyper-parameters of the setup.
+    public let hyperparameters: Hyperparameters
+    public let optimizerHyperparameters: Hyperparameters
+
+    /// The training batches (nil in `evaluate` and `predict`).
+    public internal(set) var trainData: DataSource?
+    /// The validation batches, if any.
+    public internal(set) var validData: DataSource?
+
+    /// The current epoch, counting from 1.
+    public internal(set) var epoch = 0
+    /// The epoch the run starts from (greater than 1 after resuming from a checkpoint).
+    public internal(set) var startEpoch = 1
+    /// Early stopping never stops before this epoch.
+    public internal(set) var minEpochs = 1
+    /// The last epoch of the run.
+    public internal(set) var maxEpochs = 1
+    /// The index of the batch within the current loop, counting from 1.
+    public internal(set) var iteration = 0
+    /// The number of batches of the current loop.
+    public internal(set) var batchCount = 0
+    /// `true` in the training loop, `false` in validation and prediction.
+    public internal(set) var isTraining = false
+
+    /// The current batch.
+    public internal(set) var batch: Example?
+    /// The input of the current batch.
+    public var input: Tensor? { batch?.input }
+    /// The target of the current batch.
+    public var target: Tensor? { batch?.target }
+    /// The model's output for the current batch.
+    public var prediction: Tensor?
+    /// The loss to backpropagate for the current batch (callbacks may replace it, e.g. to
+    /// scale it for gradient accumulation).
+    public var lossForBackward: Tensor?
+    /// The current batch's loss, detached, per optimizer name.
+    public internal(set) var loss: [String: Double] = [:]
+
+    /// Set to `false` by a callback during `trainBatchBeforeStep` to skip this batch's
+    /// optimizer step and gradient zeroing (gradient accumulation).
+    public var stepsOptimizer = true
+    /// Set to `false` by a callback during `trainBatchBeforeBackward` to skip the backward pass.
+    public var runsBackward = true
+
+    /// Training metrics (fresh instances for this run).
+    public internal(set) var trainMetrics: [any Metric] = []
+    /// Validation metrics.
+    public internal(set) var validMetrics: [any Metric] = []
+    /// The per-epoch values so far.
+    public internal(set) var records = Records()
+
+    /// How long the run has taken so far (filled by the timings callback).
+    public internal(set) var timings = Timings()
+
+    /// Whether progress is printed.
+    public let verbose: Bool
+    /// The callbacks of the run, in running order.
+    public internal(set) var callbacks: [any Callback] = []
+
+    /// Why the run stopped early, when it did.
+    public internal(set) var stopReason: String?
+    var interrupted = false
+
+    /// Whether Ctrl+C was pressed during this run.
+    var interruptRequested: Bool {
+        callbacks.lazy.compactMap { $0 as? InterruptCallback }.first?.isInterrupted ?? false
+    }
+
+    init(model: Module, optimizers: [(String, Optimizer)], lossFunction: LossFunction?,
+         hyperparameters: Hyperparameters, optimizerHyperparameters: Hyperparameters, verbose: Bool) {
+        self.model = model
+        self.optimizers = optimizers.map { (name: $0.0, optimizer: $0.1) }
+        self.lossFunction = lossFunction
+        self.hyperparameters = hyperparameters
+        self.optimizerHyperparameters = optimizerHyperparameters
+        self.verbose = verbose
+    }
+
+    /// The only optimizer, or the one named `"opt"`.
+    public var optimizer: (Optimizer)? {
+        optimizers.first { $0.name == "opt" }?.optimizer ?? optimizers.first?.optimizer
+    }
+
+    /// `"train"` or `"valid"`: the set the current loop works on.
+    public var currentSet: String { isTraining ? "train" : "valid" }
+
+    /// Asks the run to stop at the end of the current epoch (as early stopping does).
+    public func requestStop(reason: String) {
+        if stopReason == nil { stopReason = reason }
+    }
+
+    /// Whether a stop has been requested.
+    public var stopRequested: Bool { stopReason != nil }
+
+    /// Records a value for the current epoch, shown and saved like a metric (for example a
+    /// learning rate, or a quantity computed by a callback that others monitor).
+    public func log(_ name: String, value: Double, set: String? = nil) {
+        records.record(set: set ?? currentSet, metric: name, epoch: epoch, value: value)
+    }
+
+    /// A recorded value by monitor name (`"valid_loss"`), for the current epoch by default.
+    public func metric(_ monitor: String, epoch: Int? = nil) -> Double? {
+        records.value(monitor: monitor, epoch: epoch ?? self.epoch)
+    }
+
+    /// Runs every callback's reaction to `event` (callbacks can fire events for each other).
+    public func fire(_ event: Event) throws {
+        try withNoGrad {
+            for callback in callbacks {
+                do {
+                    try callback.handle(event, self)
+                } catch let error as CallbackError {
+                    throw error
+                } catch {
+                    throw CallbackError(callback: callback.name, event: event, underlying: error)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+
+/// A loss as the training loop calls it: a ``Loss`` value (``CrossEntropyLoss()``) or a closure.
+public struct LossFunction {
+    public let name: String
+    let compute: (Tensor, Tensor) -> Tensor
+
+    /// A loss from a closure.
+    public init(name: String = "loss", _ compute: @escaping (_ prediction: Tensor, _ target: Tensor) -> Tensor) {
+        self.name = name
+        self.compute = compute
+    }
+
+    /// A loss from a ``Loss`` value such as `CrossEntropyLoss()`.
+    public init(_ loss: some Loss) {
+        self.name = String(describing: type(of: loss))
+        self.compute = { loss($0, $1) }
+    }
+
+    public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Tensor { compute(prediction, target) }
+}
+
+/// How a fit creates its optimizer from the model's parameters and the optimizer
+/// hyper-parameters: an optimizer type (`Adam.self`, whose hyper-parameters are set by name,
+/// e.g. `"learningRate"`, `"weightDecay"`) or a closure.
+public struct OptimizerFactory {
+    let make: ([Tensor], Hyperparameters) throws -> Optimizer
+
+    /// An optimizer of `type` with its defaults, then each hyper-parameter set by name.
+    public init(_ type: Optimizer.Type) {
+        make = { parameters, hyperparameters in
+            let optimizer = type.init(groups: [ParameterGroup(parameters)])
+            for (name, value) in hyperparameters.values.sorted(by: { $0.key < $1.key }) {
+                try optimizer.setHyperparameter(name, to: value)
+            }
+            return optimizer
+        }
+    }
+
+    /// An optimizer made by a closure.
+    public init(_ make: @escaping (_ parameters: [Tensor], _ hyperparameters: Hyperparameters) throws -> Optimizer) {
+        self.make = make
+    }
+}
+
+/// A model that computes its own loss (luz: a module with a `loss` method), used when the
+/// setup has none.
+public protocol LossProviding: Module {
+    func loss(prediction: Tensor, target: Tensor) -> Tensor
+}
+
+/// A model that creates its own optimizers, possibly several by name (luz: a module with a
+/// `set_optimizers` method).
+public protocol OptimizerProviding: Module {
+    func makeOptimizers(hyperparameters: Hyperparameters) -> [(String, Optimizer)]
+}
+
+/// A model with its own training step (luz: a module with a `step` method): it computes the
+/// prediction and the loss, runs backward and steps the optimizers itself, using the context.
+/// Callbacks and metrics still run around it.
+public protocol CustomTrainingStep: Module {
+    func trainingStep(_ context: Context) throws
+}
+
+/// A model, a loss, an optimizer and metrics, ready to fit (luz's `setup()`).
+///
+/// ```swift
+/// let fitted = try Sequential { Linear(4, 16); ReLU(); Linear(16, 3) }
+///     .setup(loss: CrossEntropyLoss(), optimizer: Adam.self, metrics: [Accuracy()])
+///     .learningRate(0.01)
+///     .fit(train, epochs: 15, validData: 0.2)
+/// ```
+public struct TrainingSetup {
+    let makeModel: (Hyperparameters) -> Module
+    let loss: LossFunction?
+    let optimizer: OptimizerFactory
+    let metrics: [any Metric]
+    let validMetrics: [any Metric]?
+    /// The model's hyper-parameters (passed to the model factory).
+    public private(set) var hyperparameters = Hyperparameters()
+    /// The optimizer's hyper-parameters (passed to the optimizer factory).
+    public private(set) var optimizerHyperparameters = Hyperparameters()
+
+    /// A setup that builds its model with `model` from the hyper-parameters, at the start of each
+    /// fit (after seeding, so that initialization is reproducible).
+    public init(model: @escaping (Hyperparameters) -> Module, loss: LossFunction? = nil,
+                optimizer: OptimizerFactory = OptimizerFactory(Adam.self), metrics: [any Metric] = [],
+                validMetrics: [any Metric]? = nil) {
+        self.makeModel = model
+        self.loss = loss
+        self.optimizer = optimizer
+        self.metrics = metrics
+        self.validMetrics = validMetrics
+    }
+
+    /// Sets the model's hyper-parameters (luz's `set_hparams`).
+    public func hyperparameters(_ values: Hyperparameters) -> TrainingSetup {
+        var copy = self
+        copy.hyperparameters = hyperparameters.merging(values)
+        return copy
+    }
+
+    /// Sets the optimizer's hyper-parameters, e.g. `["learningRate": 0.01]` (luz's `set_opt_hparams`).
+    public func optimizerHyperparameters(_ values: Hyperparameters) -> TrainingSetup {
+        var copy = self
+        copy.optimizerHyperparameters = optimizerHyperparameters.merging(values)
+        return copy
+    }
+
+    /// Sets the optimizer's learning rate.
+    public func learningRate(_ value: Double) -> TrainingSetup {
+        optimizerHyperparameters(["learningRate": value])
+    }
+}
+
+extension TrainingSetup {
+    /// A setup whose model is built from its hyper-parameters by `model` at the start of each fit
+    /// (luz's `setup(module = ...)` with `set_hparams`).
+    public init(model: @escaping (Hyperparameters) -> Module, loss: some Loss, optimizer: Optimizer.Type = Adam.self,
+                metrics: [any Metric] = [], validMetrics: [any Metric]? = nil) {
+        self.init(model: model, loss: LossFunction(loss), optimizer: OptimizerFactory(optimizer),
+                  metrics: metrics, validMetrics: validMetrics)
+    }
+}
+
+extension Module {
+    /// This model with a loss, an optimizer type and metrics, ready to fit. Unlike luz, which
+    /// takes only a model constructor, Luz accepts a ready instance; fitting trains it in place.
+    public func setup(loss: some Loss, optimizer: Optimizer.Type = Adam.self,
+                      metrics: [any Metric] = [], validMetrics: [any Metric]? = nil) -> TrainingSetup {
+        TrainingSetup(model: { _ in self }, loss: LossFunction(loss), optimizer: OptimizerFactory(optimizer),
+                      metrics: metrics, validMetrics: validMetrics)
+    }
+
+    /// This model with a loss function or closure and an optimizer factory, ready to fit; with
+    /// no loss, the model must conform to ``LossProviding``.
+    public func setup(loss: LossFunction? = nil, optimizer: OptimizerFactory,
+                      metrics: [any Metric] = [], validMetrics: [any Metric]? = nil) -> TrainingSetup {
+        TrainingSetup(model: { _ in self }, loss: loss, optimizer: optimizer, metrics: metrics, validMetrics: validMetrics)
+    }
+}

@@ -1,0 +1,348 @@
+import LuzTensor
+
+/// The base class of every layer and model: a tree of modules whose stored `Tensor`
+/// properties are its parameters (torch's `nn.Module`).
+///
+/// Subclasses declare their parameters, buffers and sub-modules as ordinary stored properties
+/// and override ``forward(_:)``:
+///
+/// ```swift
+/// final class Net: Module {
+///     var hidden = Linear(4, 16)
+///     var output = Linear(16, 3)
+///     override func forward(_ x: Tensor) -> Tensor { output(relu(hidden(x))) }
+/// }
+/// let net = Net()
+/// net.namedParameters().map(\.name)   // ["hidden.weight", "hidden.bias", "output.weight", "output.bias"]
+/// ```
+///
+/// What is found, and how it is named, is decided by one `Mirror` walk over the stored
+/// properties (superclass properties first, then declaration order), done lazily the first
+/// time the module is inspected and then cached: a walk costs microseconds, so it never runs
+/// inside a training step.
+///
+/// | stored property type | becomes |
+/// | --- | --- |
+/// | `Tensor`, `Tensor?` (non-nil) | a parameter named after the property |
+/// | `[Tensor]` | parameters `name.0`, `name.1`, … |
+/// | `@Buffer var x: Tensor` | a buffer (saved in the state, not trained) |
+/// | `Module`, `Module?` (non-nil) | a child module |
+/// | `[Module]` (any subclass), `[String: Module]` | children `name.0`, … or `name.key` |
+/// | `@Key("torch_name") var x` | any of the above under another name |
+///
+/// Everything else (numbers, closures, generators) is ignored. Because the result is cached,
+/// replacing a parameter or child with a new object after the module was first inspected
+/// requires ``invalidateMemberCache()`` (the built-in layers do it for you); updating values in
+/// place (optimizers, ``loadStateDict(_:strict:)``) keeps the tensors and needs nothing.
+open class Module: CustomStringConvertible {
+    /// Whether the module is in training mode (dropout active, batch norm using batch
+    /// statistics) or evaluation mode; set with ``train(_:)`` and ``eval()``.
+    public private(set) var isTraining = true
+
+    private var memberCache: Members?
+    private var forwardHooks: [(id: Int, hook: ForwardHook)] = []
+    private var nextHookID = 0
+
+    /// Creates a module in training mode.
+    public init() {}
+
+    // MARK: - Forward
+
+    /// The computation of the module; subclasses override it. ``callAsFunction(_:)`` runs it and
+    /// then the forward hooks.
+    ///
+    /// A model taking several inputs, or returning something other than one tensor, can define
+    /// its own `callAsFunction` overload instead (calling ``runForwardHooks(input:output:)`` if it
+    /// wants hooks to see its output); its children and parameters work the same way.
+    open func forward(_ input: Tensor) -> Tensor {
+        preconditionFailure("\(typeName): forward(_:) is not implemented; override it in the subclass")
+    }
+
+    /// Runs ``forward(_:)`` on `input`, then the registered forward hooks.
+    public final func callAsFunction(_ input: Tensor) -> Tensor {
+        let output = forward(input)
+        if !forwardHooks.isEmpty { runForwardHooks(input: input, output: output) }
+        return output
+    }
+
+    // MARK: - Hooks
+
+    /// A function called after a module's forward pass with the module, its input and its output.
+    public typealias ForwardHook = (_ module: Module, _ input: Tensor, _ output: Tensor) -> Void
+
+    /// Calls `hook` after every forward pass of this module (not its children) until the
+    /// returned handle's ``HookHandle/remove()`` is called (torch's `register_forward_hook`).
+    @discardableResult
+    public func registerForwardHook(_ hook: @escaping ForwardHook) -> HookHandle {
+        let id = nextHookID
+        nextHookID += 1
+        forwardHooks.append((id, hook))
+        return HookHandle(module: self, id: id)
+    }
+
+    func removeForwardHook(id: Int) {
+        forwardHooks.removeAll { $0.id == id }
+    }
+
+    /// Calls the forward hooks with `input` and `output`: for subclasses with their own
+    /// `callAsFunction` overloads.
+    public func runForwardHooks(input: Tensor, output: Tensor) {
+        for (_, hook) in forwardHooks { hook(self, input, output) }
+    }
+
+    /// The output of every sub-module (or of those named in `names`) during one forward pass on
+    /// `input`, keyed by dotted name in the order they ran (a module that runs twice appears as
+    /// `name` and `name#2`).
+    ///
+    /// The pass runs in the current mode and gradient setting: wrap it in `withNoGrad { }` and
+    /// call ``eval()`` first for plain inference.
+    public func activations(for input: Tensor, of names: Set<String>? = nil) -> StateDict {
+        var captured = StateDict()
+        var handles: [HookHandle] = []
+        for (name, module) in namedModules() where !name.isEmpty && (names?.contains(name) ?? true) {
+            handles.append(module.registerForwardHook { _, _, output in
+                var key = name
+                var repeatCount = 1
+                while captured[key] != nil { repeatCount += 1; key = "\(name)#\(repeatCount)" }
+                captured[key] = output
+            })
+        }
+        defer { for handle in handles { handle.remove() } }
+        _ = self(input)
+        return captured
+    }
+
+    // MARK: - Members
+
+    /// What one Mirror walk found: this module's own parameters, buffers and children.
+    struct Members {
+        var parameters: [(name: String, tensor: Tensor)] = []
+        var buffers: [(name: String, tensor: Tensor)] = []
+        var children: [(name: String, module: Module)] = []
+    }
+
+    /// The cached members, discovered on first use.
+    var members: Members {
+        if let memberCache { return memberCache }
+        let found = discoverMembers()
+        memberCache = found
+        return found
+    }
+
+    /// Finds the members by reflection. Containers override it to name children by position.
+    func discoverMembers() -> Members {
+        var levels: [Mirror] = []
+        var mirror: Mirror? = Mirror(reflecting: self)
+        while let current = mirror, current.subjectType != Module.self {
+            levels.append(current)
+            mirror = current.superclassMirror
+        }
+        var found = Members()
+        for level in levels.reversed() {
+            for child in level.children {
+                guard var label = child.label else { continue }
+                if label.hasPrefix("$__lazy_storage_$_") { label.removeFirst("$__lazy_storage_$_".count) }
+                Module.classify(child.value, name: label, into: &found, asBuffer: false)
+            }
+        }
+        return found
+    }
+
+    private static func classify(_ value: Any, name: String, into found: inout Members, asBuffer: Bool) {
+        if let wrapper = value as? ReflectedProperty {
+            let key = wrapper.reflectedKey ?? (name.hasPrefix("_") ? String(name.dropFirst()) : name)
+            classify(wrapper.reflectedValue, name: key, into: &found, asBuffer: wrapper.isBuffer)
+            return
+        }
+        if let tensor = value as? Tensor {
+            if asBuffer { found.buffers.append((name, tensor)) } else { found.parameters.append((name, tensor)) }
+        } else if let module = value as? Module {
+            found.children.append((name, module))
+        } else if let tensors = value as? [Tensor] {
+            for (i, tensor) in tensors.enumerated() {
+                if asBuffer { found.buffers.append(("\(name).\(i)", tensor)) } else { found.parameters.append(("\(name).\(i)", tensor)) }
+            }
+        } else if let modules = value as? [Module] {
+            for (i, module) in modules.enumerated() { found.children.append(("\(name).\(i)", module)) }
+        } else if let modules = value as? [String: Module] {
+            for key in modules.keys.sorted() { found.children.append(("\(name).\(key)", modules[key]!)) }
+        }
+    }
+
+    /// Forgets the cached members of this module and of every module below it, so that the
+    /// next inspection walks the stored properties again. Needed only after replacing a
+    /// parameter, buffer or child by a different object in a custom module.
+    public func invalidateMemberCache() {
+        let children = memberCache?.children ?? []
+        memberCache = nil
+        for (_, child) in children { child.invalidateMemberCache() }
+    }
+
+    // MARK: - Traversal
+
+    /// The direct sub-modules with their names.
+    public func namedChildren() -> [(name: String, module: Module)] { members.children }
+
+    /// The direct sub-modules.
+    public func children() -> [Module] { members.children.map(\.module) }
+
+    /// This module (named `""`) and every module below it, depth first, each once.
+    public func namedModules() -> [(name: String, module: Module)] {
+        var result: [(name: String, module: Module)] = []
+        var seen = Set<ObjectIdentifier>()
+        func visit(_ module: Module, _ prefix: String) {
+            guard seen.insert(ObjectIdentifier(module)).inserted else { return }
+            result.append((prefix, module))
+            for (name, child) in module.members.children {
+                visit(child, prefix.isEmpty ? name : prefix + "." + name)
+            }
+        }
+        visit(self, "")
+        return result
+    }
+
+    /// This module and every module below it, depth first, each once.
+    public func modules() -> [Module] {
+        var result: [Module] = []
+        var seen = Set<ObjectIdentifier>()
+        func visit(_ module: Module) {
+            guard seen.insert(ObjectIdentifier(module)).inserted else { return }
+            result.append(module)
+            for (_, child) in module.members.children { visit(child) }
+        }
+        visit(self)
+        return result
+    }
+
+    /// Every parameter with its dotted path (`layers.0.weight`), each tensor once (the first
+    /// name wins when a tensor is shared), in declaration order.
+    public func namedParameters() -> [(name: String, parameter: Tensor)] {
+        var result: [(name: String, parameter: Tensor)] = []
+        var seen = Set<ObjectIdentifier>()
+        for (prefix, module) in namedModules() {
+            for (name, tensor) in module.members.parameters where seen.insert(ObjectIdentifier(tensor)).inserted {
+                result.append((prefix.isEmpty ? name : prefix + "." + name, tensor))
+            }
+        }
+        return result
+    }
+
+    /// Every parameter, each once, in declaration order: what an optimizer takes.
+    public func parameters() -> [Tensor] {
+        // The same order as namedParameters(), without building names (zeroGrad runs per step).
+        var result: [Tensor] = []
+        var seen = Set<ObjectIdentifier>()
+        for module in modules() {
+            for (_, tensor) in module.members.parameters where seen.insert(ObjectIdentifier(tensor)).inserted {
+                result.append(tensor)
+            }
+        }
+        return result
+    }
+
+    /// Every buffer (running statistics and other saved state that is not trained) with its
+    /// dotted path.
+    public func namedBuffers() -> [(name: String, buffer: Tensor)] {
+        var result: [(name: String, buffer: Tensor)] = []
+        var seen = Set<ObjectIdentifier>()
+        for (prefix, module) in namedModules() {
+            for (name, tensor) in module.members.buffers where seen.insert(ObjectIdentifier(tensor)).inserted {
+                result.append((prefix.isEmpty ? name : prefix + "." + name, tensor))
+            }
+        }
+        return result
+    }
+
+    /// Every buffer.
+    public func buffers() -> [Tensor] { namedBuffers().map(\.buffer) }
+
+    /// The number of parameter elements (torch's `sum(p.numel() for p in parameters())`).
+    public var parameterCount: Int { parameters().reduce(0) { $0 + $1.count } }
+
+    /// The number of parameter elements that require gradients.
+    public var trainableParameterCount: Int {
+        parameters().reduce(0) { $0 + ($1.requiresGrad ? $1.count : 0) }
+    }
+
+    // MARK: - Modes and gradients
+
+    /// Sets training mode (`true`, the default) or evaluation mode on this module and every
+    /// module below it.
+    public func train(_ mode: Bool = true) {
+        for module in modules() { module.isTraining = mode }
+    }
+
+    /// Sets evaluation mode on this module and every module below it (same as `train(false)`).
+    public func eval() { train(false) }
+
+    /// Stops gradients to every parameter of this module and below (fastai's `freeze`): they
+    /// keep their values through training.
+    public func freeze() {
+        for parameter in parameters() { parameter.requiresGrad = false }
+    }
+
+    /// Lets gradients flow to every parameter of this module and below again.
+    public func unfreeze() {
+        for parameter in parameters() { parameter.requiresGrad = true }
+    }
+
+    /// Clears the gradients of every parameter: set to `nil` (torch's default,
+    /// `set_to_none=True`, so that an optimizer skips parameters that receive no new gradient)
+    /// or zeroed in place.
+    public func zeroGrad(setToNil: Bool = true) {
+        for parameter in parameters() {
+            if setToNil { parameter.grad = nil } else { parameter.zeroGrad() }
+        }
+    }
+
+    // MARK: - Description
+
+    /// The module's type name without generic arguments, as shown in descriptions.
+    public var typeName: String {
+        let name = String(describing: type(of: self))
+        return name.firstIndex(of: "<").map { String(name[..<$0]) } ?? name
+    }
+
+    /// The module's settings shown in its description, such as `inputFeatures: 4,
+    /// outputFeatures: 16` (torch's `extra_repr`); empty by default.
+    open var configurationDescription: String { "" }
+
+    /// A tree of the module and its children, like torch's `print(model)`:
+    ///
+    /// ```
+    /// Sequential(
+    ///   (0): Linear(inputFeatures: 4, outputFeatures: 16, bias: true)
+    ///   (1): ReLU()
+    /// )
+    /// ```
+    public var description: String {
+        let children = members.children
+        let head = "\(typeName)(\(configurationDescription)"
+        if children.isEmpty { return head + ")" }
+        var lines = [head]
+        for (name, child) in children {
+            let nested = child.description.split(separator: "\n", omittingEmptySubsequences: false)
+            lines.append("  (\(name)): " + nested[0])
+            for line in nested.dropFirst() { lines.append("  " + line) }
+        }
+        lines.append(")")
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// The registration of a forward hook; ``remove()`` unregisters it.
+public final class HookHandle {
+    private weak var module: Module?
+    private let id: Int
+
+    init(module: Module, id: Int) {
+        self.module = module
+        self.id = id
+    }
+
+    /// Unregisters the hook (calling it again does nothing).
+    public func remove() {
+        module?.removeForwardHook(id: id)
+        module = nil
+    }
+}

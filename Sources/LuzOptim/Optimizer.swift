@@ -1,0 +1,275 @@
+import LuzNN
+import LuzTensor
+
+/// Parameters that share a learning rate (and optionally a weight decay) inside one optimizer
+/// (torch's parameter groups): for instance a pretrained body trained slower than a new head.
+///
+/// ```swift
+/// let optimizer = Adam(groups: [
+///     ParameterGroup(body.parameters(), learningRate: 1e-4),
+///     ParameterGroup(head.parameters()),               // the optimizer's learning rate
+/// ], learningRate: 1e-3)
+/// ```
+public struct ParameterGroup {
+    /// The parameters of the group, fixed when the optimizer is created.
+    public let parameters: [Tensor]
+    /// The group's learning rate; learning-rate schedulers change it.
+    public var learningRate: Double
+    /// The group's weight decay, or `nil` to use the optimizer's.
+    public var weightDecay: Double?
+    let setsLearningRate: Bool
+
+    /// Creates a group.
+    ///
+    /// - Parameters:
+    ///   - learningRate: the group's learning rate, or `nil` for the optimizer's.
+    ///   - weightDecay: the group's weight decay, or `nil` for the optimizer's.
+    public init(_ parameters: [Tensor], learningRate: Double? = nil, weightDecay: Double? = nil) {
+        self.parameters = parameters
+        self.learningRate = learningRate ?? 0
+        self.setsLearningRate = learningRate != nil
+        self.weightDecay = weightDecay
+    }
+}
+
+/// The base class of the optimizers: parameter groups, gradient clearing, and saving and
+/// restoring state.
+///
+/// An optimizer takes its parameters once; each subclass keeps its per-parameter state (moment
+/// estimates, momentum buffers) in arrays aligned with ``parameters``, so a step does no
+/// lookups and builds nothing. Hyper-parameters are `public var`s with torch's defaults.
+open class Optimizer {
+    /// The groups of parameters with their learning rates.
+    public var parameterGroups: [ParameterGroup]
+    /// Every parameter, group after group (the index of a parameter here is its index in
+    /// saved state, as in torch).
+    public let parameters: [Tensor]
+    /// The number of calls to ``step()`` so far.
+    public internal(set) var stepCount = 0
+
+    /// Creates an optimizer over `groups`; groups without a learning rate get
+    /// `defaultLearningRate`.
+    public init(groups: [ParameterGroup], defaultLearningRate: Double) {
+        precondition(defaultLearningRate >= 0, "\(Self.self): invalid learning rate \(defaultLearningRate)")
+        var resolved = groups
+        for i in resolved.indices where !resolved[i].setsLearningRate {
+            resolved[i].learningRate = defaultLearningRate
+        }
+        parameterGroups = resolved
+        parameters = resolved.flatMap(\.parameters)
+        var seen = Set<ObjectIdentifier>()
+        for parameter in parameters {
+            precondition(seen.insert(ObjectIdentifier(parameter)).inserted,
+                         "\(Self.self): a parameter appears more than once (shape \(parameter.shape))")
+            precondition(parameter.dtype.isFloatingPoint,
+                         "\(Self.self): parameters must be floating point, got \(parameter.dtype)")
+        }
+    }
+
+    /// Creates an optimizer over `groups` with the subclass's default hyper-parameters: the
+    /// initializer a training loop uses when given an optimizer type.
+    public required convenience init(groups: [ParameterGroup]) {
+        self.init(groups: groups, defaultLearningRate: 1e-3)
+    }
+
+    /// An optimizer of this type over `parameters` with its default hyper-parameters.
+    public static func withDefaults(_ parameters: [Tensor]) -> Self {
+        Self(groups: [ParameterGroup(parameters)])
+    }
+
+    /// The learning rate of the first group; setting it sets every group's.
+    public var learningRate: Double {
+        get { parameterGroups.first?.learningRate ?? 0 }
+        set { for i in parameterGroups.indices { parameterGroups[i].learningRate = newValue } }
+    }
+
+    /// Updates every parameter that has a gradient (parameters whose `grad` is `nil` are
+    /// skipped, as in torch). Subclasses override it.
+    open func step() {
+        preconditionFailure("\(Self.self): step() is not implemented")
+    }
+
+    /// Clears the gradients of every parameter: set to `nil` (torch's default
+    /// `set_to_none=True`, so a parameter that gets no new gradient is not updated) or zeroed
+    /// in place.
+    public func zeroGrad(setToNil: Bool = true) {
+        for parameter in parameters {
+            if setToNil { parameter.grad = nil } else { parameter.zeroGrad() }
+        }
+    }
+
+    /// Calls `body(group, parameter, gradient, index)` for every parameter with a gradient;
+    /// `index` is the parameter's position in ``parameters``.
+    @inline(__always)
+    func forEachParameterWithGradient(_ body: (ParameterGroup, Tensor, Tensor, Int) -> Void) {
+        var index = 0
+        for group in parameterGroups {
+            for parameter in group.parameters {
+                if let gradient = parameter.grad { body(group, parameter, gradient, index) }
+                index += 1
+            }
+        }
+    }
+
+    // MARK: - Hyper-parameters
+
+    /// The optimizer-wide hyper-parameters by name (`"beta1"`, `"weightDecay"`, …; flags are 0
+    /// or 1). Learning rates belong to the groups.
+    open var hyperparameters: [String: Double] { [:] }
+
+    /// Sets a hyper-parameter by name: `"learningRate"` (every group) or one of
+    /// ``hyperparameters``. For training loops that receive hyper-parameters as values (luz's
+    /// `set_opt_hparams`).
+    ///
+    /// - Throws: ``StateDictError/incompatible(_:)`` for a name the optimizer does not have.
+    public func setHyperparameter(_ name: String, to value: Double) throws {
+        if name == "learningRate" {
+            learningRate = value
+            return
+        }
+        guard hyperparameters[name] != nil else {
+            throw StateDictError.incompatible("\(Self.self) has no hyper-parameter '\(name)'; it has learningRate, \(hyperparameters.keys.sorted().joined(separator: ", "))")
+        }
+        applyHyperparameter(name, value)
+    }
+
+    /// Stores one hyper-parameter (the name is one of ``hyperparameters``).
+    open func applyHyperparameter(_ name: String, _ value: Double) {}
+
+    /// The momentum a cyclic schedule (``OneCycleLR``) varies: SGD's and RMSprop's `momentum`,
+    /// Adam's `beta1`; `nil` for optimizers without one.
+    open var schedulableMomentum: Double? {
+        get { nil }
+        set {}
+    }
+
+    // MARK: - State
+
+    /// The state of the parameter at `index` of ``parameters`` as named tensors (empty before
+    /// its first update). Subclasses override it and ``restoreParameterState(_:at:)``.
+    open func parameterState(at index: Int) -> [(name: String, tensor: Tensor)] { [] }
+
+    /// Restores the state of the parameter at `index` from the entries ``parameterState(at:)``
+    /// produced (an empty set clears it).
+    open func restoreParameterState(_ entries: StateDict, at index: Int) throws {}
+
+    /// Everything needed to resume training with this optimizer: learning rates per group,
+    /// hyper-parameters, the step count, and every parameter's state (torch's
+    /// `optimizer.state_dict()`), as named tensors that ``StateDict/save(to:)`` writes in the
+    /// safetensors format.
+    ///
+    /// Keys: `param_groups.<g>.lr`, `param_groups.<g>.weight_decay`, `hyperparameters.<name>`,
+    /// `step_count`, `state.<i>.<name>` (for example `state.0.exp_avg`); the tensors are copies.
+    public func stateDict() -> StateDict {
+        var state = StateDict()
+        state.metadata = ["optimizer": "\(Self.self)", "parameters": "\(parameters.count)",
+                          "groups": "\(parameterGroups.count)"]
+        state["step_count"] = Tensor(scalar: Int64(stepCount))
+        for (g, group) in parameterGroups.enumerated() {
+            state["param_groups.\(g).lr"] = Tensor(scalar: group.learningRate)
+            state["param_groups.\(g).size"] = Tensor(scalar: Int64(group.parameters.count))
+            if let weightDecay = group.weightDecay { state["param_groups.\(g).weight_decay"] = Tensor(scalar: weightDecay) }
+        }
+        for (name, value) in hyperparameters.sorted(by: { $0.key < $1.key }) {
+            state["hyperparameters.\(name)"] = Tensor(scalar: value)
+        }
+        for index in parameters.indices {
+            for (name, tensor) in parameterState(at: index) {
+                state["state.\(index).\(name)"] = withNoGrad { tensor.cloned() }
+            }
+        }
+        return state
+    }
+
+    /// Restores state saved by ``stateDict()`` from an optimizer of the same type over
+    /// parameters of the same shapes, in the same groups.
+    ///
+    /// - Throws: ``StateDictError`` naming the first entry that does not fit; nothing is
+    ///   changed then.
+    public func loadStateDict(_ state: StateDict) throws {
+        if let saved = state.metadata["optimizer"], saved != "\(Self.self)" {
+            throw StateDictError.incompatible("the state was saved by \(saved), this optimizer is \(Self.self)")
+        }
+        func scalar(_ key: String) throws -> Double {
+            guard let tensor = state[key] else { throw StateDictError.missingKey(key) }
+            guard tensor.count == 1 else { throw StateDictError.shapeMismatch(key: key, expected: [], found: tensor.shape) }
+            return tensor.item
+        }
+        let steps = try scalar("step_count")
+        var learningRates: [Double] = []
+        var weightDecays: [Double?] = []
+        for (g, group) in parameterGroups.enumerated() {
+            learningRates.append(try scalar("param_groups.\(g).lr"))
+            let size = try scalar("param_groups.\(g).size")
+            guard Int(size) == group.parameters.count else {
+                throw StateDictError.incompatible("group \(g) has \(group.parameters.count) parameters, the state has \(Int(size))")
+            }
+            weightDecays.append(try state["param_groups.\(g).weight_decay"].map { _ in try scalar("param_groups.\(g).weight_decay") })
+        }
+        if state["param_groups.\(parameterGroups.count).lr"] != nil {
+            throw StateDictError.unexpectedKey("param_groups.\(parameterGroups.count).lr")
+        }
+        var hyper: [(String, Double)] = []
+        for name in hyperparameters.keys.sorted() { hyper.append((name, try scalar("hyperparameters.\(name)"))) }
+        // Per-parameter entries, grouped by index, checked against the parameters' shapes.
+        var perParameter = [StateDict](repeating: StateDict(), count: parameters.count)
+        for (key, tensor) in state where key.hasPrefix("state.") {
+            let parts = key.split(separator: ".", maxSplits: 2)
+            guard parts.count == 3, let index = Int(parts[1]), parameters.indices.contains(index) else {
+                throw StateDictError.unexpectedKey(key)
+            }
+            perParameter[index][String(parts[2])] = tensor
+        }
+        for (key, _) in state where !key.hasPrefix("state.") && !key.hasPrefix("param_groups.")
+            && !key.hasPrefix("hyperparameters.") && key != "step_count" {
+            throw StateDictError.unexpectedKey(key)
+        }
+        for index in parameters.indices {
+            try validateParameterState(perParameter[index], at: index)
+        }
+        // Everything fits: apply.
+        stepCount = Int(steps)
+        for g in parameterGroups.indices {
+            parameterGroups[g].learningRate = learningRates[g]
+            parameterGroups[g].weightDecay = weightDecays[g]
+        }
+        for (name, value) in hyper { applyHyperparameter(name, value) }
+        for index in parameters.indices { try restoreParameterState(perParameter[index], at: index) }
+    }
+
+    /// Checks that saved per-parameter entries have the parameter's shape (step counts, 0-D,
+    /// excepted).
+    func validateParameterState(_ entries: StateDict, at index: Int) throws {
+        for (name, tensor) in entries where name != "step" && tensor.shape != parameters[index].shape {
+            throw StateDictError.shapeMismatch(key: "state.\(index).\(name)", expected: parameters[index].shape, found: tensor.shape)
+        }
+    }
+}
+
+// MARK: - Kernel helpers
+
+/// Runs `float` or `double` for a floating-point dtype.
+@inline(__always)
+func dispatchFloat(_ dtype: DType, float: () -> Void, double: () -> Void) {
+    switch dtype {
+    case .float32: float()
+    case .float64: double()
+    default: preconditionFailure("optimizer: parameters must be floating point, got \(dtype)")
+    }
+}
+
+/// A state tensor like `parameter`, filled with `value`, without gradient tracking.
+func stateTensor(like parameter: Tensor, value: Double = 0) -> Tensor {
+    Tensor.full(parameter.shape, value: value, dtype: parameter.dtype)
+}
+
+/// The entry `name` of `entries`, or a missing-key error naming the parameter index.
+func requiredEntry(_ entries: StateDict, _ name: String, index: Int) throws -> Tensor {
+    guard let tensor = entries[name] else { throw StateDictError.missingKey("state.\(index).\(name)") }
+    return tensor
+}
+
+/// A copy of `tensor` converted to `parameter`'s dtype (restored state must not alias the file's tensors).
+func restoredCopy(_ tensor: Tensor, like parameter: Tensor) -> Tensor {
+    withNoGrad { tensor.to(parameter.dtype).cloned() }
+}

@@ -1,0 +1,327 @@
+// Pooling works plane by plane: every leading dimension (batch, channels) is a run of
+// independent `height × width` planes, so batched and unbatched inputs, and 1-D pooling as
+// planes of height 1, share one kernel. Planes are split across the cores.
+
+/// The sizes of one pooling over `planes` planes of `height × width`.
+struct PoolGeometry {
+    var planes: Int
+    var height: Int
+    var width: Int
+    var kernelHeight: Int
+    var kernelWidth: Int
+    var strideHeight: Int
+    var strideWidth: Int
+    var paddingHeight: Int
+    var paddingWidth: Int
+    var dilationHeight: Int = 1
+    var dilationWidth: Int = 1
+
+    var outHeight: Int {
+        outputSize(height, kernel: kernelHeight, stride: strideHeight, padding: paddingHeight, dilation: dilationHeight)
+    }
+    var outWidth: Int {
+        outputSize(width, kernel: kernelWidth, stride: strideWidth, padding: paddingWidth, dilation: dilationWidth)
+    }
+    var inputPlane: Int { height * width }
+    var outputPlane: Int { outHeight * outWidth }
+
+    /// The taps `lo..<hi` of a window starting at `start` (in input coordinates, possibly in the
+    /// padding) that land inside `0..<size`.
+    @inline(__always)
+    static func validTaps(start: Int, kernel: Int, dilation: Int, size: Int) -> Range<Int> {
+        let lo = start >= 0 ? 0 : (-start + dilation - 1) / dilation
+        let room = size - start
+        let hi = room <= 0 ? 0 : Swift.min(kernel, (room + dilation - 1) / dilation)
+        return lo < hi ? lo..<hi : lo..<lo
+    }
+
+    /// Checks the arguments the way torch does and names the op and shapes on failure.
+    func check(_ op: String, inputShape: [Int], kernel: String, stride: String, padding: String) {
+        precondition(kernelHeight > 0 && kernelWidth > 0, "\(op): kernel size must be positive, got \(kernel)")
+        precondition(strideHeight > 0 && strideWidth > 0, "\(op): stride must be positive, got \(stride)")
+        precondition(dilationHeight > 0 && dilationWidth > 0, "\(op): dilation must be positive")
+        precondition(paddingHeight >= 0 && paddingWidth >= 0, "\(op): padding must not be negative, got \(padding)")
+        // A window centred on the border must still see the input: torch refuses more padding.
+        precondition(paddingHeight <= kernelHeight / 2 && paddingWidth <= kernelWidth / 2,
+                     "\(op): padding \(padding) should be at most half of the kernel size \(kernel)")
+        precondition(outHeight > 0 && outWidth > 0,
+                     "\(op): input \(describe(inputShape)) is too small for kernel \(kernel) with padding \(padding) (output size \(outHeight) × \(outWidth))")
+    }
+}
+
+extension Tensor {
+    /// Max pooling over the last two dimensions of an `[N, C, H, W]` or `[C, H, W]` tensor
+    /// (torch's `max_pool2d`): each output is the largest input in its window, padding counting
+    /// as −∞. The output size is `⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1` per dimension (torch's
+    /// floor mode).
+    ///
+    /// The gradient goes to the first maximum of each window, as in torch.
+    ///
+    /// - Parameters:
+    ///   - kernelSize: the window size.
+    ///   - stride: the step between windows; `nil` means `kernelSize` (torch's default, so
+    ///     windows tile the input).
+    ///   - padding: implicit −∞ added on both sides; at most half the kernel size, as torch.
+    ///   - dilation: the spacing between window taps (1).
+    public func maxPool2d(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
+                          dilation: Size2D = 1) -> Tensor {
+        maxPool2dWithIndices(kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation).values
+    }
+
+    /// Max pooling as ``maxPool2d(kernelSize:stride:padding:dilation:)``, also returning where
+    /// each maximum came from: `indices` (int64, the output's shape) holds the flat position
+    /// `h · W + w` of the maximum inside its input plane, as torch's `return_indices=True`.
+    public func maxPool2dWithIndices(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
+                                     dilation: Size2D = 1) -> (values: Tensor, indices: Tensor) {
+        precondition(rank == 3 || rank == 4, "maxPool2d: input \(describe(shape)) should be [N, C, H, W] or [C, H, W]")
+        let stride = stride ?? kernelSize
+        let geometry = PoolGeometry(
+            planes: shape[0..<(rank - 2)].reduce(1, *), height: shape[rank - 2], width: shape[rank - 1],
+            kernelHeight: kernelSize.height, kernelWidth: kernelSize.width,
+            strideHeight: stride.height, strideWidth: stride.width,
+            paddingHeight: padding.height, paddingWidth: padding.width,
+            dilationHeight: dilation.height, dilationWidth: dilation.width)
+        geometry.check("maxPool2d", inputShape: shape, kernel: "\(kernelSize)", stride: "\(stride)",
+                       padding: "\(padding)")
+        return maxPool("maxPool2d", geometry,
+                       outShape: Array(shape.dropLast(2)) + [geometry.outHeight, geometry.outWidth])
+    }
+
+    /// Max pooling over the last dimension of an `[N, C, L]` or `[C, L]` tensor (torch's
+    /// `max_pool1d`), as ``maxPool2d(kernelSize:stride:padding:dilation:)`` on rows.
+    ///
+    /// - Parameters:
+    ///   - kernelSize: the window length.
+    ///   - stride: the step between windows; `nil` means `kernelSize` (torch's default).
+    ///   - padding: implicit −∞ added at both ends; at most half the kernel size.
+    public func maxPool1d(kernelSize: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
+        precondition(rank == 2 || rank == 3, "maxPool1d: input \(describe(shape)) should be [N, C, L] or [C, L]")
+        let stride = stride ?? kernelSize
+        let geometry = PoolGeometry(
+            planes: shape.dropLast().reduce(1, *), height: 1, width: shape[rank - 1],
+            kernelHeight: 1, kernelWidth: kernelSize, strideHeight: 1, strideWidth: stride,
+            paddingHeight: 0, paddingWidth: padding)
+        geometry.check("maxPool1d", inputShape: shape, kernel: "\(kernelSize)", stride: "\(stride)",
+                       padding: "\(padding)")
+        return maxPool("maxPool1d", geometry, outShape: Array(shape.dropLast()) + [geometry.outWidth]).values
+    }
+
+    private func maxPool(_ op: String, _ g: PoolGeometry, outShape: [Int]) -> (values: Tensor, indices: Tensor) {
+        precondition(dtype.isFloatingPoint, "\(op): needs a floating-point input, got \(dtype)")
+        let values = Tensor.empty(outShape, dtype: dtype)
+        let indices = Tensor.empty(outShape, dtype: .int64)
+        func forward<T: TensorFloat>(_: T.Type) {
+            let x = pointer(T.self), y = values.pointer(T.self), index = indices.pointer(Int64.self)
+            let taps = g.kernelHeight * g.kernelWidth
+            parallelChunks(g.planes, cost: g.outputPlane * taps) { planes in
+                for plane in planes {
+                    let src = x + plane * g.inputPlane
+                    var dst = y + plane * g.outputPlane, at = index + plane * g.outputPlane
+                    for oy in 0..<g.outHeight {
+                        let top = oy * g.strideHeight - g.paddingHeight
+                        let rows = PoolGeometry.validTaps(start: top, kernel: g.kernelHeight,
+                                                          dilation: g.dilationHeight, size: g.height)
+                        for ox in 0..<g.outWidth {
+                            let left = ox * g.strideWidth - g.paddingWidth
+                            let columns = PoolGeometry.validTaps(start: left, kernel: g.kernelWidth,
+                                                                 dilation: g.dilationWidth, size: g.width)
+                            var best = -T.infinity
+                            var bestIndex = -1
+                            for i in rows {
+                                let rowStart = (top + i * g.dilationHeight) * g.width + left
+                                for j in columns {
+                                    let position = rowStart + j * g.dilationWidth
+                                    let v = src[position]
+                                    // `>` keeps the first of equal maxima; NaN wins, as in torch.
+                                    if v > best || v.isNaN {
+                                        best = v
+                                        bestIndex = position
+                                    }
+                                }
+                            }
+                            dst.pointee = best
+                            at.pointee = Int64(bestIndex)
+                            dst += 1
+                            at += 1
+                        }
+                    }
+                }
+            }
+        }
+        withFloatType(dtype, op, float: { forward(Float.self) }, double: { forward(Double.self) })
+        values.recording(op, [self]) { [self] gradient, _ in
+            let gradOutput = gradient.dtype == self.dtype ? gradient : gradient.to(self.dtype)
+            let gradInput = Tensor.zeros(self.shape, dtype: self.dtype)
+            func backward<T: TensorFloat>(_: T.Type) {
+                let gy = gradOutput.pointer(T.self), gx = gradInput.pointer(T.self)
+                let index = indices.pointer(Int64.self)
+                parallelChunks(g.planes, cost: g.outputPlane) { planes in
+                    for plane in planes {
+                        let dst = gx + plane * g.inputPlane
+                        let base = plane * g.outputPlane
+                        for o in base..<(base + g.outputPlane) where index[o] >= 0 {
+                            dst[Int(index[o])] += gy[o]
+                        }
+                    }
+                }
+            }
+            withFloatType(self.dtype, op, float: { backward(Float.self) }, double: { backward(Double.self) })
+            return [gradInput]
+        }
+        return (values, indices)
+    }
+
+    /// Average pooling over the last two dimensions of an `[N, C, H, W]` or `[C, H, W]` tensor
+    /// (torch's `avg_pool2d`): each output is the mean of its window.
+    ///
+    /// - Parameters:
+    ///   - kernelSize: the window size.
+    ///   - stride: the step between windows; `nil` means `kernelSize` (torch's default).
+    ///   - padding: zeros added on both sides; at most half the kernel size, as torch.
+    ///   - countIncludePad: divide by the whole window (`kH · kW`, padding included) rather than
+    ///     by the number of input elements it covers. `true`, as torch.
+    public func avgPool2d(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
+                          countIncludePad: Bool = true) -> Tensor {
+        precondition(rank == 3 || rank == 4, "avgPool2d: input \(describe(shape)) should be [N, C, H, W] or [C, H, W]")
+        precondition(dtype.isFloatingPoint, "avgPool2d: needs a floating-point input, got \(dtype)")
+        let stride = stride ?? kernelSize
+        let g = PoolGeometry(
+            planes: shape[0..<(rank - 2)].reduce(1, *), height: shape[rank - 2], width: shape[rank - 1],
+            kernelHeight: kernelSize.height, kernelWidth: kernelSize.width,
+            strideHeight: stride.height, strideWidth: stride.width,
+            paddingHeight: padding.height, paddingWidth: padding.width)
+        g.check("avgPool2d", inputShape: shape, kernel: "\(kernelSize)", stride: "\(stride)", padding: "\(padding)")
+        let outShape = Array(shape.dropLast(2)) + [g.outHeight, g.outWidth]
+        let out = Tensor.empty(outShape, dtype: dtype)
+        /// Calls `body(output position, first input row, taps rows, first input column, taps
+        /// columns, 1 / divisor)` for every output position of a plane.
+        @inline(__always)
+        func forEachWindow<T: TensorFloat>(
+            _: T.Type, _ body: (Int, Int, Range<Int>, Int, Range<Int>, T) -> Void
+        ) {
+            var o = 0
+            for oy in 0..<g.outHeight {
+                let top = oy * g.strideHeight - g.paddingHeight
+                let rows = PoolGeometry.validTaps(start: top, kernel: g.kernelHeight, dilation: 1, size: g.height)
+                for ox in 0..<g.outWidth {
+                    let left = ox * g.strideWidth - g.paddingWidth
+                    let columns = PoolGeometry.validTaps(start: left, kernel: g.kernelWidth, dilation: 1, size: g.width)
+                    // In floor mode a window never leaves the padded input, so counting the
+                    // padding means dividing by the full kernel area.
+                    let divisor = countIncludePad ? g.kernelHeight * g.kernelWidth : rows.count * columns.count
+                    body(o, top, rows, left, columns, divisor > 0 ? 1 / T(divisor) : 0)
+                    o += 1
+                }
+            }
+        }
+        func forward<T: TensorFloat>(_: T.Type) {
+            let x = pointer(T.self), y = out.pointer(T.self)
+            parallelChunks(g.planes, cost: g.outputPlane * g.kernelHeight * g.kernelWidth) { planes in
+                for plane in planes {
+                    let src = x + plane * g.inputPlane, dst = y + plane * g.outputPlane
+                    forEachWindow(T.self) { o, top, rows, left, columns, scale in
+                        var sum = T.zero
+                        for i in rows {
+                            let line = src + (top + i) * g.width + left
+                            for j in columns { sum += line[j] }
+                        }
+                        dst[o] = sum * scale
+                    }
+                }
+            }
+        }
+        withFloatType(dtype, "avgPool2d", float: { forward(Float.self) }, double: { forward(Double.self) })
+        let inputShape = shape
+        return out.recording("avgPool2d", [self]) { gradient, _ in
+            let gradInput = Tensor.zeros(inputShape, dtype: gradient.dtype)
+            func backward<T: TensorFloat>(_: T.Type) {
+                let gy = gradient.pointer(T.self), gx = gradInput.pointer(T.self)
+                parallelChunks(g.planes, cost: g.outputPlane * g.kernelHeight * g.kernelWidth) { planes in
+                    for plane in planes {
+                        let src = gy + plane * g.outputPlane, dst = gx + plane * g.inputPlane
+                        forEachWindow(T.self) { o, top, rows, left, columns, scale in
+                            let share = src[o] * scale
+                            for i in rows {
+                                let line = dst + (top + i) * g.width + left
+                                for j in columns { line[j] += share }
+                            }
+                        }
+                    }
+                }
+            }
+            withFloatType(gradient.dtype, "avgPool2d", float: { backward(Float.self) }, double: { backward(Double.self) })
+            return [gradInput]
+        }
+    }
+
+    /// Average pooling to a fixed output size, whatever the input size (torch's
+    /// `adaptive_avg_pool2d`): output row `i` of `OH` averages input rows
+    /// `⌊i · H / OH⌋ ..< ⌈(i + 1) · H / OH⌉`, and columns likewise, so windows may differ in size
+    /// and overlap when `OH` does not divide `H`.
+    ///
+    /// - Parameter outputSize: the output height and width (`1` gives global average pooling).
+    public func adaptiveAvgPool2d(outputSize: Size2D) -> Tensor {
+        precondition(rank == 3 || rank == 4,
+                     "adaptiveAvgPool2d: input \(describe(shape)) should be [N, C, H, W] or [C, H, W]")
+        precondition(dtype.isFloatingPoint, "adaptiveAvgPool2d: needs a floating-point input, got \(dtype)")
+        precondition(outputSize.height > 0 && outputSize.width > 0,
+                     "adaptiveAvgPool2d: output size \(outputSize) must be positive")
+        let height = shape[rank - 2], width = shape[rank - 1]
+        precondition(height > 0 && width > 0, "adaptiveAvgPool2d: input \(describe(shape)) has an empty plane")
+        let oh = outputSize.height, ow = outputSize.width
+        let planes = shape[0..<(rank - 2)].reduce(1, *)
+        let inputPlane = height * width, outputPlane = oh * ow
+        // Window bounds per output row and column, computed once.
+        let rowStarts = (0..<oh).map { $0 * height / oh }
+        let rowEnds = (0..<oh).map { (($0 + 1) * height + oh - 1) / oh }
+        let columnStarts = (0..<ow).map { $0 * width / ow }
+        let columnEnds = (0..<ow).map { (($0 + 1) * width + ow - 1) / ow }
+        let out = Tensor.empty(Array(shape.dropLast(2)) + [oh, ow], dtype: dtype)
+        let cost = Swift.max(inputPlane, outputPlane)
+        func forward<T: TensorFloat>(_: T.Type) {
+            let x = pointer(T.self), y = out.pointer(T.self)
+            parallelChunks(planes, cost: cost) { range in
+                for plane in range {
+                    let src = x + plane * inputPlane, dst = y + plane * outputPlane
+                    for i in 0..<oh {
+                        for j in 0..<ow {
+                            var sum = T.zero
+                            for r in rowStarts[i]..<rowEnds[i] {
+                                let line = src + r * width
+                                for c in columnStarts[j]..<columnEnds[j] { sum += line[c] }
+                            }
+                            let area = (rowEnds[i] - rowStarts[i]) * (columnEnds[j] - columnStarts[j])
+                            dst[i * ow + j] = sum / T(area)
+                        }
+                    }
+                }
+            }
+        }
+        withFloatType(dtype, "adaptiveAvgPool2d", float: { forward(Float.self) }, double: { forward(Double.self) })
+        let inputShape = shape
+        return out.recording("adaptiveAvgPool2d", [self]) { gradient, _ in
+            let gradInput = Tensor.zeros(inputShape, dtype: gradient.dtype)
+            func backward<T: TensorFloat>(_: T.Type) {
+                let gy = gradient.pointer(T.self), gx = gradInput.pointer(T.self)
+                parallelChunks(planes, cost: cost) { range in
+                    for plane in range {
+                        let src = gy + plane * outputPlane, dst = gx + plane * inputPlane
+                        for i in 0..<oh {
+                            for j in 0..<ow {
+                                let area = (rowEnds[i] - rowStarts[i]) * (columnEnds[j] - columnStarts[j])
+                                let share = src[i * ow + j] / T(area)
+                                for r in rowStarts[i]..<rowEnds[i] {
+                                    let line = dst + r * width
+                                    for c in columnStarts[j]..<columnEnds[j] { line[c] += share }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            withFloatType(gradient.dtype, "adaptiveAvgPool2d",
+                          float: { backward(Float.self) }, double: { backward(Double.self) })
+            return [gradInput]
+        }
+    }
+}
