@@ -50,6 +50,11 @@ public final class Context {
     /// The current batch's loss, detached, per optimizer name.
     public internal(set) var loss: [String: Double] = [:]
 
+    /// Sets the current batch's loss value (for custom training steps; `name` is the optimizer's).
+    public func setLoss(_ value: Double, for name: String = "opt") {
+        loss[name] = value
+    }
+
     /// Set to `false` by a callback during `trainBatchBeforeStep` to skip this batch's
     /// optimizer step and gradient zeroing (gradient accumulation).
     public var stepsOptimizer = true
