@@ -52,7 +52,7 @@ let package = Package(
                 "LuzTensor", "LuzData", "CZlib", "LuzDatasetsResources",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
-        .target(name: "LuzPlot"),
+        .target(name: "LuzPlot", dependencies: ["Luz"]),
         .target(name: "LuzTestSupport", dependencies: ["LuzTensor"]),
         .executableTarget(name: "luz-bench", dependencies: ["LuzTensor", "LuzNN", "LuzOptim"]),
 
@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "LuzOptimTests", dependencies: ["LuzOptim", "LuzNN", "LuzTestSupport"]),
         .testTarget(name: "LuzDataTests", dependencies: ["LuzData", "LuzTestSupport"]),
         .testTarget(name: "LuzTests", dependencies: ["Luz", "LuzTestSupport"]),
-        .testTarget(name: "LuzPlotTests", dependencies: ["LuzPlot"]),
+        .testTarget(name: "LuzPlotTests", dependencies: ["LuzPlot", "Luz"]),
         .testTarget(name: "LuzDatasetsTests", dependencies: ["LuzDatasets", "LuzData", "LuzTestSupport"]),
     ],
     swiftLanguageModes: [.v5]

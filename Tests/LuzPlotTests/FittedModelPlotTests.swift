@@ -1,0 +1,19 @@
+import Luz
+import LuzPlot
+import Testing
+
+@Suite("Plotting a fitted model")
+struct FittedModelPlotTests {
+    @Test func curvesHaveAPanelPerMetricAndALinePerSet() throws {
+        let x = Tensor.randn([64, 2], generator: Generator(seed: 1))
+        let y = (x.sum(dim: 1) .> 0).to(.int64)
+        let fitted = try Sequential { Linear(2, 4); ReLU(); Linear(4, 2) }
+            .setup(loss: CrossEntropyLoss(), metrics: [Accuracy()])
+            .fit(inputs: x, targets: y, epochs: 3, validData: 0.25, verbose: false)
+        let svg = fitted.plot(title: "curves").svgString()
+        #expect(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"))
+        #expect(svg.contains(">loss<") && svg.contains(">acc<"))
+        #expect(svg.components(separatedBy: "<polyline").count - 1 == 4)   // 2 metrics × 2 sets
+        #expect(fitted.plot(title: "curves").svgString() == svg)
+    }
+}
