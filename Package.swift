@@ -54,7 +54,7 @@ let package = Package(
             ]),
         .target(name: "LuzPlot", dependencies: ["Luz"]),
         .target(name: "LuzTestSupport", dependencies: ["LuzTensor"]),
-        .executableTarget(name: "luz-bench", dependencies: ["LuzTensor", "LuzNN", "LuzOptim"]),
+        .executableTarget(name: "luz-bench", dependencies: ["LuzTensor", "LuzNN", "LuzOptim", "Luz", "LuzDatasets"]),
 
         .testTarget(name: "LuzTensorTests", dependencies: ["LuzTensor", "LuzTestSupport"]),
         .testTarget(name: "LuzNNTests", dependencies: ["LuzNN", "LuzTestSupport"]),

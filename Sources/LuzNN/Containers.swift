@@ -4,13 +4,21 @@ import LuzTensor
 /// `for` loops, as in `Sequential { Linear(4, 16); ReLU(); Linear(16, 3) }`.
 @resultBuilder
 public enum ModuleBuilder {
+    /// One module on a line.
     public static func buildExpression(_ module: Module) -> [Module] { [module] }
+    /// An array of modules on a line, spliced in.
     public static func buildExpression(_ modules: [Module]) -> [Module] { modules }
+    /// The lines of a block, in order.
     public static func buildBlock(_ parts: [Module]...) -> [Module] { parts.flatMap { $0 } }
+    /// An `if` without `else`: its modules, or none.
     public static func buildOptional(_ part: [Module]?) -> [Module] { part ?? [] }
+    /// The first branch of an `if`/`else`.
     public static func buildEither(first part: [Module]) -> [Module] { part }
+    /// The second branch of an `if`/`else`.
     public static func buildEither(second part: [Module]) -> [Module] { part }
+    /// The iterations of a `for` loop, in order.
     public static func buildArray(_ parts: [[Module]]) -> [Module] { parts.flatMap { $0 } }
+    /// An `if #available` block.
     public static func buildLimitedAvailability(_ part: [Module]) -> [Module] { part }
 }
 
@@ -89,7 +97,9 @@ public final class ModuleList<Element: Module>: Module, RandomAccessCollection {
         super.init()
     }
 
+    /// The position of the first module (0).
     public var startIndex: Int { 0 }
+    /// One past the position of the last module.
     public var endIndex: Int { elements.count }
 
     /// The module at `index`.

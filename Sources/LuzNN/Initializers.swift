@@ -18,7 +18,16 @@ public enum Initializer {
 
     /// The nonlinearity a layer feeds, for ``gain(for:parameter:)``.
     public enum Nonlinearity: Sendable {
-        case linear, sigmoid, tanh, relu, selu
+        /// No nonlinearity (also convolutions): gain 1.
+        case linear
+        /// The logistic function: gain 1.
+        case sigmoid
+        /// The hyperbolic tangent: gain 5/3.
+        case tanh
+        /// ReLU: gain √2.
+        case relu
+        /// SELU: gain 3/4.
+        case selu
         /// Leaky ReLU; its slope is the `parameter` of ``gain(for:parameter:)`` or the `a` of
         /// the Kaiming initializers.
         case leakyRelu

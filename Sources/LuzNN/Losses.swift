@@ -240,62 +240,62 @@ enum ClassLossKernel {
         }
         let w = weight.map { $0.dtype == input.dtype ? $0 : $0.to(input.dtype) }
         let dtype = input.dtype
-        // Per-row log-sum-exp (cross-entropy only) and the normalizer Σ w_y, saved for backward.
-        var logSumExps = [Double](repeating: 0, count: fromLogits ? m : 0)
-        var weightTotal = 0.0
+        // Per-row log-sum-exp (cross-entropy only), saved for backward, and the normalizer Σ w_y.
+        let logSumExps = fromLogits ? Tensor.zeros([m], dtype: .float64) : nil
+        let perExample = reduction == .none ? Tensor.zeros([m], dtype: dtype) : nil
+        var total = 0.0, weightTotal = 0.0
         let op = fromLogits ? "crossEntropy" : "nllLoss"
 
-        func forward<T: TensorFloat>(_: T.Type) -> Tensor {
+        func forward<T: TensorFloat>(_: T.Type) {
             let epsilon = T(smoothing), keep = 1 - T(smoothing), share = T(smoothing) / T(Swift.max(c, 1))
-            return input.withUnsafeBufferPointer(as: T.self) { x in
-                targets.withUnsafeBufferPointer(as: Int64.self) { t in
-                    withOptionalBuffer(w, T.self) { wp in
-                        var losses = [T](repeating: 0, count: m)
-                        var total = 0.0
-                        for n in 0..<m {
-                            let label = Int(t[n])
-                            if label == ignoreIndex { continue }
-                            precondition(label >= 0 && label < c, "\(op): target \(label) is out of range for \(c) classes")
-                            let row = x.baseAddress! + n * c
-                            var logSumExp = T.zero
-                            if fromLogits {
-                                var peak = -T.infinity
-                                for j in 0..<c { peak = Swift.max(peak, row[j]) }
-                                if !peak.isFinite { peak = 0 }
-                                var s = T.zero
-                                for j in 0..<c { s += T.luzExp(row[j] - peak) }
-                                logSumExp = peak + T.luzLog(s)
-                                logSumExps[n] = Double(logSumExp)
+            input.withUnsafeBufferPointer(as: T.self) { xBuffer in
+                targets.withUnsafeBufferPointer(as: Int64.self) { tBuffer in
+                    withOptionalBuffer(w, T.self) { wBuffer in
+                        withOptionalMutableBuffer(logSumExps, Double.self) { lseBuffer in
+                            withOptionalMutableBuffer(perExample, T.self) { outBuffer in
+                                let x = xBuffer.baseAddress!, t = tBuffer.baseAddress!
+                                let wp = wBuffer?.baseAddress, lse = lseBuffer?.baseAddress, out = outBuffer?.baseAddress
+                                for n in 0..<m {
+                                    let label = Int(t[n])
+                                    if label == ignoreIndex { continue }
+                                    precondition(label >= 0 && label < c, "\(op): target \(label) is out of range for \(c) classes")
+                                    let row = x + n * c
+                                    var logSumExp = T.zero
+                                    if let lse {
+                                        var peak = -T.infinity
+                                        for j in 0..<c { peak = Swift.max(peak, row[j]) }
+                                        if !peak.isFinite { peak = 0 }
+                                        var s = T.zero
+                                        for j in 0..<c { s += T.luzExp(row[j] - peak) }
+                                        logSumExp = peak + T.luzLog(s)
+                                        lse[n] = Double(logSumExp)
+                                    }
+                                    let wy = wp?[label] ?? 1
+                                    var loss = -keep * wy * (row[label] - logSumExp)
+                                    if epsilon > 0 {
+                                        var smooth = T.zero
+                                        for j in 0..<c { smooth -= (wp?[j] ?? 1) * (row[j] - logSumExp) }
+                                        loss += share * smooth
+                                    }
+                                    if let out { out[n] = loss }
+                                    total += Double(loss)
+                                    weightTotal += Double(wy)
+                                }
                             }
-                            let wy = wp.map { $0[label] } ?? 1
-                            var loss = -keep * wy * (row[label] - logSumExp)
-                            if epsilon > 0 {
-                                var smooth = T.zero
-                                for j in 0..<c { smooth -= (wp.map { $0[j] } ?? 1) * (row[j] - logSumExp) }
-                                loss += share * smooth
-                            }
-                            losses[n] = loss
-                            total += Double(wy)
-                        }
-                        weightTotal = total
-                        switch reduction {
-                        case .none:
-                            return Tensor(shape: [m]) { (out: UnsafeMutableBufferPointer<T>) in
-                                for n in 0..<m { out[n] = losses[n] }
-                            }
-                        case .sum, .mean:
-                            var sum = 0.0
-                            for n in 0..<m { sum += Double(losses[n]) }
-                            if reduction == .mean { sum /= total }
-                            return Tensor(shape: []) { (out: UnsafeMutableBufferPointer<T>) in out[0] = T(sum) }
                         }
                     }
                 }
             }
         }
-        let output = dtype == .float32 ? forward(Float.self) : forward(Double.self)
+        if dtype == .float32 { forward(Float.self) } else { forward(Double.self) }
+        let output: Tensor
+        if let perExample {
+            output = perExample
+        } else {
+            output = Tensor.full([], value: reduction == .mean ? total / weightTotal : total, dtype: dtype)
+        }
         guard GradMode.isEnabled && input.requiresGrad else { return output }
-        let lse = logSumExps, normalizer = weightTotal
+        let normalizer = weightTotal
 
         return Tensor.recordOperation(op, inputs: [input], output: output) { g in
             func backward<T: TensorFloat>(_: T.Type) -> Tensor {
@@ -303,37 +303,39 @@ enum ClassLossKernel {
                 return input.withUnsafeBufferPointer(as: T.self) { x in
                     targets.withUnsafeBufferPointer(as: Int64.self) { t in
                         g.withUnsafeBufferPointer(as: T.self) { gp in
-                            withOptionalBuffer(w, T.self) { wp in
-                                var weightSum = T.zero
-                                if let wp { for j in 0..<c { weightSum += wp[j] } } else { weightSum = T(c) }
-                                return Tensor(shape: [m, c]) { (out: UnsafeMutableBufferPointer<T>) in
-                                    for n in 0..<m {
-                                        let dst = out.baseAddress! + n * c
-                                        let label = Int(t[n])
-                                        if label == ignoreIndex {
-                                            for j in 0..<c { dst[j] = 0 }
-                                            continue
-                                        }
-                                        let coefficient: T
-                                        switch reduction {
-                                        case .none: coefficient = gp[n]
-                                        case .sum: coefficient = gp[0]
-                                        case .mean: coefficient = gp[0] / T(normalizer)
-                                        }
-                                        let wy = wp.map { $0[label] } ?? 1
-                                        let row = x.baseAddress! + n * c
-                                        if fromLogits {
-                                            // ∂ℓ/∂x_j = p_j·((1 − ε)·w_y + (ε/C)·Σw) − (1 − ε)·w_y·[j = y] − (ε/C)·w_j
-                                            let logSumExp = T(lse[n])
-                                            let mass = keep * wy + share * weightSum
-                                            for j in 0..<c {
-                                                let wj = wp.map { $0[j] } ?? 1
-                                                dst[j] = coefficient * (T.luzExp(row[j] - logSumExp) * mass - share * wj)
+                            withOptionalBuffer(logSumExps, Double.self) { lse in
+                                withOptionalBuffer(w, T.self) { wp in
+                                    var weightSum = T.zero
+                                    if let wp { for j in 0..<c { weightSum += wp[j] } } else { weightSum = T(c) }
+                                    return Tensor(shape: [m, c]) { (out: UnsafeMutableBufferPointer<T>) in
+                                        for n in 0..<m {
+                                            let dst = out.baseAddress! + n * c
+                                            let label = Int(t[n])
+                                            if label == ignoreIndex {
+                                                for j in 0..<c { dst[j] = 0 }
+                                                continue
                                             }
-                                            dst[label] -= coefficient * keep * wy
-                                        } else {
-                                            for j in 0..<c { dst[j] = 0 }
-                                            dst[label] = -coefficient * wy
+                                            let coefficient: T
+                                            switch reduction {
+                                            case .none: coefficient = gp[n]
+                                            case .sum: coefficient = gp[0]
+                                            case .mean: coefficient = gp[0] / T(normalizer)
+                                            }
+                                            let wy = wp.map { $0[label] } ?? 1
+                                            let row = x.baseAddress! + n * c
+                                            if fromLogits {
+                                                // ∂ℓ/∂x_j = p_j·((1 − ε)·w_y + (ε/C)·Σw) − (1 − ε)·w_y·[j = y] − (ε/C)·w_j
+                                                let logSumExp = T(lse![n])
+                                                let mass = keep * wy + share * weightSum
+                                                for j in 0..<c {
+                                                    let wj = wp.map { $0[j] } ?? 1
+                                                    dst[j] = coefficient * (T.luzExp(row[j] - logSumExp) * mass - share * wj)
+                                                }
+                                                dst[label] -= coefficient * keep * wy
+                                            } else {
+                                                for j in 0..<c { dst[j] = 0 }
+                                                dst[label] = -coefficient * wy
+                                            }
                                         }
                                     }
                                 }
@@ -448,6 +450,7 @@ public struct MSELoss: Loss {
     public var reduction: Reduction
     /// Creates the loss.
     public init(reduction: Reduction = .mean) { self.reduction = reduction }
+    /// The loss of `prediction` against `target`.
     public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Tensor {
         mseLoss(prediction, target, reduction: reduction)
     }
@@ -459,6 +462,7 @@ public struct L1Loss: Loss {
     public var reduction: Reduction
     /// Creates the loss.
     public init(reduction: Reduction = .mean) { self.reduction = reduction }
+    /// The loss of `prediction` against `target`.
     public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Tensor {
         l1Loss(prediction, target, reduction: reduction)
     }
@@ -475,6 +479,7 @@ public struct SmoothL1Loss: Loss {
         self.beta = beta
         self.reduction = reduction
     }
+    /// The loss of `prediction` against `target`.
     public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Tensor {
         smoothL1Loss(prediction, target, beta: beta, reduction: reduction)
     }
@@ -499,6 +504,7 @@ public struct CrossEntropyLoss: Loss {
         self.labelSmoothing = labelSmoothing
         self.reduction = reduction
     }
+    /// The loss of `prediction` against `target`.
     public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Tensor {
         crossEntropy(prediction, target, weight: weight, ignoreIndex: ignoreIndex,
                      labelSmoothing: labelSmoothing, reduction: reduction)
@@ -519,6 +525,7 @@ public struct NLLLoss: Loss {
         self.ignoreIndex = ignoreIndex
         self.reduction = reduction
     }
+    /// The loss of `prediction` against `target`.
     public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Tensor {
         nllLoss(prediction, target, weight: weight, ignoreIndex: ignoreIndex, reduction: reduction)
     }
@@ -535,6 +542,7 @@ public struct BCELoss: Loss {
         self.weight = weight
         self.reduction = reduction
     }
+    /// The loss of `prediction` against `target`.
     public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Tensor {
         binaryCrossEntropy(prediction, target, weight: weight, reduction: reduction)
     }
@@ -555,8 +563,17 @@ public struct BCEWithLogitsLoss: Loss {
         self.positiveWeight = positiveWeight
         self.reduction = reduction
     }
+    /// The loss of `prediction` against `target`.
     public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Tensor {
         binaryCrossEntropyWithLogits(prediction, target, weight: weight, positiveWeight: positiveWeight,
                                      reduction: reduction)
     }
+}
+
+/// Calls `body` with the elements of `tensor` for writing, or with `nil` when there is none.
+@inline(__always)
+func withOptionalMutableBuffer<T: TensorScalar, R>(_ tensor: Tensor?, _: T.Type,
+                                                    _ body: (UnsafeMutableBufferPointer<T>?) -> R) -> R {
+    guard let tensor else { return body(nil) }
+    return tensor.withUnsafeMutableBufferPointer(as: T.self) { body($0) }
 }

@@ -18,10 +18,16 @@ extension Module {
     /// Non-trainable parameters: 0
     /// ```
     ///
-    /// The forward pass, if any, runs without gradient recording in the current mode.
+    /// The forward pass, if any, runs in evaluation mode without gradient recording, so it
+    /// changes no state (each module's mode is restored).
     public func summary(input: Tensor? = nil) -> String {
         var shapes: [String: [Int]] = [:]
         if let input {
+            // In evaluation mode, so that the pass changes nothing (batch norm's running
+            // statistics, dropout's generator); each module's mode is restored afterwards.
+            let modes = modules().map { ($0, $0.isTraining) }
+            eval()
+            defer { for (module, mode) in modes { module.isTraining = mode } }
             withNoGrad {
                 for (name, output) in activations(for: input) where shapes[name] == nil { shapes[name] = output.shape }
             }

@@ -37,7 +37,7 @@ import LuzTensor
 open class Module: CustomStringConvertible {
     /// Whether the module is in training mode (dropout active, batch norm using batch
     /// statistics) or evaluation mode; set with ``train(_:)`` and ``eval()``.
-    public private(set) var isTraining = true
+    public internal(set) var isTraining = true
 
     private var memberCache: Members?
     private var forwardHooks: [(id: Int, hook: ForwardHook)] = []

@@ -19,6 +19,7 @@ public struct WeightFileError: Error, CustomStringConvertible {
         self.reason = reason
     }
 
+    /// The file and the problem: `weights.safetensors: truncated: …`.
     public var description: String { "\(file): \(reason)" }
 }
 

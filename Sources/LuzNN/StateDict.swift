@@ -105,6 +105,7 @@ public enum StateDictError: Error, Equatable, CustomStringConvertible {
     /// The state cannot be used for another reason (such as state saved by another optimizer).
     case incompatible(String)
 
+    /// A sentence naming the key and, for shapes, both shapes.
     public var description: String {
         switch self {
         case .missingKey(let key):

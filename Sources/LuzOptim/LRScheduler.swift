@@ -294,8 +294,9 @@ public final class OneCycleLR: LRScheduler {
     private func momentum(_ level: Momentum) -> Double { level == .maximum ? maximumMomentum : baseMomentum }
 
     public override func learningRates(current: [Double]) -> [Double] {
-        precondition(lastEpoch <= totalSteps - 1 || lastEpoch == 0,
-                     "OneCycleLR: stepped \(lastEpoch + 1) times with totalSteps \(totalSteps)")
+        // torch allows one step past the last (step number == totalSteps) and refuses more.
+        precondition(lastEpoch <= totalSteps,
+                     "OneCycleLR: stepped \(lastEpoch) times, more than totalSteps \(totalSteps)")
         let stepNumber = Double(lastEpoch)
         var startStep = 0.0
         for (i, phase) in phases.enumerated() {
@@ -321,9 +322,19 @@ public final class OneCycleLR: LRScheduler {
 /// absolute: metric < best − threshold (mirrored in `max` mode).
 public final class ReduceLROnPlateau {
     /// Whether lower (``Mode/min``) or higher (``Mode/max``) metric values are better.
-    public enum Mode: Sendable { case min, max }
+    public enum Mode: Sendable {
+        /// Lower is better (a loss).
+        case min
+        /// Higher is better (an accuracy).
+        case max
+    }
     /// Whether the improvement threshold is relative to the best value or absolute.
-    public enum ThresholdMode: Sendable { case relative, absolute }
+    public enum ThresholdMode: Sendable {
+        /// Better means beyond best·(1 ∓ threshold).
+        case relative
+        /// Better means beyond best ∓ threshold.
+        case absolute
+    }
 
     /// The optimizer whose learning rates are reduced.
     public let optimizer: Optimizer

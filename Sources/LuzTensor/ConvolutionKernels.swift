@@ -3,9 +3,8 @@ import Accelerate
 #else
 import CBLAS
 #endif
-import Foundation
 
-// The convolution kernels: im2col lowering onto GEMM, image by image.
+// The convolution kernels: lowering onto GEMM, one image at a time.
 //
 // For one image and one group, the convolution is the matrix product
 //     output (O_g × L) = weight (O_g × K) · columns (K × L)
@@ -15,14 +14,17 @@ import Foundation
 //     dWeight (O_g × K) += dOutput (O_g × L) · columnsᵀ
 //     dColumns (K × L)   = weightᵀ · dOutput
 // followed by col2im, which adds every entry of dColumns back to the pixel it was copied from.
+// With stride 1 along the height, a lowering three times smaller does the same work (see
+// `ConvGeometry.Lowering.rows`); a 1×1 convolution needs none.
 //
-// The column matrix of one image is at most a few MB (1.3 MB for a 64-channel 3×3 layer on
-// 24×24), so it stays in the L2/L3 cache between the im2col pass and the GEMM that reads it;
-// a whole-batch matrix would be hundreds of MB and would stream through memory twice. Each
-// worker thread takes a contiguous run of images and calls a single-threaded GEMM on its own
-// buffer: on these sizes (m = 32…64, n ≈ 600) that beats handing one GEMM at a time to BLAS's
-// own threads, because the lowering passes run in parallel too and there is no fork/join per
-// GEMM. BLAS is switched to one thread for the duration, so the two pools never fight.
+// The lowered matrix of one image is a few hundred KB (480 KB for a 64-channel 3×3 layer on
+// 24×24), so it stays in the core's L2 cache between the pass that writes it and the GEMMs
+// that read it; a whole-batch matrix would be hundreds of MB and would stream through memory
+// twice. Each worker thread (one per core) takes the next image and calls single-threaded
+// GEMMs on its own buffer: on these sizes (m = 32…64, n ≈ 600) that beats handing one GEMM at a
+// time to BLAS's threads by about 1.6×, because the lowering passes run in parallel too and
+// there is no fork/join per GEMM. BLAS is switched to one thread meanwhile, so the two thread
+// pools never fight over the cores.
 
 /// The sizes of one 2-D convolution (a 1-D convolution is the case `height == 1`).
 struct ConvGeometry {
@@ -71,7 +73,7 @@ struct ConvGeometry {
     /// How many threads share the images: one per core, but never more than there are images,
     /// and one for work too small to repay a dispatch.
     var workerCount: Int {
-        let threads = ConvolutionTuning.serialExperiment ? 1 : Swift.min(Parallelism.threadCount, batch)
+        let threads = Swift.min(Parallelism.threadCount, batch)
         return forwardFlops < ConvolutionTuning.minimumParallelFlops ? 1 : Swift.max(threads, 1)
     }
 
@@ -89,7 +91,8 @@ struct ConvGeometry {
         return (offset, lo, hi)
     }
 
-    /// Writes the column matrix (`columnRows × outputPlane`) of `channelCount` input planes.
+    /// Writes the column matrix (`columnRows × outputPlane`) of one group's input planes
+    /// (`groupChannels` planes of `height × width` from `source`).
     @inline(__always)
     func im2col<T: TensorFloat>(_ source: UnsafePointer<T>, into columns: UnsafeMutablePointer<T>) {
         let oh = outHeight, ow = outWidth, plane = inputPlane, l = outputPlane
@@ -114,13 +117,7 @@ struct ConvGeometry {
                         for x in 0..<lo { dst[x] = 0 }
                         let line = src + (ih * width + offset + lo * sw), run = dst + lo
                         if sw == 1 {
-                            if ConvolutionExperiment.variant & 32 == 0 {
-                                copyElements(run, line, inside)
-                            } else if ConvolutionExperiment.variant & 64 != 0 {
-                                memcpy(run, line, inside * MemoryLayout<T>.stride)
-                            } else {
-                                for x in 0..<inside { run[x] = line[x] }
-                            }
+                            copyElements(run, line, inside)
                         } else {
                             var from = line
                             for x in 0..<inside { run[x] = from.pointee; from += sw }
@@ -155,11 +152,7 @@ struct ConvGeometry {
                             let run = row + (y * ow + lo)
                             let line = dst + (ih * width + offset + lo * sw)
                             if sw == 1 {
-                                if ConvolutionExperiment.variant & 32 == 0 {
-                                    addElements(line, run, inside)
-                                } else {
-                                    for x in 0..<inside { line[x] += run[x] }
-                                }
+                                addElements(line, run, inside)
                             } else {
                                 var to = line
                                 for x in 0..<inside { to.pointee += run[x]; to += sw }
@@ -172,16 +165,102 @@ struct ConvGeometry {
         }
     }
 
-    /// Runs `body(images, worker)` over contiguous, non-empty runs of images, one per worker,
-    /// with BLAS single-threaded while several workers run.
-    func forEachImageRun(workers: Int, _ body: (Range<Int>, Int) -> Void) {
+    /// Runs `body(image, worker, first)` for every image, `first` being whether it is the
+    /// worker's first image, and returns which workers ran at least one.
+    ///
+    /// Workers take the next image from a shared counter rather than a fixed share of the batch:
+    /// on a shared machine one core is often slowed down by another process (or by BLAS's
+    /// idle threads spinning), and a fixed split would leave the other core waiting.
+    /// BLAS is single-threaded while several workers run.
+    func forEachImage(workers: Int, _ body: (Int, Int, Bool) -> Void) -> [Bool] {
         if workers <= 1 {
-            body(0..<batch, 0)
-            return
+            for n in 0..<batch { body(n, 0, n == 0) }
+            return [batch > 0]
         }
+        let counter = ImageCounter()
+        let used = UnsafeMutablePointer<Bool>.allocate(capacity: workers)
+        defer { used.deallocate() }
         BLASThreads.withSingleThread {
             parallelForEach(workers) { worker in
-                body(worker * batch / workers ..< (worker + 1) * batch / workers, worker)
+                var first = true
+                while let n = counter.next(below: batch) {
+                    body(n, worker, first)
+                    first = false
+                }
+                used[worker] = !first
+            }
+        }
+        return Array(UnsafeBufferPointer(start: used, count: workers))
+    }
+
+    /// How the input of one image and group becomes the right-hand side of the GEMMs.
+    enum Lowering {
+        /// A 1×1 kernel with stride 1 and no padding: the input planes are the matrix.
+        case none
+        /// Full im2col: one `K × L` matrix, one GEMM.
+        case full
+        /// Stride 1 along the height: im2col of the kernel *columns* only, a matrix of
+        /// `C/g · kW` rows over the padded height, `Hp · OW`. The rows seen by kernel row `i` are
+        /// the same matrix shifted by `i · dH · OW` elements, so each kernel row is one GEMM on
+        /// a view of it (leading dimension `Hp · OW`), accumulating into the output. The
+        /// lowered matrix is about `kH` times smaller than im2col's, so building it and reading
+        /// it back costs a third as much memory traffic for a 3×3 kernel.
+        case rows
+    }
+
+    var lowering: Lowering {
+        if isPointwise { return .none }
+        // Too few rows per GEMM (a 1-channel first layer) and the GEMMs run far from peak.
+        if strideHeight == 1 && kernelHeight > 1
+            && groupChannels * kernelWidth >= ConvolutionTuning.minimumRowLoweringDepth {
+            return .rows
+        }
+        return .full
+    }
+
+    /// The same convolution with the kernel cut to its first row: its im2col is the lowered
+    /// matrix of ``Lowering/rows`` (`outHeight` is then the padded height).
+    var rowGeometry: ConvGeometry {
+        var g = self
+        g.kernelHeight = 1
+        g.dilationHeight = 1
+        return g
+    }
+
+    /// The elements of one worker's lowered matrix.
+    var loweredCount: Int {
+        switch lowering {
+        case .none: return 0
+        case .full: return columnRows * outputPlane
+        case .rows: return rowGeometry.columnRows * rowGeometry.outputPlane
+        }
+    }
+
+    /// The weight reordered for ``Lowering/rows``: `[kH, O, C/g · kW]`, so that kernel row `i`
+    /// of group `g` is a plain matrix (`O/g × C/g·kW`) at `(i · O + g · O/g) · C/g·kW`.
+    func packRows<T: TensorFloat>(_ weight: UnsafePointer<T>, into packed: UnsafeMutablePointer<T>) {
+        let cg = groupChannels, kh = kernelHeight, kw = kernelWidth, kr = cg * kw
+        for o in 0..<outChannels {
+            for c in 0..<cg {
+                for i in 0..<kh {
+                    let from = weight + ((o * cg + c) * kh + i) * kw
+                    let to = packed + (i * outChannels + o) * kr + c * kw
+                    for j in 0..<kw { to[j] = from[j] }
+                }
+            }
+        }
+    }
+
+    /// The inverse of ``packRows(_:into:)``.
+    func unpackRows<T: TensorFloat>(_ packed: UnsafePointer<T>, into weight: UnsafeMutablePointer<T>) {
+        let cg = groupChannels, kh = kernelHeight, kw = kernelWidth, kr = cg * kw
+        for o in 0..<outChannels {
+            for c in 0..<cg {
+                for i in 0..<kh {
+                    let to = weight + ((o * cg + c) * kh + i) * kw
+                    let from = packed + (i * outChannels + o) * kr + c * kw
+                    for j in 0..<kw { to[j] = from[j] }
+                }
             }
         }
     }
@@ -192,37 +271,49 @@ struct ConvGeometry {
                                 output: UnsafeMutablePointer<T>) {
         let workers = workerCount
         let k = columnRows, l = outputPlane, og = groupOutChannels, cg = groupChannels
-        let pointwise = isPointwise
-        let columnCount = pointwise ? 0 : k * l
-        // One column buffer per worker, from the tensor allocator's cache (no churn per step).
-        let scratch = Tensor.empty([Swift.max(workers * columnCount, 1)], dtype: T.dtype)
+        let lowering = self.lowering
+        let rows = rowGeometry, kr = rows.columnRows, ldx = rows.outputPlane
+        let rowStep = dilationHeight * outWidth
+        let loweredCount = self.loweredCount
+        let packedCount = lowering == .rows ? weightCount : 0
+        // One lowered matrix per worker, from the tensor allocator's cache (no churn per step).
+        let scratch = Tensor.empty([Swift.max(workers * loweredCount + packedCount, 1)], dtype: T.dtype)
         let scratchBase = scratch.pointer(T.self)
-        forEachImageRun(workers: workers) { images, worker in
-            let columns = scratchBase + worker * columnCount
-            for n in images {
-                for g in 0..<groups {
-                    let source = input + (n * channels + g * cg) * inputPlane
-                    let b: UnsafePointer<T>
-                    if pointwise {
-                        b = source
-                    } else {
-                        if !ConvolutionTuning.skipExperiment { im2col(source, into: columns) }
-                        b = UnsafePointer(columns)
+        let packed = scratchBase + workers * loweredCount
+        if lowering == .rows { packRows(weight, into: packed) }
+        _ = forEachImage(workers: workers) { n, worker, _ in
+            let lowered = scratchBase + worker * loweredCount
+            for g in 0..<groups {
+                let source = input + (n * channels + g * cg) * inputPlane
+                let c = output + (n * outChannels + g * og) * l
+                // The bias is written first and the GEMMs add onto it (beta 1): one pass
+                // over the output instead of a second sweep afterwards.
+                var beta: T = 0
+                if let bias {
+                    for o in 0..<og {
+                        let value = bias[g * og + o], dst = c + o * l
+                        for x in 0..<l { dst[x] = value }
                     }
-                    let c = output + (n * outChannels + g * og) * l
-                    // The bias is written first and the GEMM adds onto it (beta 1): one pass
-                    // over the output instead of a second sweep afterwards.
-                    var beta: T = 0
-                    if let bias {
-                        for o in 0..<og {
-                            let value = bias[g * og + o], dst = c + o * l
-                            for x in 0..<l { dst[x] = value }
-                        }
-                        beta = 1
-                    }
+                    beta = 1
+                }
+                switch lowering {
+                case .none:
                     T.gemm(transposeA: false, transposeB: false, m: og, n: l, k: k,
-                           alpha: 1, a: weight + g * og * k, lda: k, b: b, ldb: l,
+                           alpha: 1, a: weight + g * og * k, lda: k, b: source, ldb: l,
                            beta: beta, c: c, ldc: l)
+                case .full:
+                    im2col(source, into: lowered)
+                    T.gemm(transposeA: false, transposeB: false, m: og, n: l, k: k,
+                           alpha: 1, a: weight + g * og * k, lda: k, b: lowered, ldb: l,
+                           beta: beta, c: c, ldc: l)
+                case .rows:
+                    rows.im2col(source, into: lowered)
+                    for i in 0..<kernelHeight {
+                        T.gemm(transposeA: false, transposeB: false, m: og, n: l, k: kr,
+                               alpha: 1, a: packed + (i * outChannels + g * og) * kr, lda: kr,
+                               b: lowered + i * rowStep, ldb: ldx,
+                               beta: i == 0 ? beta : 1, c: c, ldc: l)
+                    }
                 }
             }
         }
@@ -237,86 +328,114 @@ struct ConvGeometry {
                                  gradBias: UnsafeMutablePointer<T>?) {
         let workers = workerCount
         let k = columnRows, l = outputPlane, og = groupOutChannels, cg = groupChannels
-        let pointwise = isPointwise
-        let needsColumns = !pointwise && (gradWeight != nil || gradInput != nil)
-        let columnCount = needsColumns ? k * l : 0
+        let lowering = self.lowering
+        let rows = rowGeometry, kr = rows.columnRows, ldx = rows.outputPlane
+        let rowStep = dilationHeight * outWidth
+        let loweredCount = gradWeight != nil || gradInput != nil ? self.loweredCount : 0
         let wCount = weightCount
-        // Workers after the first accumulate their weight and bias gradients privately; the
-        // partial sums are added up at the end (a few KB each, against MBs of columns).
-        let partialWeight = gradWeight != nil ? (workers - 1) * wCount : 0
-        let partialBias = gradBias != nil ? (workers - 1) * outChannels : 0
-        let scratch = Tensor.empty([Swift.max(workers * columnCount + partialWeight + partialBias, 1)],
-                                   dtype: T.dtype)
+        // Each worker accumulates its weight and bias gradients privately and the partial sums
+        // are added up at the end: a few KB each, against MBs of lowered matrices.
+        let packedWeight = lowering == .rows
+        let weightPartialCount = gradWeight == nil ? 0 : workers * wCount
+        let biasPartialCount = gradBias == nil ? 0 : workers * outChannels
+        let scratch = Tensor.empty(
+            [Swift.max(workers * loweredCount + (packedWeight ? wCount : 0) + weightPartialCount + biasPartialCount, 1)],
+            dtype: T.dtype)
         let scratchBase = scratch.pointer(T.self)
-        let weightPartials = scratchBase + workers * columnCount
-        let biasPartials = weightPartials + partialWeight
-        forEachImageRun(workers: workers) { images, worker in
-            let columns = scratchBase + worker * columnCount
-            let gw = gradWeight.map { worker == 0 ? $0 : weightPartials + (worker - 1) * wCount }
-            let gb = gradBias.map { worker == 0 ? $0 : biasPartials + (worker - 1) * outChannels }
-            var first = true
-            for n in images {
-                for g in 0..<groups {
-                    let source = input + (n * channels + g * cg) * inputPlane
-                    let gout = gradOutput + (n * outChannels + g * og) * l
-                    let groupWeight = weight + g * og * k
+        let packed = scratchBase + workers * loweredCount
+        let weightPartials = packed + (packedWeight ? wCount : 0)
+        let biasPartials = weightPartials + weightPartialCount
+        if packedWeight { packRows(weight, into: packed) }
+        let used = forEachImage(workers: workers) { n, worker, first in
+            let lowered = scratchBase + worker * loweredCount
+            let gw = gradWeight.map { _ in weightPartials + worker * wCount }
+            let gb = gradBias.map { _ in biasPartials + worker * outChannels }
+            for g in 0..<groups {
+                let source = input + (n * channels + g * cg) * inputPlane
+                let gout = gradOutput + (n * outChannels + g * og) * l
+                let dst = gradInput.map { $0 + (n * channels + g * cg) * inputPlane }
+                let beta: T = first ? 0 : 1
+                switch lowering {
+                case .none:
                     if let gw {
-                        let b: UnsafePointer<T>
-                        if pointwise {
-                            b = source
-                        } else {
-                            if ConvolutionExperiment.variant & 1 == 0 { im2col(source, into: columns) }
-                            b = UnsafePointer(columns)
-                        }
-                        if ConvolutionExperiment.variant & 4 == 0 {
                         T.gemm(transposeA: false, transposeB: true, m: og, n: k, k: l,
-                               alpha: 1, a: gout, lda: l, b: b, ldb: l,
-                               beta: first ? 0 : 1, c: gw + g * og * k, ldc: k)
+                               alpha: 1, a: gout, lda: l, b: source, ldb: l,
+                               beta: beta, c: gw + g * og * k, ldc: k)
+                    }
+                    if let dst {
+                        T.gemm(transposeA: true, transposeB: false, m: k, n: l, k: og,
+                               alpha: 1, a: weight + g * og * k, lda: k, b: gout, ldb: l,
+                               beta: 0, c: dst, ldc: l)
+                    }
+                case .full:
+                    if let gw {
+                        im2col(source, into: lowered)
+                        T.gemm(transposeA: false, transposeB: true, m: og, n: k, k: l,
+                               alpha: 1, a: gout, lda: l, b: lowered, ldb: l,
+                               beta: beta, c: gw + g * og * k, ldc: k)
+                    }
+                    if let dst {
+                        // The buffer is free again once the weight gradient has read it.
+                        T.gemm(transposeA: true, transposeB: false, m: k, n: l, k: og,
+                               alpha: 1, a: weight + g * og * k, lda: k, b: gout, ldb: l,
+                               beta: 0, c: lowered, ldc: l)
+                        dst.update(repeating: 0, count: cg * inputPlane)
+                        col2im(lowered, into: dst)
+                    }
+                case .rows:
+                    if let gw {
+                        rows.im2col(source, into: lowered)
+                        for i in 0..<kernelHeight {
+                            T.gemm(transposeA: false, transposeB: true, m: og, n: kr, k: l,
+                                   alpha: 1, a: gout, lda: l, b: lowered + i * rowStep, ldb: ldx,
+                                   beta: beta, c: gw + (i * outChannels + g * og) * kr, ldc: kr)
                         }
                     }
-                    if let gradInput {
-                        let dst = gradInput + (n * channels + g * cg) * inputPlane
-                        if pointwise {
-                            T.gemm(transposeA: true, transposeB: false, m: k, n: l, k: og,
-                                   alpha: 1, a: groupWeight, lda: k, b: gout, ldb: l,
-                                   beta: 0, c: dst, ldc: l)
-                        } else {
-                            // The column buffer is free again once the weight gradient has read it.
-                            if ConvolutionExperiment.variant & 8 == 0 {
-                            T.gemm(transposeA: true, transposeB: false, m: k, n: l, k: og,
-                                   alpha: 1, a: groupWeight, lda: k, b: gout, ldb: l,
-                                   beta: 0, c: columns, ldc: l)
-                            }
-                            dst.update(repeating: 0, count: cg * inputPlane)
-                            if ConvolutionExperiment.variant & 2 == 0 { col2im(columns, into: dst) }
+                    if let dst {
+                        // Kernel row i adds into columns i·dH·OW ..< i·dH·OW + L of every
+                        // row: the first product covers 0 ..< L, the rest must start at 0.
+                        if ldx > l {
+                            for r in 0..<kr { (lowered + r * ldx + l).update(repeating: 0, count: ldx - l) }
                         }
+                        for i in 0..<kernelHeight {
+                            T.gemm(transposeA: true, transposeB: false, m: kr, n: l, k: og,
+                                   alpha: 1, a: packed + (i * outChannels + g * og) * kr, lda: kr,
+                                   b: gout, ldb: l,
+                                   beta: i == 0 ? 0 : 1, c: lowered + i * rowStep, ldc: ldx)
+                        }
+                        dst.update(repeating: 0, count: cg * inputPlane)
+                        rows.col2im(lowered, into: dst)
                     }
                 }
-                if let gb {
-                    let gout = gradOutput + n * outChannels * l
-                    for o in 0..<outChannels {
-                        let src = gout + o * l
-                        var sum: T = 0
-                        for x in 0..<l { sum += src[x] }
-                        gb[o] = first ? sum : gb[o] + sum
-                    }
+            }
+            if let gb {
+                let gout = gradOutput + n * outChannels * l
+                for o in 0..<outChannels {
+                    let sum = sumElements(gout + o * l, l)
+                    gb[o] = first ? sum : gb[o] + sum
                 }
-                first = false
             }
         }
-        if workers > 1 {
-            if let gradWeight {
-                for w in 1..<workers {
-                    let partial = weightPartials + (w - 1) * wCount
-                    for i in 0..<wCount { gradWeight[i] += partial[i] }
-                }
+        /// Sums the partials of the workers that ran into the first of them; returns it.
+        func reduce(_ base: UnsafeMutablePointer<T>, count: Int) -> UnsafeMutablePointer<T> {
+            let ran = (0..<workers).filter { used[$0] }
+            let total = base + ran[0] * count
+            for w in ran.dropFirst() {
+                let partial = base + w * count
+                for i in 0..<count { total[i] += partial[i] }
             }
-            if let gradBias {
-                for w in 1..<workers {
-                    let partial = biasPartials + (w - 1) * outChannels
-                    for i in 0..<outChannels { gradBias[i] += partial[i] }
-                }
+            return total
+        }
+        if let gradWeight {
+            let total = reduce(weightPartials, count: wCount)
+            if packedWeight {
+                unpackRows(total, into: gradWeight)
+            } else {
+                gradWeight.update(from: total, count: wCount)
             }
+        }
+        if let gradBias {
+            gradBias.update(from: reduce(biasPartials, count: outChannels), count: outChannels)
         }
         withExtendedLifetime(scratch) {}
     }
@@ -355,7 +474,7 @@ func copyElements<T>(_ destination: UnsafeMutablePointer<T>, _ source: UnsafePoi
     }
 }
 
-/// Adds `count` elements of `source` into `destination`, four floats (or two doubles) at a time.
+/// Adds `count` elements of `source` into `destination`, eight floats (or four doubles) at a time.
 @inline(__always)
 func addElements<T: TensorFloat>(_ destination: UnsafeMutablePointer<T>, _ source: UnsafePointer<T>, _ count: Int) {
     var i = 0
@@ -384,13 +503,59 @@ func addElements<T: TensorFloat>(_ destination: UnsafeMutablePointer<T>, _ sourc
     }
 }
 
+/// The sum of `count` elements, with eight (or four) running sums: a single running sum waits
+/// on the latency of every addition, which made the bias gradient cost as much as a GEMM.
+@inline(__always)
+func sumElements<T: TensorFloat>(_ source: UnsafePointer<T>, _ count: Int) -> T {
+    var i = 0
+    var total = T.zero
+    let from = UnsafeRawPointer(source)
+    if T.self == Float.self {
+        var a = SIMD8<Float>(), b = SIMD8<Float>()
+        while i &+ 16 <= count {
+            a += from.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+            b += from.loadUnaligned(fromByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self)
+            i &+= 16
+        }
+        total = T((a + b).sum())
+    } else if T.self == Double.self {
+        var a = SIMD4<Double>(), b = SIMD4<Double>()
+        while i &+ 8 <= count {
+            a += from.loadUnaligned(fromByteOffset: i &* 8, as: SIMD4<Double>.self)
+            b += from.loadUnaligned(fromByteOffset: (i &+ 4) &* 8, as: SIMD4<Double>.self)
+            i &+= 8
+        }
+        total = T((a + b).sum())
+    }
+    while i < count {
+        total += source[i]
+        i &+= 1
+    }
+    return total
+}
+
+/// Hands out image indices to worker threads, one at a time.
+final class ImageCounter: @unchecked Sendable {
+    private let lock = Mutex()
+    private var value = 0
+
+    func next(below limit: Int) -> Int? {
+        lock.withLock {
+            guard value < limit else { return nil }
+            value += 1
+            return value - 1
+        }
+    }
+}
+
 /// Knobs of the convolution kernels.
 enum ConvolutionTuning {
     /// Below this many forward FLOPs a convolution runs on the calling thread (with BLAS free to
     /// use its own threads): splitting a few hundred kFLOP across cores costs more than it saves.
-    nonisolated(unsafe) static var minimumParallelFlops = 1 << 18
-    static var skipExperiment: Bool { ConvolutionExperiment.skipLowering }
-    static var serialExperiment: Bool { ConvolutionExperiment.serial }
+    static let minimumParallelFlops = 1 << 18
+    /// The smallest GEMM depth (`C/groups · kW`) for which ``ConvGeometry/Lowering/rows`` is
+    /// used: a one-channel first layer (depth 3) runs faster as one GEMM of depth 9.
+    static let minimumRowLoweringDepth = 16
 }
 
 /// Restricts the BLAS library to one thread while Luz runs its own threads over it.
@@ -423,11 +588,4 @@ enum BLASThreads {
         return body()
         #endif
     }
-}
-
-// EXPERIMENT: remove before handing over.
-public enum ConvolutionExperiment {
-    nonisolated(unsafe) public static var skipLowering = false
-    nonisolated(unsafe) public static var serial = false
-    nonisolated(unsafe) public static var variant = 0
 }

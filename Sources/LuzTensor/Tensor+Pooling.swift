@@ -35,6 +35,70 @@ struct PoolGeometry {
         return lo < hi ? lo..<hi : lo..<lo
     }
 
+    /// The windows of every output row and column, computed once per call rather than per
+    /// window (the divisions would cost more than a 2×2 window's comparisons): for output row
+    /// `y`, `table[2y]` is the first input row inside the input and `table[2y + 1]` how many
+    /// taps are inside; output column `x` follows at `2 · outHeight + 2x`.
+    func windowTable() -> [Int] {
+        var table: [Int] = []
+        table.reserveCapacity(2 * (outHeight + outWidth))
+        for y in 0..<outHeight {
+            let top = y * strideHeight - paddingHeight
+            let taps = PoolGeometry.validTaps(start: top, kernel: kernelHeight, dilation: dilationHeight, size: height)
+            table += [top + taps.lowerBound * dilationHeight, taps.count]
+        }
+        for x in 0..<outWidth {
+            let left = x * strideWidth - paddingWidth
+            let taps = PoolGeometry.validTaps(start: left, kernel: kernelWidth, dilation: dilationWidth, size: width)
+            table += [left + taps.lowerBound * dilationWidth, taps.count]
+        }
+        return table
+    }
+
+    /// The output columns `low..<high` whose windows are not clipped by the padding.
+    func unclippedColumns() -> (low: Int, high: Int) {
+        let span = dilationWidth * (kernelWidth - 1)
+        var low = 0
+        while low < outWidth && low * strideWidth - paddingWidth < 0 { low += 1 }
+        var high = low
+        while high < outWidth && high * strideWidth - paddingWidth + span < width { high += 1 }
+        return (low, high)
+    }
+
+    /// The maxima of four neighbouring windows whose columns are all inside the input, and
+    /// their flat positions, compared lane by lane.
+    ///
+    /// A scalar loop branches on every comparison, and on real data the outcome is a coin toss
+    /// that the predictor keeps losing (LLVM turns selects back into branches inside loops);
+    /// SIMD lanes select without branching, four windows at a time.
+    @inline(__always)
+    func maxOfFourWindows(_ source: UnsafePointer<Float>, firstRow: Int, rowTaps: Int, firstColumn: Int)
+        -> (SIMD4<Float>, SIMD4<Int32>) {
+        let sw = strideWidth
+        let laneOffsets = SIMD4<Int32>(0, 1, 2, 3) &* Int32(truncatingIfNeeded: sw)
+        var best = SIMD4<Float>(repeating: -.infinity)
+        var bestIndex = SIMD4<Int32>(repeating: -1)
+        let raw = UnsafeRawPointer(source)
+        for i in 0..<rowTaps {
+            let line = (firstRow &+ i &* dilationHeight) &* width &+ firstColumn
+            for j in 0..<kernelWidth {
+                let p = line &+ j &* dilationWidth
+                let v: SIMD4<Float>
+                if sw == 1 {
+                    v = raw.loadUnaligned(fromByteOffset: p &* 4, as: SIMD4<Float>.self)
+                } else if sw == 2 && p &+ 8 <= inputPlane {
+                    v = raw.loadUnaligned(fromByteOffset: p &* 4, as: SIMD8<Float>.self).evenHalf
+                } else {
+                    v = SIMD4(source[p], source[p &+ sw], source[p &+ 2 &* sw], source[p &+ 3 &* sw])
+                }
+                let better = (v .> best) .| (v .!= v)
+                best.replace(with: v, where: better)
+                bestIndex.replace(with: SIMD4(repeating: Int32(truncatingIfNeeded: p)) &+ laneOffsets, where: better)
+            }
+        }
+        return (best, bestIndex)
+    }
+
     /// Checks the arguments the way torch does and names the op and shapes on failure.
     func check(_ op: String, inputShape: [Int], kernel: String, stride: String, padding: String) {
         precondition(kernelHeight > 0 && kernelWidth > 0, "\(op): kernel size must be positive, got \(kernel)")
@@ -110,48 +174,67 @@ extension Tensor {
         precondition(dtype.isFloatingPoint, "\(op): needs a floating-point input, got \(dtype)")
         let values = Tensor.empty(outShape, dtype: dtype)
         let indices = Tensor.empty(outShape, dtype: .int64)
+        let table = g.windowTable()
+        // Output columns whose windows lie wholly inside the input, where four windows are
+        // compared at once in SIMD lanes.
+        let (fullLow, fullHigh) = g.unclippedColumns()
+        // Positions travel in Int32 lanes.
+        let lanesFit = g.inputPlane < Int(Int32.max)
         func forward<T: TensorFloat>(_: T.Type) {
             let x = pointer(T.self), y = values.pointer(T.self), index = indices.pointer(Int64.self)
             let taps = g.kernelHeight * g.kernelWidth
-            parallelChunks(g.planes, cost: g.outputPlane * taps) { planes in
-                for plane in planes {
-                    let src = x + plane * g.inputPlane
-                    var dst = y + plane * g.outputPlane, at = index + plane * g.outputPlane
-                    for oy in 0..<g.outHeight {
-                        let top = oy * g.strideHeight - g.paddingHeight
-                        let rows = PoolGeometry.validTaps(start: top, kernel: g.kernelHeight,
-                                                          dilation: g.dilationHeight, size: g.height)
-                        for ox in 0..<g.outWidth {
-                            let left = ox * g.strideWidth - g.paddingWidth
-                            let columns = PoolGeometry.validTaps(start: left, kernel: g.kernelWidth,
-                                                                 dilation: g.dilationWidth, size: g.width)
-                            var best = -T.infinity
-                            var bestIndex = -1
-                            for i in rows {
-                                let rowStart = (top + i * g.dilationHeight) * g.width + left
-                                for j in columns {
-                                    let position = rowStart + j * g.dilationWidth
-                                    let v = src[position]
-                                    // `>` keeps the first of equal maxima; NaN wins, as in torch.
-                                    if v > best || v.isNaN {
-                                        best = v
-                                        bestIndex = position
+            let width = g.width, dh = g.dilationHeight, dw = g.dilationWidth
+            let oh = g.outHeight, ow = g.outWidth
+            table.withUnsafeBufferPointer { table in
+                let rows = table.baseAddress!, columns = rows + 2 * oh
+                parallelChunks(g.planes, cost: g.outputPlane * taps) { planes in
+                    for plane in planes {
+                        let src = x + plane * g.inputPlane
+                        let dst = y + plane * g.outputPlane, at = index + plane * g.outputPlane
+                        for oy in 0..<oh {
+                            let firstRow = rows[2 &* oy], rowTaps = rows[2 &* oy &+ 1]
+                            let o = oy &* ow
+                            var ox = 0
+                            while ox < ow {
+                                if T.self == Float.self && lanesFit && ox >= fullLow && ox &+ 4 <= fullHigh {
+                                    let (best, bestIndex) = g.maxOfFourWindows(
+                                        UnsafeRawPointer(src).assumingMemoryBound(to: Float.self),
+                                        firstRow: firstRow, rowTaps: rowTaps, firstColumn: columns[2 &* ox])
+                                    UnsafeMutableRawPointer(dst + (o &+ ox))
+                                        .storeBytes(of: best, as: SIMD4<Float>.self)
+                                    for lane in 0..<4 { at[o &+ ox &+ lane] = Int64(bestIndex[lane]) }
+                                    ox &+= 4
+                                    continue
+                                }
+                                let firstColumn = columns[2 &* ox], columnTaps = columns[2 &* ox &+ 1]
+                                var best = -T.infinity
+                                var bestIndex = -1
+                                for i in 0..<rowTaps {
+                                    let line = (firstRow &+ i &* dh) &* width &+ firstColumn
+                                    for j in 0..<columnTaps {
+                                        let position = line &+ j &* dw
+                                        let v = src[position]
+                                        // `>` keeps the first of equal maxima; NaN wins, as in torch.
+                                        if v > best || v.isNaN {
+                                            best = v
+                                            bestIndex = position
+                                        }
                                     }
                                 }
+                                dst[o &+ ox] = best
+                                at[o &+ ox] = Int64(bestIndex)
+                                ox &+= 1
                             }
-                            dst.pointee = best
-                            at.pointee = Int64(bestIndex)
-                            dst += 1
-                            at += 1
                         }
                     }
                 }
             }
         }
         withFloatType(dtype, op, float: { forward(Float.self) }, double: { forward(Double.self) })
-        values.recording(op, [self]) { [self] gradient, _ in
-            let gradOutput = gradient.dtype == self.dtype ? gradient : gradient.to(self.dtype)
-            let gradInput = Tensor.zeros(self.shape, dtype: self.dtype)
+        let inputShape = shape, inputType = dtype
+        values.recording(op, [self]) { gradient, _ in
+            let gradOutput = gradient.dtype == inputType ? gradient : gradient.to(inputType)
+            let gradInput = Tensor.zeros(inputShape, dtype: inputType)
             func backward<T: TensorFloat>(_: T.Type) {
                 let gy = gradOutput.pointer(T.self), gx = gradInput.pointer(T.self)
                 let index = indices.pointer(Int64.self)
@@ -165,7 +248,7 @@ extension Tensor {
                     }
                 }
             }
-            withFloatType(self.dtype, op, float: { backward(Float.self) }, double: { backward(Double.self) })
+            withFloatType(inputType, op, float: { backward(Float.self) }, double: { backward(Double.self) })
             return [gradInput]
         }
         return (values, indices)
@@ -193,39 +276,43 @@ extension Tensor {
         g.check("avgPool2d", inputShape: shape, kernel: "\(kernelSize)", stride: "\(stride)", padding: "\(padding)")
         let outShape = Array(shape.dropLast(2)) + [g.outHeight, g.outWidth]
         let out = Tensor.empty(outShape, dtype: dtype)
-        /// Calls `body(output position, first input row, taps rows, first input column, taps
-        /// columns, 1 / divisor)` for every output position of a plane.
+        let table = g.windowTable()
+        let area = g.kernelHeight * g.kernelWidth
+        /// Calls `body(output position, first input row, rows, first input column, columns,
+        /// 1 / divisor)` for every output position of a plane.
         @inline(__always)
         func forEachWindow<T: TensorFloat>(
-            _: T.Type, _ body: (Int, Int, Range<Int>, Int, Range<Int>, T) -> Void
+            _: T.Type, _ table: UnsafePointer<Int>, _ body: (Int, Int, Int, Int, Int, T) -> Void
         ) {
+            let rows = table, columns = table + 2 * g.outHeight
             var o = 0
             for oy in 0..<g.outHeight {
-                let top = oy * g.strideHeight - g.paddingHeight
-                let rows = PoolGeometry.validTaps(start: top, kernel: g.kernelHeight, dilation: 1, size: g.height)
+                let firstRow = rows[2 &* oy], rowTaps = rows[2 &* oy &+ 1]
                 for ox in 0..<g.outWidth {
-                    let left = ox * g.strideWidth - g.paddingWidth
-                    let columns = PoolGeometry.validTaps(start: left, kernel: g.kernelWidth, dilation: 1, size: g.width)
+                    let firstColumn = columns[2 &* ox], columnTaps = columns[2 &* ox &+ 1]
                     // In floor mode a window never leaves the padded input, so counting the
                     // padding means dividing by the full kernel area.
-                    let divisor = countIncludePad ? g.kernelHeight * g.kernelWidth : rows.count * columns.count
-                    body(o, top, rows, left, columns, divisor > 0 ? 1 / T(divisor) : 0)
-                    o += 1
+                    let divisor = countIncludePad ? area : rowTaps * columnTaps
+                    body(o, firstRow, rowTaps, firstColumn, columnTaps, divisor > 0 ? 1 / T(divisor) : 0)
+                    o &+= 1
                 }
             }
         }
         func forward<T: TensorFloat>(_: T.Type) {
             let x = pointer(T.self), y = out.pointer(T.self)
-            parallelChunks(g.planes, cost: g.outputPlane * g.kernelHeight * g.kernelWidth) { planes in
-                for plane in planes {
-                    let src = x + plane * g.inputPlane, dst = y + plane * g.outputPlane
-                    forEachWindow(T.self) { o, top, rows, left, columns, scale in
-                        var sum = T.zero
-                        for i in rows {
-                            let line = src + (top + i) * g.width + left
-                            for j in columns { sum += line[j] }
+            table.withUnsafeBufferPointer { table in
+                let table = table.baseAddress!
+                parallelChunks(g.planes, cost: g.outputPlane * area) { planes in
+                    for plane in planes {
+                        let src = x + plane * g.inputPlane, dst = y + plane * g.outputPlane
+                        forEachWindow(T.self, table) { o, top, rows, left, columns, scale in
+                            var sum = T.zero
+                            for i in 0..<rows {
+                                let line = src + ((top &+ i) &* g.width &+ left)
+                                for j in 0..<columns { sum += line[j] }
+                            }
+                            dst[o] = sum * scale
                         }
-                        dst[o] = sum * scale
                     }
                 }
             }
@@ -236,14 +323,17 @@ extension Tensor {
             let gradInput = Tensor.zeros(inputShape, dtype: gradient.dtype)
             func backward<T: TensorFloat>(_: T.Type) {
                 let gy = gradient.pointer(T.self), gx = gradInput.pointer(T.self)
-                parallelChunks(g.planes, cost: g.outputPlane * g.kernelHeight * g.kernelWidth) { planes in
-                    for plane in planes {
-                        let src = gy + plane * g.outputPlane, dst = gx + plane * g.inputPlane
-                        forEachWindow(T.self) { o, top, rows, left, columns, scale in
-                            let share = src[o] * scale
-                            for i in rows {
-                                let line = dst + (top + i) * g.width + left
-                                for j in columns { line[j] += share }
+                table.withUnsafeBufferPointer { table in
+                    let table = table.baseAddress!
+                    parallelChunks(g.planes, cost: g.outputPlane * area) { planes in
+                        for plane in planes {
+                            let src = gy + plane * g.outputPlane, dst = gx + plane * g.inputPlane
+                            forEachWindow(T.self, table) { o, top, rows, left, columns, scale in
+                                let share = src[o] * scale
+                                for i in 0..<rows {
+                                    let line = dst + ((top &+ i) &* g.width &+ left)
+                                    for j in 0..<columns { line[j] += share }
+                                }
                             }
                         }
                     }

@@ -51,6 +51,8 @@ let workloads: [(String, () -> Void)] = [
     ("basis", { basis() }),
     ("cshape", { cshape() }),
     ("penguins", { penguins() }),
+    ("resnet", { resnet() }),
+    ("attention", { attention() }),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

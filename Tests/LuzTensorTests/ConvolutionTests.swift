@@ -168,7 +168,9 @@ struct ConvolutionTests {
             var c = ConvCase()
             c.batch = 1 + generator.nextInt(below: 3)
             c.groups = 1 + generator.nextInt(below: 3)
-            c.channels = c.groups * (1 + generator.nextInt(below: 3))
+            // Up to 8 channels per group: deep enough (C/g · kW ≥ 16) for the kernel-row
+            // lowering as well as the full im2col.
+            c.channels = c.groups * (1 + generator.nextInt(below: 8))
             c.outChannels = c.groups * (1 + generator.nextInt(below: 3))
             c.height = 1 + generator.nextInt(below: 8)
             c.width = 1 + generator.nextInt(below: 8)
@@ -197,6 +199,36 @@ struct ConvolutionTests {
                                  kernelHeight: 1, kernelWidth: 1)
         pointwise.bias = true
         compareWithReference(pointwise, dtype: dtype, seed: 12)
+    }
+
+    @Test(arguments: [DType.float32, .float64])
+    func eachLoweringMatchesTheDefinition(dtype: DType) {
+        // Kernel-row lowering (stride 1 in height, C/g · kW ≥ 16) with every option it handles.
+        var rows = ConvCase(batch: 2, channels: 16, height: 7, width: 9, outChannels: 4, groups: 2,
+                            kernelHeight: 3, kernelWidth: 3)
+        rows.stride = (1, 2)
+        rows.padding = (2, 1)
+        rows.dilation = (2, 1)
+        compareWithReference(rows, dtype: dtype, seed: 21)
+        var tall = ConvCase(batch: 1, channels: 8, height: 6, width: 5, outChannels: 3,
+                            kernelHeight: 4, kernelWidth: 2)
+        tall.padding = (0, 1)
+        tall.dilation = (1, 2)
+        tall.bias = false
+        compareWithReference(tall, dtype: dtype, seed: 22)
+        // Full im2col: a stride of 2 in height, and a shallow kernel (one channel).
+        var strided = ConvCase(batch: 2, channels: 8, height: 9, width: 7, outChannels: 4,
+                               kernelHeight: 3, kernelWidth: 3)
+        strided.stride = (2, 1)
+        strided.padding = (1, 1)
+        compareWithReference(strided, dtype: dtype, seed: 23)
+        let shallow = ConvCase(batch: 2, channels: 1, height: 8, width: 8, outChannels: 5,
+                               kernelHeight: 3, kernelWidth: 3)
+        compareWithReference(shallow, dtype: dtype, seed: 24)
+        // No lowering: 1×1, stride 1, no padding.
+        let pointwise = ConvCase(batch: 2, channels: 6, height: 4, width: 3, outChannels: 4, groups: 2,
+                                 kernelHeight: 1, kernelWidth: 1)
+        compareWithReference(pointwise, dtype: dtype, seed: 25)
     }
 
     @Test func batchGradientsAreSumsOfImageGradients() {
@@ -258,6 +290,20 @@ struct ConvolutionTests {
         let pointwise = gradInput([6, 2, 1, 1], seed: 11)
         checkGradients([x, pointwise, b], "1×1 with groups (no im2col)") {
             $0[0].conv2d(weight: $0[1], bias: $0[2], groups: 2)
+        }
+    }
+
+    @Test func gradientsWithKernelRowLowering() {
+        // Enough channels per group (C/g · kW ≥ 16) for the kernel-row lowering.
+        let x = gradInput([1, 12, 5, 6], seed: 19)
+        let w = gradInput([4, 6, 3, 3], seed: 20)
+        let b = gradInput([4], seed: 21)
+        checkGradients([x, w, b], "groups 2, padding 1, stride (1, 2)") {
+            $0[0].conv2d(weight: $0[1], bias: $0[2], stride: [1, 2], padding: 1, groups: 2)
+        }
+        let deep = gradInput([2, 12, 3, 3], seed: 22)
+        checkGradients([x, deep], "dilation (2, 1), padding (2, 0)") {
+            $0[0].conv2d(weight: $0[1], padding: [2, 0], dilation: [2, 1])
         }
     }
 

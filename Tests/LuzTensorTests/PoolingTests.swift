@@ -11,6 +11,34 @@ private func distinctInput(_ shape: [Int], seed: UInt64) -> Tensor {
     return Tensor(order.map { Double($0) / Double(count) - 0.5 }, shape: shape).requiringGrad()
 }
 
+/// Max pooling from its definition: values and the flat index of the first maximum (NaN wins).
+private func referenceMaxPool(_ input: [Float], planes: Int, height: Int, width: Int, kernel: (Int, Int),
+                              stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int))
+    -> (values: [Float], indices: [Int64]) {
+    let oh = (height + 2 * padding.0 - dilation.0 * (kernel.0 - 1) - 1) / stride.0 + 1
+    let ow = (width + 2 * padding.1 - dilation.1 * (kernel.1 - 1) - 1) / stride.1 + 1
+    var values: [Float] = [], indices: [Int64] = []
+    for plane in 0..<planes {
+        for y in 0..<oh {
+            for x in 0..<ow {
+                var best = -Float.infinity, at = -1
+                for i in 0..<kernel.0 {
+                    for j in 0..<kernel.1 {
+                        let r = y * stride.0 - padding.0 + i * dilation.0
+                        let c = x * stride.1 - padding.1 + j * dilation.1
+                        guard r >= 0, r < height, c >= 0, c < width else { continue }
+                        let v = input[plane * height * width + r * width + c]
+                        if v > best || v.isNaN { best = v; at = r * width + c }
+                    }
+                }
+                values.append(best)
+                indices.append(Int64(at))
+            }
+        }
+    }
+    return (values, indices)
+}
+
 @Suite("Pooling")
 struct PoolingTests {
     // MARK: Golden values
@@ -32,6 +60,34 @@ struct PoolingTests {
         // Unbatched [C, H, W] and a non-square kernel.
         let rows = Tensor([1, 9, 2, 3, 4, 5, 8, 7] as [Float], shape: [1, 2, 4]).maxPool2d(kernelSize: [2, 1])
         #expect(rows.shape == [1, 1, 4] && rows.floats == [4, 9, 8, 7])
+    }
+
+    @Test func maxPoolMatchesTheDefinitionOnWideInputs() {
+        // Wide enough rows for the four-window SIMD path (float32), with small integers so that
+        // windows hold ties, and a NaN.
+        let generator = Generator(seed: 9)
+        let (planes, height, width) = (3, 7, 29)
+        var values = (0..<(planes * height * width)).map { _ in Float(generator.nextInt(below: 5)) }
+        values[40] = .nan
+        let x = Tensor(values, shape: [1, planes, height, width])
+        let configurations: [((Int, Int), (Int, Int), (Int, Int), (Int, Int))] = [
+            ((2, 2), (2, 2), (0, 0), (1, 1)),
+            ((3, 3), (2, 2), (1, 1), (1, 1)),
+            ((2, 3), (1, 1), (1, 1), (1, 1)),
+            ((3, 2), (1, 3), (0, 1), (2, 2)),
+            ((1, 4), (2, 2), (0, 2), (1, 1)),
+        ]
+        for (kernel, stride, padding, dilation) in configurations {
+            let (pooled, indices) = x.maxPool2dWithIndices(
+                kernelSize: Size2D(kernel.0, kernel.1), stride: Size2D(stride.0, stride.1),
+                padding: Size2D(padding.0, padding.1), dilation: Size2D(dilation.0, dilation.1))
+            let expected = referenceMaxPool(values, planes: planes, height: height, width: width, kernel: kernel,
+                                            stride: stride, padding: padding, dilation: dilation)
+            let label = "kernel \(kernel) stride \(stride) padding \(padding) dilation \(dilation)"
+            #expect(pooled.floats.count == expected.values.count, "\(label)")
+            #expect(zip(pooled.floats, expected.values).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }, "\(label)")
+            #expect(indices.scalars(as: Int64.self) == expected.indices, "\(label)")
+        }
     }
 
     @Test func maxPoolGradientGoesToTheFirstOfTiedMaxima() {
