@@ -134,27 +134,7 @@ public func dropout(_ input: Tensor, probability: Double = 0.5, training: Bool =
     precondition((0...1).contains(probability), "dropout: probability \(probability) is outside [0, 1]")
     guard training && probability > 0 else { return input }
     if probability == 1 { return input * 0 }
-    let scale = 1 / (1 - probability)
-    let mask = dropoutMask(input.shape, dtype: input.dtype, generator: generator ?? .default) { u in u < probability ? 0 : scale }
-    return input * mask
-}
-
-/// A tensor whose elements are `transform(u)` of uniform draws `u` in [0, 1) (no graph).
-func dropoutMask(_ shape: [Int], dtype: DType, generator: Generator,
-                 _ transform: (Double) -> Double) -> Tensor {
-    let uniform = Tensor.rand(shape, dtype: .float64, generator: generator)
-    func run<T: TensorFloat>(_: T.Type) -> Tensor {
-        uniform.withUnsafeBufferPointer(as: Double.self) { u in
-            Tensor(shape: shape) { (out: UnsafeMutableBufferPointer<T>) in
-                for i in 0..<out.count { out[i] = T(transform(u[i])) }
-            }
-        }
-    }
-    switch dtype {
-    case .float32: return run(Float.self)
-    case .float64: return run(Double.self)
-    default: preconditionFailure("dropout: needs a floating-point tensor, got \(dtype)")
-    }
+    return input.droppingOut(probability: probability, generator: generator ?? .default)
 }
 
 /// Batch normalization (torch's `batch_norm`) over the channel dimension 1 of `input`

@@ -138,19 +138,38 @@ struct BroadcastPlan {
         }
     }
 
-    /// Applies `f` elementwise over two broadcast operands into `out`.
+    /// Applies `Kernel` elementwise over two broadcast operands into `out`.
+    ///
+    /// The operation is a type rather than a closure so that every loop below is specialized
+    /// for it and vectorized, including the chunks that run on other threads (a closure value
+    /// captured by those chunks stays an indirect call per element).
     @inline(__always)
-    func apply<A, B, O>(_ a: UnsafePointer<A>, _ b: UnsafePointer<B>, _ out: UnsafeMutablePointer<O>,
-                        _ f: (A, B) -> O) {
+    func apply<Kernel: BinaryKernel>(_ a: UnsafePointer<Kernel.Left>, _ b: UnsafePointer<Kernel.Right>,
+                                     _ out: UnsafeMutablePointer<Kernel.Output>, _: Kernel.Type) {
         switch kind {
         case .sameShape:
-            parallelChunks(count) { range in for i in range { out[i] = f(a[i], b[i]) } }
+            if Int(bitPattern: out) == Int(bitPattern: a), Kernel.Left.self == Kernel.Output.self {
+                // In place: read and write through the same pointer, so that the vectorizer's
+                // overlap check (which an exact overlap fails) is only against `b`.
+                let inout_ = UnsafeMutableRawPointer(out).assumingMemoryBound(to: Kernel.Left.self)
+                parallelChunks(count) { range in
+                    for i in range { out[i] = Kernel.apply(inout_[i], b[i]) }
+                }
+            } else {
+                parallelChunks(count) { range in
+                    for i in range { out[i] = Kernel.apply(a[i], b[i]) }
+                }
+            }
         case .scalarRight:
             let bv = b[0]
-            parallelChunks(count) { range in for i in range { out[i] = f(a[i], bv) } }
+            parallelChunks(count) { range in
+                for i in range { out[i] = Kernel.apply(a[i], bv) }
+            }
         case .scalarLeft:
             let av = a[0]
-            parallelChunks(count) { range in for i in range { out[i] = f(av, b[i]) } }
+            parallelChunks(count) { range in
+                for i in range { out[i] = Kernel.apply(av, b[i]) }
+            }
         case .general:
             let inner = sizes[sizes.count - 1]
             let ls = leftStrides[leftStrides.count - 1]
@@ -159,18 +178,46 @@ struct BroadcastPlan {
                 let op = out + o, ap = a + l, bp = b + r
                 if ls == 1 && rs == 0 {
                     let bv = bp[0]
-                    for i in 0..<inner { op[i] = f(ap[i], bv) }
+                    for i in 0..<inner { op[i] = Kernel.apply(ap[i], bv) }
                 } else if ls == 0 && rs == 1 {
                     let av = ap[0]
-                    for i in 0..<inner { op[i] = f(av, bp[i]) }
+                    for i in 0..<inner { op[i] = Kernel.apply(av, bp[i]) }
                 } else if ls == 1 && rs == 1 {
-                    for i in 0..<inner { op[i] = f(ap[i], bp[i]) }
+                    for i in 0..<inner { op[i] = Kernel.apply(ap[i], bp[i]) }
                 } else {
-                    for i in 0..<inner { op[i] = f(ap[i * ls], bp[i * rs]) }
+                    for i in 0..<inner { op[i] = Kernel.apply(ap[i * ls], bp[i * rs]) }
                 }
             }
         }
     }
+}
+
+/// An elementwise operation of two operands, as a type (see ``BroadcastPlan/apply(_:_:_:_:)``).
+protocol BinaryKernel {
+    associatedtype Left
+    associatedtype Right
+    associatedtype Output
+    static func apply(_ a: Left, _ b: Right) -> Output
+}
+
+/// An arithmetic operation on one element type.
+enum ArithmeticKernel<Op: BinaryArithmeticOp, T: ArithmeticScalar>: BinaryKernel {
+    @inline(__always) static func apply(_ a: T, _ b: T) -> T { Op.apply(a, b) }
+}
+
+/// A floating-point operation on one element type.
+enum FloatKernel<Op: BinaryFloatOp, T: TensorFloat>: BinaryKernel {
+    @inline(__always) static func apply(_ a: T, _ b: T) -> T { Op.apply(a, b) }
+}
+
+/// A comparison giving a bool.
+enum ComparisonKernel<Op: ComparisonOp, T: ArithmeticScalar>: BinaryKernel {
+    @inline(__always) static func apply(_ a: T, _ b: T) -> Bool { Op.apply(a, b) }
+}
+
+/// The right operand, ignoring the left (broadcasting copies).
+enum RightOperandKernel<T>: BinaryKernel {
+    @inline(__always) static func apply(_ a: T, _ b: T) -> T { b }
 }
 
 extension Tensor {
@@ -187,7 +234,7 @@ extension Tensor {
         let result = Tensor.empty(target, dtype: dtype)
         func copy<T>(_: T.Type) {
             let out = result.pointer(T.self)
-            plan.apply(UnsafePointer(out), pointer(T.self), out) { _, b in b }
+            plan.apply(UnsafePointer(out), pointer(T.self), out, RightOperandKernel<T>.self)
         }
         switch dtype {
         case .float32: copy(Float.self)

@@ -63,7 +63,7 @@ extension Tensor {
         let plan = BroadcastPlan(a.shape, b.shape, op: op)
         let out = Tensor.empty(plan.shape, dtype: type)
         func run<T: ArithmeticScalar>(_: T.Type) {
-            plan.apply(a.pointer(T.self), b.pointer(T.self), out.pointer(T.self)) { Op.apply($0, $1) }
+            plan.apply(a.pointer(T.self), b.pointer(T.self), out.pointer(T.self), ArithmeticKernel<Op, T>.self)
         }
         switch type {
         case .float32: run(Float.self)
@@ -82,7 +82,7 @@ extension Tensor {
         let plan = BroadcastPlan(a.shape, b.shape, op: op)
         let out = Tensor.empty(plan.shape, dtype: type)
         func run<T: TensorFloat>(_: T.Type) {
-            plan.apply(a.pointer(T.self), b.pointer(T.self), out.pointer(T.self)) { Op.apply($0, $1) }
+            plan.apply(a.pointer(T.self), b.pointer(T.self), out.pointer(T.self), FloatKernel<Op, T>.self)
         }
         if type == .float32 { run(Float.self) } else { run(Double.self) }
         return out
@@ -97,7 +97,7 @@ extension Tensor {
         let plan = BroadcastPlan(a.shape, b.shape, op: op)
         let out = Tensor.empty(plan.shape, dtype: .bool)
         func run<T: ArithmeticScalar>(_: T.Type) {
-            plan.apply(a.pointer(T.self), b.pointer(T.self), out.pointer(Bool.self)) { Op.apply($0, $1) }
+            plan.apply(a.pointer(T.self), b.pointer(T.self), out.pointer(Bool.self), ComparisonKernel<Op, T>.self)
         }
         switch type {
         case .float32: run(Float.self)

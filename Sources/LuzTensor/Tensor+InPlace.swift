@@ -105,7 +105,7 @@ extension Tensor {
                      "\(op): \(describe(rhs.shape)) does not broadcast to the updated tensor's \(describe(shape))")
         func run<T: ArithmeticScalar>(_: T.Type) {
             let p = pointer(T.self)
-            plan.apply(UnsafePointer(p), rhs.pointer(T.self), p) { Op.apply($0, $1) }
+            plan.apply(UnsafePointer(p), rhs.pointer(T.self), p, ArithmeticKernel<Op, T>.self)
         }
         switch dtype {
         case .float32: run(Float.self)
@@ -120,7 +120,7 @@ extension Tensor {
         let plan = BroadcastPlan(shape, rhs.shape, op: "accumulate grad")
         func run<T: ArithmeticScalar>(_: T.Type) {
             let p = pointer(T.self)
-            plan.apply(UnsafePointer(p), rhs.pointer(T.self), p) { AddOp.apply($0, $1) }
+            plan.apply(UnsafePointer(p), rhs.pointer(T.self), p, ArithmeticKernel<AddOp, T>.self)
         }
         switch dtype {
         case .float32: run(Float.self)

@@ -33,11 +33,8 @@ extension Tensor {
             parallelChunks(rows, cost: width * 4) { range in
                 for r in range {
                     let row = x + r * width, dst = y + r * width
-                    var sum = T.zero
-                    for j in 0..<width { sum += row[j] }
-                    let mean = sum / T(width)
-                    var squares = T.zero
-                    for j in 0..<width { let d = row[j] - mean; squares += d * d }
+                    let mean = rowSum(width) { row[$0] } / T(width)
+                    let squares = rowSum(width) { let d = row[$0] - mean; return d * d }
                     let inverseStd = 1 / (squares / T(width) + eps).squareRoot()
                     mp[r] = mean
                     rp[r] = inverseStd
@@ -70,17 +67,21 @@ extension Tensor {
                             let row = x + r * width, gr = gp + r * width, dst = gx + r * width
                             let mean = mp[r], inverseStd = rp[r]
                             // dx = rstd · (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)), with ĝ = g ⊙ weight.
-                            var sumG = T.zero, sumGX = T.zero
-                            for j in 0..<width {
-                                let gh = wp.map { gr[j] * $0[j] } ?? gr[j]
-                                sumG += gh
-                                sumGX += gh * (row[j] - mean) * inverseStd
-                            }
-                            let meanG = sumG / T(width), meanGX = sumGX / T(width)
-                            for j in 0..<width {
-                                let gh = wp.map { gr[j] * $0[j] } ?? gr[j]
-                                let xh = (row[j] - mean) * inverseStd
-                                dst[j] = inverseStd * (gh - meanG - xh * meanGX)
+                            let meanG: T, meanGX: T
+                            if let wp {
+                                meanG = rowSum(width) { gr[$0] * wp[$0] } / T(width)
+                                meanGX = rowSum(width) { gr[$0] * wp[$0] * (row[$0] - mean) } * inverseStd / T(width)
+                                for j in 0..<width {
+                                    let xh = (row[j] - mean) * inverseStd
+                                    dst[j] = inverseStd * (gr[j] * wp[j] - meanG - xh * meanGX)
+                                }
+                            } else {
+                                meanG = rowSum(width) { gr[$0] } / T(width)
+                                meanGX = rowSum(width) { gr[$0] * (row[$0] - mean) } * inverseStd / T(width)
+                                for j in 0..<width {
+                                    let xh = (row[j] - mean) * inverseStd
+                                    dst[j] = inverseStd * (gr[j] - meanG - xh * meanGX)
+                                }
                             }
                         }
                     }
@@ -102,4 +103,20 @@ extension Tensor {
             return grads
         }
     }
+}
+
+/// `Σ term(j)` for `j` in `0..<count`, with eight independent partial sums so that the loop
+/// vectorizes (a single running sum is one long chain of dependent additions).
+@inline(__always)
+func rowSum<T: TensorFloat>(_ count: Int, _ term: (Int) -> T) -> T {
+    var s0 = T.zero, s1 = T.zero, s2 = T.zero, s3 = T.zero
+    var s4 = T.zero, s5 = T.zero, s6 = T.zero, s7 = T.zero
+    var j = 0
+    while j + 8 <= count {
+        s0 += term(j); s1 += term(j + 1); s2 += term(j + 2); s3 += term(j + 3)
+        s4 += term(j + 4); s5 += term(j + 5); s6 += term(j + 6); s7 += term(j + 7)
+        j += 8
+    }
+    while j < count { s0 += term(j); j += 1 }
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 }

@@ -54,12 +54,17 @@ let workloads: [(String, () -> Void)] = [
     ("resnet", { resnet() }),
     ("attention", { attention() }),
 ]
+/// Workloads run only when named.
+let extraWorkloads: [(String, () -> Void)] = [
+    ("ops", { ops() }),
+    ("resnet-layers", { resnetLayers() }),
+]
 
 let requested = Array(CommandLine.arguments.dropFirst())
-for name in requested where !workloads.contains(where: { $0.0 == name }) {
+for name in requested where !(workloads + extraWorkloads).contains(where: { $0.0 == name }) {
     FileHandle.standardError.write("luz-bench: unknown workload '\(name)'; known: \(workloads.map(\.0).joined(separator: ", "))\n".data(using: .utf8)!)
     exit(2)
 }
-for (name, run) in workloads where requested.isEmpty || requested.contains(name) {
+for (name, run) in workloads + extraWorkloads where requested.isEmpty ? workloads.contains(where: { $0.0 == name }) : requested.contains(name) {
     run()
 }
