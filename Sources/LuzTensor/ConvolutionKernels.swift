@@ -558,34 +558,22 @@ enum ConvolutionTuning {
     static let minimumRowLoweringDepth = 16
 }
 
-/// Restricts the BLAS library to one thread while Luz runs its own threads over it.
+/// Marks a region where Luz runs its own threads over BLAS calls.
 ///
-/// OpenBLAS runs every large GEMM on its own thread pool; two Luz workers each calling a
-/// multithreaded GEMM would put four busy threads on two cores. The setting is process-wide,
-/// so nested and concurrent scopes are counted and the original value restored by the last.
+/// Luz drives the cores itself: the BLAS library always runs on one thread (see
+/// ``BLAS/prepareThreads()``), and ``BLAS`` splits a large product across Luz's threads. Inside
+/// a region opened here the kernels are already spread over the cores, so each product stays on
+/// its calling thread. Regions nest and may be opened concurrently; they are counted.
 enum BLASThreads {
     private static let lock = Mutex()
     nonisolated(unsafe) private static var depth = 0
-    nonisolated(unsafe) private static var saved: Int32 = 0
 
     static func withSingleThread<R>(_ body: () -> R) -> R {
-        #if canImport(Accelerate)
+        lock.withLock { depth += 1 }
+        defer { lock.withLock { depth -= 1 } }
         return body()
-        #else
-        lock.withLock {
-            if depth == 0 {
-                saved = openblas_get_num_threads()
-                if saved > 1 { openblas_set_num_threads(1) }
-            }
-            depth += 1
-        }
-        defer {
-            lock.withLock {
-                depth -= 1
-                if depth == 0 && saved > 1 { openblas_set_num_threads(saved) }
-            }
-        }
-        return body()
-        #endif
     }
+
+    /// Whether some thread is inside ``withSingleThread(_:)``.
+    static var inParallelRegion: Bool { lock.withLock { depth > 0 } }
 }

@@ -8,10 +8,12 @@ import Testing
 private enum Fixture {
     static let logits: [[Double]] = [[1.0, 2.0, 0.5], [-1.0, 0.0, 3.0], [0.2, 0.1, -0.3], [2.0, -2.0, 1.0]]
     static var input: Tensor { Tensor(logits) }
-    static let targets = Tensor([Int64(0), 2, 1, 1])
-    static let targetsWithIgnored = Tensor([Int64(0), -100, 1, 1])
-    static let weight = Tensor([0.5, 2.0, 1.5])
-    static let probabilities = Tensor([[0.2, 0.3, 0.5], [1, 0, 0], [0.1, 0.1, 0.8], [0, 0.5, 0.5]])
+    // Fresh tensors on every use: tests run in parallel, and a gradient check perturbs its
+    // inputs in place and accumulates into their gradients.
+    static var targets: Tensor { Tensor([Int64(0), 2, 1, 1]) }
+    static var targetsWithIgnored: Tensor { Tensor([Int64(0), -100, 1, 1]) }
+    static var weight: Tensor { Tensor([0.5, 2.0, 1.5]) }
+    static var probabilities: Tensor { Tensor([[0.2, 0.3, 0.5], [1, 0, 0], [0.1, 0.1, 0.8], [0, 0.5, 0.5]]) }
 }
 
 @Suite("Losses")
