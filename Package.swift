@@ -5,7 +5,7 @@ import PackageDescription
 // luz-style training pipeline, in pure Swift over the system BLAS and zlib.
 //
 // Layers (each target depends only on those above it in this list):
-//   CBLAS, CZlib → LuzTensor → LuzNN → LuzOptim → LuzData → LuzDatasets
+//   CBLAS, CZlib → LuzTensor → LuzNN → LuzOptim → LuzData → Luz → LuzDatasets → LuzPlot → Examples
 #if canImport(Darwin)
 let blasDependencies: [Target.Dependency] = []
 let blasLinker: [LinkerSetting] = [.linkedFramework("Accelerate")]
@@ -26,9 +26,11 @@ let package = Package(
         .library(name: "LuzDatasets", targets: ["LuzDatasets"]),
         .library(name: "LuzPlot", targets: ["LuzPlot"]),
         .executable(name: "luz-bench", targets: ["luz-bench"]),
+        .executable(name: "luz-examples", targets: ["luz-examples"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -55,6 +57,16 @@ let package = Package(
         .target(name: "LuzPlot", dependencies: ["Luz"]),
         .target(name: "LuzTestSupport", dependencies: ["LuzTensor"]),
         .executableTarget(name: "luz-bench", dependencies: ["LuzTensor", "LuzNN", "LuzOptim", "Luz", "LuzDatasets"]),
+        // The Little Book examples: the examples as a library (so tests can run them) and the
+        // `luz-examples` command that runs them.
+        .target(
+            name: "LuzExamples",
+            dependencies: [
+                "Luz", "LuzDatasets", "LuzPlot",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/LuzExamples"),
+        .executableTarget(name: "luz-examples", dependencies: ["LuzExamples"], path: "Examples/luz-examples"),
 
         .testTarget(name: "LuzTensorTests", dependencies: ["LuzTensor", "LuzTestSupport"]),
         .testTarget(name: "LuzNNTests", dependencies: ["LuzNN", "LuzTestSupport"]),
@@ -63,6 +75,7 @@ let package = Package(
         .testTarget(name: "LuzTests", dependencies: ["Luz", "LuzTestSupport"]),
         .testTarget(name: "LuzPlotTests", dependencies: ["LuzPlot", "Luz"]),
         .testTarget(name: "LuzDatasetsTests", dependencies: ["LuzDatasets", "LuzData", "LuzTestSupport"]),
+        .testTarget(name: "LuzExamplesTests", dependencies: ["LuzExamples", "Luz", "LuzDatasets", "LuzPlot"]),
     ],
     swiftLanguageModes: [.v5]
 )

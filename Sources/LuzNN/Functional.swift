@@ -84,10 +84,12 @@ func addRowVector(_ vector: Tensor, to matrix: Tensor) {
             matrix.withUnsafeMutableBufferPointer(as: T.self) { y in
                 let n = b.count
                 guard n > 0 else { return }
-                var offset = 0
-                while offset < y.count {
-                    for j in 0..<n { y[offset + j] += b[j] }
-                    offset += n
+                let base = y.baseAddress!, bias = b.baseAddress!
+                Parallelism.forEachChunk(of: y.count / n, cost: n) { rows in
+                    for r in rows {
+                        let row = base + r * n
+                        for j in 0..<n { row[j] += bias[j] }
+                    }
                 }
             }
         }
@@ -99,17 +101,22 @@ func addRowVector(_ vector: Tensor, to matrix: Tensor) {
     }
 }
 
-/// The sums of the columns of a contiguous matrix `[m, n]`, as `[n]` (no graph).
+/// The sums of the columns of a contiguous matrix `[m, n]`, as `[n]` (no graph). Threads take
+/// blocks of columns, so each sum is still accumulated in row order.
 func columnSums(_ matrix: Tensor) -> Tensor {
-    let n = matrix.shape[1]
+    let m = matrix.shape[0], n = matrix.shape[1]
     func run<T: TensorFloat>(_: T.Type) -> Tensor {
         matrix.withUnsafeBufferPointer(as: T.self) { x in
             Tensor(shape: [n]) { (out: UnsafeMutableBufferPointer<T>) in
-                for j in 0..<n { out[j] = 0 }
-                var offset = 0
-                while offset < x.count {
-                    for j in 0..<n { out[j] += x[offset + j] }
-                    offset += n
+                let source = x.baseAddress!, sums = out.baseAddress!
+                let blocks = (n + 15) / 16
+                Parallelism.forEachChunk(of: blocks, cost: 16 * m) { blockRange in
+                    let columns = blockRange.lowerBound * 16 ..< Swift.min(n, blockRange.upperBound * 16)
+                    for j in columns { sums[j] = 0 }
+                    for i in 0..<m {
+                        let row = source + i * n
+                        for j in columns { sums[j] += row[j] }
+                    }
                 }
             }
         }

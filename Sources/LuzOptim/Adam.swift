@@ -124,12 +124,16 @@ public class Adam: Optimizer {
                                         }
                                     }
                                 } else {
-                                    for i in 0..<p.count {
-                                        let d = g[i] + coupledDecay * p[i]
-                                        p[i] *= shrink
-                                        m[i] = b1 * m[i] + oneMinusB1 * d
-                                        v[i] = b2 * v[i] + oneMinusB2 * d * d
-                                        p[i] -= size * m[i] / (v[i].squareRoot() / root + eps)
+                                    let p = p.baseAddress!, g = g.baseAddress!, m = m.baseAddress!, v = v.baseAddress!
+                                    Parallelism.forEachChunk(of: parameter.count, cost: 8) { range in
+                                        for i in range {
+                                            let d = g[i] + coupledDecay * p[i]
+                                            let mi = b1 * m[i] + oneMinusB1 * d
+                                            let vi = b2 * v[i] + oneMinusB2 * d * d
+                                            m[i] = mi
+                                            v[i] = vi
+                                            p[i] = p[i] * shrink - size * mi / (vi.squareRoot() / root + eps)
+                                        }
                                     }
                                 }
                             }

@@ -37,6 +37,14 @@ public enum Parallelism {
     /// Below this many elements work stays on the calling thread: a dispatch costs a few
     /// microseconds, more than a small loop takes.
     nonisolated(unsafe) public static var minimumParallelElements: Int = 1 << 16
+
+    /// Runs `body` over `0..<count` in contiguous chunks, on several threads when
+    /// `count · cost` reaches ``minimumParallelElements`` (`cost` being the work per index
+    /// relative to adding two numbers): for kernels written outside the tensor core, such as
+    /// the optimizers' updates.
+    public static func forEachChunk(of count: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
+        parallelChunks(count, cost: cost, body)
+    }
 }
 
 /// Runs `body` over `0..<count` in contiguous chunks, on several threads when `count` is large.

@@ -1,0 +1,287 @@
+import ArgumentParser
+import Foundation
+
+/// `luz-examples`: the Little Book of Deep Learning examples, one subcommand each. With no
+/// subcommand, it runs every example that needs no download.
+public struct LuzExamplesCommand: ParsableCommand {
+    /// The subcommands, and `all` as the default.
+    public static let configuration = CommandConfiguration(
+        commandName: "luz-examples",
+        abstract: "The Little Book of Deep Learning examples, trained with Luz, with their figures.",
+        discussion: """
+            Each example prints its progress, writes SVG figures to <output>/<example>/ and ends \
+            with one line `result: example=<name> key=value ...`. With no subcommand, every \
+            example that needs no download runs: basis-regression, c-shape, penguins-mlp, attention.
+            """,
+        subcommands: [AllExamples.self, BasisRegressionCommand.self, CShapeCommand.self, PenguinsMLPCommand.self,
+                      KMNISTResNetCommand.self, AttentionCommand.self],
+        defaultSubcommand: AllExamples.self)
+
+    /// Creates the command (ArgumentParser fills it in).
+    public init() {}
+}
+
+/// The options every example takes.
+public struct CommonOptions: ParsableArguments {
+    /// `--seed`: the seed of every random draw.
+    @Option(help: "The seed of every random draw (data, initial weights, batch order).")
+    public var seed: UInt64 = 1
+
+    /// `--epochs`: overrides the example's number of epochs.
+    @Option(help: "The number of epochs (gradient steps for basis-regression); each example has its own default.")
+    public var epochs: Int?
+
+    /// `--quiet`: print only the result lines.
+    @Flag(help: "Print only the result line of each example.")
+    public var quiet = false
+
+    /// `--output`: where the figures go.
+    @Option(help: "The folder for the figures, one subfolder per example.")
+    public var output = "luz-output"
+
+    /// Creates the options (ArgumentParser fills them in).
+    public init() {}
+
+    /// The options as the examples take them.
+    public var settings: ExampleSettings {
+        ExampleSettings(seed: seed, epochs: epochs, quiet: quiet,
+                        outputDirectory: URL(fileURLWithPath: output, isDirectory: true))
+    }
+
+    /// Rejects a negative `--epochs`.
+    public mutating func validate() throws {
+        if let epochs, epochs < 0 { throw ValidationError("--epochs must not be negative, got \(epochs)") }
+    }
+}
+
+/// Prints an example's result line (after flushing its progress output).
+func report(_ result: ExampleResult) {
+    print(result.line)
+    fflush(stdout)
+}
+
+/// `luz-examples all`: every example that needs no download.
+public struct AllExamples: ParsableCommand {
+    /// The command's name and help.
+    public static let configuration = CommandConfiguration(
+        commandName: "all",
+        abstract: "Run every example that needs no download (the default): basis-regression, c-shape, penguins-mlp, attention.")
+
+    /// The shared options.
+    @OptionGroup public var common: CommonOptions
+
+    /// Creates the command (ArgumentParser fills it in).
+    public init() {}
+
+    /// Runs the examples one after the other.
+    public func run() throws {
+        let settings = common.settings
+        report(try BasisRegression.run(BasisRegressionOptions(settings: settings)))
+        report(try CShape.run(CShapeOptions(settings: settings)))
+        report(try PenguinsMLP.run(PenguinsMLPOptions(settings: settings)))
+        report(try Attention.run(AttentionOptions(settings: settings)))
+    }
+}
+
+/// `luz-examples basis-regression`.
+public struct BasisRegressionCommand: ParsableCommand {
+    /// The command's name and help.
+    public static let configuration = CommandConfiguration(
+        commandName: BasisRegression.name,
+        abstract: "Gradient descent on 10 Gaussian basis functions fitting a semi-circle; underfitting and overfitting.")
+
+    /// The shared options.
+    @OptionGroup public var common: CommonOptions
+
+    /// `--learning-rate`.
+    @Option(help: "The gradient-descent step size.")
+    public var learningRate = 0.01
+
+    /// Creates the command (ArgumentParser fills it in).
+    public init() {}
+
+    /// The example's options.
+    public var options: BasisRegressionOptions {
+        var options = BasisRegressionOptions(settings: common.settings)
+        options.learningRate = learningRate
+        return options
+    }
+
+    /// Runs the example.
+    public func run() throws { report(try BasisRegression.run(options)) }
+}
+
+/// `luz-examples c-shape`.
+public struct CShapeCommand: ParsableCommand {
+    /// The command's name and help.
+    public static let configuration = CommandConfiguration(
+        commandName: CShape.name,
+        abstract: "A deep narrow tanh network separates two C-shaped classes; data, regions and per-layer activations.")
+
+    /// The shared options.
+    @OptionGroup public var common: CommonOptions
+
+    /// `--points`.
+    @Option(help: "Training points per class.")
+    public var points = 1000
+
+    /// `--depth`.
+    @Option(help: "The number of Linear(2, 2) + tanh layers.")
+    public var depth = 7
+
+    /// `--learning-rate`.
+    @Option(help: "Adam's learning rate.")
+    public var learningRate = 0.01
+
+    /// Creates the command (ArgumentParser fills it in).
+    public init() {}
+
+    /// The example's options.
+    public var options: CShapeOptions {
+        var options = CShapeOptions(settings: common.settings)
+        options.pointsPerClass = points
+        options.depth = depth
+        options.learningRate = learningRate
+        return options
+    }
+
+    /// Runs the example.
+    public func run() throws { report(try CShape.run(options)) }
+}
+
+/// `luz-examples penguins-mlp`.
+public struct PenguinsMLPCommand: ParsableCommand {
+    /// The command's name and help.
+    public static let configuration = CommandConfiguration(
+        commandName: PenguinsMLP.name,
+        abstract: "Penguin species from four measurements with a multi-layer perceptron; loss and accuracy curves.")
+
+    /// The shared options.
+    @OptionGroup public var common: CommonOptions
+
+    /// `--hidden`: the hidden widths.
+    @Option(help: "The hidden layer widths, comma-separated (2,2,2 is the seed's architecture).",
+            transform: { try PenguinsMLPCommand.parseWidths($0) })
+    public var hidden: [Int] = [32, 16]
+
+    /// `--standardize` / `--no-standardize`.
+    @Flag(inversion: .prefixedNo, help: "Standardize the features with the training part's mean and deviation (the seed does not).")
+    public var standardize = true
+
+    /// `--learning-rate`.
+    @Option(help: "Adam's learning rate.")
+    public var learningRate = 0.01
+
+    /// Creates the command (ArgumentParser fills it in).
+    public init() {}
+
+    static func parseWidths(_ text: String) throws -> [Int] {
+        let widths = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !widths.isEmpty, widths.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw ValidationError("--hidden takes positive widths separated by commas, like 32,16; got '\(text)'")
+        }
+        return widths.map { $0! }
+    }
+
+    /// The example's options.
+    public var options: PenguinsMLPOptions {
+        var options = PenguinsMLPOptions(settings: common.settings)
+        options.hidden = hidden
+        options.standardize = standardize
+        options.learningRate = learningRate
+        return options
+    }
+
+    /// Runs the example.
+    public func run() throws { report(try PenguinsMLP.run(options)) }
+}
+
+extension ImageDataset: ExpressibleByArgument {}
+
+/// `luz-examples kmnist-resnet`.
+public struct KMNISTResNetCommand: ParsableCommand {
+    /// The command's name and help.
+    public static let configuration = CommandConfiguration(
+        commandName: KMNISTResNet.name,
+        abstract: "The seed's residual network on KMNIST, MNIST or Fashion-MNIST (downloads KMNIST and MNIST).",
+        discussion: """
+            Files are read from the cache (LUZ_DATA_DIR, else ~/.cache/luz) and downloaded there \
+            when missing; Fashion-MNIST is also found where Debian's dataset-fashion-mnist puts it. \
+            Without network, set LUZ_DATASET_MIRROR to a mirror URL or a local folder holding \
+            <dataset>/<file>.
+            """)
+
+    /// The shared options.
+    @OptionGroup public var common: CommonOptions
+
+    /// `--dataset`.
+    @Option(help: "The data set: \(ImageDataset.allCases.map(\.rawValue).joined(separator: ", ")).")
+    public var dataset = ImageDataset.kmnist
+
+    /// `--limit`.
+    @Option(help: "Use only the first N training and test images, for a quick run.")
+    public var limit: Int?
+
+    /// `--batch-size`.
+    @Option(help: "The batch size.")
+    public var batchSize = 128
+
+    /// `--data-dir`.
+    @Option(help: "A folder holding <dataset>/<file>, instead of the cache.")
+    public var dataDir: String?
+
+    /// Creates the command (ArgumentParser fills it in).
+    public init() {}
+
+    /// Rejects a non-positive `--limit` or `--batch-size`.
+    public mutating func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be positive, got \(limit)") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+    }
+
+    /// The example's options.
+    public var options: KMNISTResNetOptions {
+        var options = KMNISTResNetOptions(settings: common.settings)
+        options.dataset = dataset
+        options.limit = limit
+        options.batchSize = batchSize
+        options.dataDirectory = dataDir.map { URL(fileURLWithPath: $0, isDirectory: true) }
+        return options
+    }
+
+    /// Runs the example.
+    public func run() throws { report(try KMNISTResNet.run(options)) }
+}
+
+/// `luz-examples attention`.
+public struct AttentionCommand: ParsableCommand {
+    /// The command's name and help.
+    public static let configuration = CommandConfiguration(
+        commandName: Attention.name,
+        abstract: "A small transformer learns to reverse sequences; its attention weights as a heat map.")
+
+    /// The shared options.
+    @OptionGroup public var common: CommonOptions
+
+    /// `--length`.
+    @Option(help: "The sequence length.")
+    public var length = 12
+
+    /// `--sequences`.
+    @Option(help: "The number of training sequences.")
+    public var sequences = 6144
+
+    /// Creates the command (ArgumentParser fills it in).
+    public init() {}
+
+    /// The example's options.
+    public var options: AttentionOptions {
+        var options = AttentionOptions(settings: common.settings)
+        options.length = length
+        options.trainingSequences = sequences
+        return options
+    }
+
+    /// Runs the example.
+    public func run() throws { report(try Attention.run(options)) }
+}

@@ -1,0 +1,255 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+import Luz
+@testable import LuzExamples
+
+/// A fresh folder for one test's figures, removed by the caller.
+func temporaryDirectory(_ label: String) throws -> URL {
+    let url = FileManager.default.temporaryDirectory
+        .appendingPathComponent("luz-examples-\(label)-\(UUID().uuidString)", isDirectory: true)
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Checks the shape of a result line: one line, `result: example=<name>`, then `key=value`
+/// pairs with the expected keys, and returns the pairs.
+@discardableResult
+func checkLine(_ result: ExampleResult, example: String, keys: [String]) -> [String: String] {
+    let line = result.line
+    #expect(!line.contains("\n"))
+    #expect(line.hasPrefix("result: example=\(example) "))
+    var pairs: [String: String] = [:]
+    for token in line.dropFirst("result: ".count).split(separator: " ") {
+        let parts = token.split(separator: "=", maxSplits: 1).map(String.init)
+        #expect(parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty, "not key=value: \(token)")
+        if parts.count == 2 { pairs[parts[0]] = parts[1] }
+    }
+    #expect(pairs["example"] == example)
+    for key in keys { #expect(pairs[key] != nil, "\(example): no \(key) in \(line)") }
+    return pairs
+}
+
+/// Checks that every figure of `result` is in `directory/<example>/` and is a well-formed SVG
+/// document (the XML parser rejects unbalanced tags, bad escapes and control characters).
+func checkFigures(_ result: ExampleResult, in directory: URL, names: [String]) throws {
+    let expected = names.map { directory.appendingPathComponent(result.example).appendingPathComponent("\($0).svg").path }
+    #expect(result.figures.map(\.path) == expected)
+    for path in expected {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let document = try XMLDocument(xmlString: text, options: [])
+        #expect(document.rootElement()?.localName == "svg", "\(path) is not an SVG document")
+        #expect(text.count > 500, "\(path) is nearly empty")
+    }
+}
+
+/// A value of the result as a number in `range`.
+func checkNumber(_ result: ExampleResult, _ key: String, in range: ClosedRange<Double>) {
+    let value = result.number(key)
+    #expect(value.map(range.contains) == true, "\(result.example): \(key) = \(value.map { "\($0)" } ?? "missing") not in \(range)")
+}
+
+@Suite("The Little Book examples, run briefly")
+struct ExampleTests {
+    @Test("basis-regression: three fits, three figures; the overfitted curve misses the true one")
+    func basisRegression() throws {
+        let directory = try temporaryDirectory("basis")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = BasisRegressionOptions(settings: ExampleSettings(seed: 3, epochs: 2000, quiet: true,
+                                                                        outputDirectory: directory))
+        options.learningRate = 0.05
+        let result = try BasisRegression.run(options)
+        checkLine(result, example: "basis-regression",
+                  keys: ["loss", "test_loss", "underfit_loss", "overfit_train_loss", "overfit_test_loss", "steps"])
+        #expect(result["steps"] == "2000")
+        checkNumber(result, "loss", in: 0...0.01)
+        // Too few weights cannot follow the curve; too few points are fitted but not generalized.
+        #expect(result.number("underfit_loss")! > 5 * result.number("loss")!)
+        #expect(result.number("overfit_test_loss")! > 5 * result.number("overfit_train_loss")!)
+        try checkFigures(result, in: directory, names: ["fit", "underfitting", "overfitting"])
+    }
+
+    @Test("c-shape: trains with fit, reports accuracies, draws data, regions, activations and curves")
+    func cShape() throws {
+        let directory = try temporaryDirectory("cshape")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = CShapeOptions(settings: ExampleSettings(seed: 5, epochs: 3, quiet: true, outputDirectory: directory))
+        options.pointsPerClass = 100
+        options.testPointsPerClass = 100
+        options.gridSize = 12
+        options.attempts = 1
+        let result = try CShape.run(options)
+        checkLine(result, example: "c-shape",
+                  keys: ["accuracy", "train_accuracy", "train_loss", "epochs", "attempts", "seconds"])
+        #expect(result["epochs"] == "3" && result["attempts"] == "1")
+        checkNumber(result, "accuracy", in: 0...1)
+        try checkFigures(result, in: directory, names: ["data", "regions", "activations", "curves"])
+        // One panel per layer plus the input.
+        let activations = try String(contentsOf: result.figures[2], encoding: .utf8)
+        for layer in 1...7 { #expect(activations.contains("layer \(layer) (tanh)")) }
+    }
+
+    @Test("c-shape: the same seed gives the same result")
+    func cShapeIsReproducible() throws {
+        let directory = try temporaryDirectory("cshape-seed")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func run() throws -> ExampleResult {
+            var options = CShapeOptions(settings: ExampleSettings(seed: 11, epochs: 2, quiet: true, outputDirectory: directory))
+            options.pointsPerClass = 50
+            options.testPointsPerClass = 50
+            options.gridSize = 4
+            options.attempts = 1
+            return try CShape.run(options)
+        }
+        let (first, second) = (try run(), try run())
+        #expect(first["accuracy"] == second["accuracy"])
+        #expect(first["train_loss"] == second["train_loss"])
+    }
+
+    @Test("penguins-mlp: the seed's architecture and the default both train and report validation accuracy")
+    func penguins() throws {
+        let directory = try temporaryDirectory("penguins")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = PenguinsMLPOptions(settings: ExampleSettings(seed: 2, epochs: 15, quiet: true, outputDirectory: directory))
+        let result = try PenguinsMLP.run(options)
+        checkLine(result, example: "penguins-mlp",
+                  keys: ["valid_accuracy", "train_accuracy", "valid_loss", "epochs", "hidden", "seconds"])
+        #expect(result["hidden"] == "32,16")
+        // Standardized features and wide layers learn within a few epochs.
+        checkNumber(result, "valid_accuracy", in: 0.9...1)
+        try checkFigures(result, in: directory, names: ["curves", "data"])
+
+        options.hidden = [2, 2, 2]
+        options.standardize = false
+        options.settings.epochs = 2
+        let seed = try PenguinsMLP.run(options)
+        #expect(seed["hidden"] == "2,2,2")
+        checkNumber(seed, "valid_accuracy", in: 0...1)
+    }
+
+    @Test("attention: a tiny transformer trains on reversal and its attention weights are drawn")
+    func attention() throws {
+        let directory = try temporaryDirectory("attention")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = AttentionOptions(settings: ExampleSettings(seed: 4, epochs: 2, quiet: true, outputDirectory: directory))
+        options.vocabulary = 8
+        options.length = 6
+        options.dimension = 16
+        options.heads = 2
+        options.trainingSequences = 256
+        options.testSequences = 32
+        let result = try Attention.run(options)
+        checkLine(result, example: "attention", keys: ["token_accuracy", "sequence_accuracy", "train_loss", "epochs", "seconds"])
+        checkNumber(result, "token_accuracy", in: 0...1)
+        try checkFigures(result, in: directory, names: ["attention", "curves"])
+        // Two layers of 6 × 6 weights.
+        let svg = try XMLDocument(xmlString: String(contentsOf: result.figures[0], encoding: .utf8), options: [])
+        let cells = try svg.nodes(forXPath: "//*[@class='cell']")
+        #expect(cells.count == 2 * 6 * 6)
+    }
+
+    @Test("attention weights are rows of probabilities")
+    func attentionWeights() {
+        let model = SequenceTransformer(vocabulary: 5, length: 4, dimension: 8, heads: 2, layers: 2,
+                                        generator: .init(seed: 1))
+        let weights = model.attentionWeights(for: Tensor([1, 2, 3, 4] as [Int64]))
+        #expect(weights.count == 2)
+        for matrix in weights {
+            #expect(matrix.shape == [4, 4])
+            for total in matrix.sum(dim: 1).doubles { #expect(abs(total - 1) < 1e-5) }
+        }
+    }
+
+    static let fashionMNISTInstalled = FileManager.default.fileExists(
+        atPath: "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
+
+    @Test("kmnist-resnet: a tiny slice of Fashion-MNIST fetched through a file mirror",
+          .enabled(if: fashionMNISTInstalled, "needs Debian's dataset-fashion-mnist"))
+    func residualNet() throws {
+        let directory = try temporaryDirectory("resnet")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = KMNISTResNetOptions(settings: ExampleSettings(seed: 1, quiet: true, outputDirectory: directory))
+        options.dataset = .fashionMNIST
+        options.limit = 48
+        options.batchSize = 16
+        options.shownImages = 12
+        // Debian's folder holds fashion-mnist/<file>: a local mirror, copied into a fresh cache.
+        options.environment = ["LUZ_DATASET_MIRROR": "file:///usr/share/datasets",
+                               "LUZ_DATA_DIR": directory.appendingPathComponent("cache").path]
+        let result = try KMNISTResNet.run(options)
+        checkLine(result, example: "kmnist-resnet",
+                  keys: ["dataset", "test_accuracy", "test_loss", "train_accuracy", "train_images", "test_images", "epochs"])
+        #expect(result["dataset"] == "fashion-mnist")
+        #expect(result["train_images"] == "48" && result["test_images"] == "48" && result["epochs"] == "1")
+        checkNumber(result, "test_accuracy", in: 0...1)
+        try checkFigures(result, in: directory, names: ["curves", "predictions"])
+        #expect(FileManager.default.fileExists(
+            atPath: directory.appendingPathComponent("cache/fashion-mnist/train-images-idx3-ubyte.gz").path))
+    }
+
+    @Test("kmnist-resnet: without the files, the error says how to use LUZ_DATASET_MIRROR")
+    func missingData() throws {
+        let directory = try temporaryDirectory("nodata")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = KMNISTResNetOptions(settings: ExampleSettings(quiet: true, outputDirectory: directory))
+        options.environment = ["LUZ_DATASET_MIRROR": directory.appendingPathComponent("empty-mirror").path,
+                               "LUZ_DATA_DIR": directory.appendingPathComponent("cache").path]
+        do {
+            _ = try KMNISTResNet.run(options)
+            Issue.record("kmnist-resnet ran without data")
+        } catch let error as ExampleError {
+            let message = error.description
+            #expect(message.contains("LUZ_DATASET_MIRROR"))
+            #expect(message.contains("kmnist/"))
+            #expect(message.contains("train-images-idx3-ubyte.gz"))
+        }
+    }
+}
+
+@Suite("The luz-examples command line")
+struct CommandLineTests {
+    @Test("No subcommand runs all examples with the shared defaults")
+    func defaults() throws {
+        let command = try LuzExamplesCommand.parseAsRoot([])
+        let all = try #require(command as? AllExamples)
+        let settings = all.common.settings
+        #expect(settings.seed == 1 && settings.epochs == nil && !settings.quiet)
+        #expect(settings.outputDirectory.lastPathComponent == "luz-output")
+    }
+
+    @Test("Shared and example options reach the example")
+    func penguinsOptions() throws {
+        let command = try LuzExamplesCommand.parseAsRoot(
+            ["penguins-mlp", "--hidden", "2,2,2", "--no-standardize", "--seed", "7", "--epochs", "3", "--quiet",
+             "--output", "/tmp/figures"])
+        let options = try #require(command as? PenguinsMLPCommand).options
+        #expect(options.hidden == [2, 2, 2])
+        #expect(!options.standardize)
+        #expect(options.settings.seed == 7 && options.settings.epochs == 3 && options.settings.quiet)
+        #expect(options.settings.outputDirectory.path == "/tmp/figures")
+    }
+
+    @Test("kmnist-resnet takes a dataset and a limit")
+    func residualNetOptions() throws {
+        let command = try LuzExamplesCommand.parseAsRoot(["kmnist-resnet", "--dataset", "fashion-mnist", "--limit", "100"])
+        let options = try #require(command as? KMNISTResNetCommand).options
+        #expect(options.dataset == .fashionMNIST && options.limit == 100)
+        #expect(options.settings.epochs == nil)
+        #expect(throws: (any Error).self) { try LuzExamplesCommand.parseAsRoot(["kmnist-resnet", "--dataset", "cifar"]) }
+        #expect(throws: (any Error).self) { try LuzExamplesCommand.parseAsRoot(["kmnist-resnet", "--limit", "0"]) }
+        #expect(throws: (any Error).self) { try LuzExamplesCommand.parseAsRoot(["penguins-mlp", "--hidden", "2,x"]) }
+    }
+
+    @Test("Result lines are key=value pairs without spaces")
+    func resultLine() {
+        var result = ExampleResult(example: "demo")
+        result.add("accuracy", 0.98765)
+        result.add("epochs", 3)
+        result.add("whole", 2.0)
+        result.add("hidden", "a b")
+        #expect(result.line == "result: example=demo accuracy=0.9877 epochs=3 whole=2.0000 hidden=a_b")
+        #expect(result.number("accuracy") == 0.9877)
+    }
+}

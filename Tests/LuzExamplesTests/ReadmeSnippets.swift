@@ -1,0 +1,69 @@
+import Foundation
+import Luz
+import LuzDatasets
+import LuzPlot
+import LuzTensor
+
+// Every ```swift block of README.md, verbatim (imports aside, which sit at the top of this
+// file), so that the compiler checks them: ReadmeTests fails when a block is not found here.
+// The functions are compiled, not run: the tour seeds the default generator and writes files
+// in the current folder, which a test running beside others must not do.
+
+/// README: the opening example, the seed's hand-written loop.
+func readmeSeedLoop() {
+// The seed's hand-written loop: autograd, no-grad, in-place update.
+let x = Tensor.linspace(-1, 1, steps: 50)
+let y = (1 - x * x).sqrt()
+let centres = Tensor.linspace(-1, 1, steps: 10)
+let w = Tensor.randn([10], requiresGrad: true)
+for _ in 0..<5000 {
+    let features = Tensor.stack((0..<10).map { (-((x - centres[$0]).pow(2)) / 0.02).exp() }, dim: 1)
+    let loss = (features.matmul(w) - y).pow(2).mean()
+    loss.backward()
+    withNoGrad {
+        w.addInPlace(w.grad!, alpha: -0.01)
+        w.zeroGrad()
+    }
+}
+}
+
+/// README: "A short tour", its blocks in order.
+func readmeTour() throws {
+// A dataset: the Palmer penguins ship with the package (333 complete rows).
+let penguins = try Penguins()
+let x = penguins.features                  // [333, 4] float32: bill, flipper, body mass
+let y = penguins.labels                    // [333] int64: 0 Adelie, 1 Chinstrap, 2 Gentoo
+let standardized = (x - x.mean(dim: 0, keepDim: true)) / x.standardDeviation(dim: 0, keepDim: true)
+
+let model = Sequential {
+    Linear(4, 32); ReLU()
+    Linear(32, 3)
+}
+
+let fitted = try model
+    .setup(loss: CrossEntropyLoss(), optimizer: Adam.self, metrics: [Accuracy()])
+    .learningRate(0.01)
+    .fit(inputs: standardized, targets: y, epochs: 30, validData: 0.2,
+         callbacks: [EarlyStopping(monitor: "valid_loss", patience: 5)], seed: 1)
+
+let evaluation = try fitted.evaluate(inputs: standardized, targets: y)
+print(evaluation)                          // Loss: 0.0113 - Acc: 1.0000
+let accuracy = evaluation["acc"]!
+let predicted = try fitted.predict(standardized).argmax(dim: 1)   // [333] class indices
+print(accuracy, predicted.shape)
+
+try fitted.plot().write(to: "curves.svg")
+let scatter = Plot(title: "Penguins", xLabel: "bill length (mm)", yLabel: "bill depth (mm)")
+    .scatter(x: x[.all, 0].floats, y: x[.all, 1].floats,
+             classes: y.scalars(as: Int64.self), classNames: Penguins.speciesLevels)
+try Figure(scatter).write(to: "penguins.svg")
+}
+
+// README: the callback of the tour.
+final class PrintValidationAccuracy: Callback {
+    func handle(_ event: Event, _ context: Context) throws {
+        if event == .epochEnd, let accuracy = context.metric("valid_acc") {
+            print("epoch \(context.epoch): validation accuracy \(accuracy)")
+        }
+    }
+}
