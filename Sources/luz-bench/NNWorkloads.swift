@@ -68,8 +68,8 @@ func trainClassifier(_ model: Module, x: Tensor, y: Tensor, batchSize: Int, epoc
 
 /// cshape: 200 epochs over 2 × 1000 points in batches of 100.
 func cshape(epochs: Int = 200) {
-    let generator = Generator(seed: 0)
-    manualSeed(0)
+    let generator = Generator(seed: benchSeed)
+    manualSeed(benchSeed)
     let (x, y) = cShapeData(1000, generator: generator)
     let result = trainClassifier(DeepTanh(), x: x, y: y, batchSize: 100, epochs: epochs, generator: generator)
     report("cshape", steps: result.steps, seconds: result.seconds, quality: result.accuracy)
@@ -111,8 +111,8 @@ func penguinRows() -> (x: Tensor, y: Tensor) {
 /// penguins: 200 epochs over the 333 complete rows in batches of 32, with
 /// Linear(4,2)-ReLU-Linear(2,2)-ReLU-Linear(2,2)-ReLU-Linear(2,3).
 func penguins(epochs: Int = 200) {
-    let generator = Generator(seed: 0)
-    manualSeed(0)
+    let generator = Generator(seed: benchSeed)
+    manualSeed(benchSeed)
     let (x, y) = penguinRows()
     let model = Sequential {
         Linear(4, 2); ReLU()

@@ -62,10 +62,10 @@ func resnet() {
         FileHandle.standardError.write("luz-bench resnet: \(error) (install dataset-fashion-mnist or set FASHION_MNIST_DIR)\n".data(using: .utf8)!)
         return
     }
-    manualSeed(0)
+    manualSeed(benchSeed)
     let model = KMNISTNet()
     let optimizer = Adam(groups: [ParameterGroup(model.parameters())])
-    let generator = Generator(seed: 0)
+    let generator = Generator(seed: benchSeed)
     func epoch(_ x: Tensor, _ y: Tensor, batch: Int) -> Int {
         let permutation = Tensor.randperm(x.shape[0], generator: generator)
         var steps = 0

@@ -4,6 +4,10 @@ import LuzTensor
 // The benchmark workloads of shared/bench/WORKLOADS.md, printed in the same line format as the
 // PyTorch peer (torch_workloads.py), so that both can be compared as ratios in one run.
 
+/// The seed of every workload's generators: 0, or `LUZ_BENCH_SEED` (to compare the quality
+/// reached over several seeds; the peer's script seeds with 0).
+let benchSeed = UInt64(ProcessInfo.processInfo.environment["LUZ_BENCH_SEED"] ?? "") ?? 0
+
 /// Prints one result line: name, steps, seconds, microseconds per step, quality.
 func report(_ name: String, steps: Int, seconds: Double, quality: Double) {
     let line = String(format: "%@ steps=%6d secs=%8.3f us/step=%10.1f quality=%.4f",
@@ -23,7 +27,7 @@ func timed(_ body: () -> Void) -> Double {
 /// The seed's hand-written gradient descent on 10 Gaussian basis functions: the model rebuilt
 /// from tensor ops every step, backward, an in-place update under no-grad, the gradient zeroed.
 func basis(steps: Int = 5000) {
-    let generator = Generator(seed: 0)
+    let generator = Generator(seed: benchSeed)
     let xs = (0..<50).map { _ in Float(generator.nextDouble() * 2 - 1) }.sorted()
     let x = Tensor(xs)
     let y = Tensor(xs.map { (1 - $0 * $0).squareRoot() })
