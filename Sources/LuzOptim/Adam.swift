@@ -126,7 +126,20 @@ public class Adam: Optimizer {
                                 } else {
                                     let p = p.baseAddress!, g = g.baseAddress!, m = m.baseAddress!, v = v.baseAddress!
                                     Parallelism.forEachChunk(of: parameter.count, cost: 8) { range in
-                                        for i in range {
+                                        var start = range.lowerBound
+                                        if T.self == Float.self {
+                                            // Eight lanes at a time: written elementwise, the
+                                            // loop stays scalar (a divide and a square root per
+                                            // element in sequence).
+                                            start = adamStepFloat8(
+                                                range, p: UnsafeMutableRawPointer(p), g: UnsafeRawPointer(g),
+                                                m: UnsafeMutableRawPointer(m), v: UnsafeMutableRawPointer(v),
+                                                constants: AdamConstants(
+                                                    beta1: Float(beta1), beta2: Float(beta2), epsilon: Float(epsilon),
+                                                    stepSize: Float(stepSize), correction2Root: Float(correction2Root),
+                                                    coupledDecay: Float(coupledDecay.luzDouble), shrink: Float(shrink.luzDouble)))
+                                        }
+                                        for i in start..<range.upperBound {
                                             let d = g[i] + coupledDecay * p[i]
                                             let mi = b1 * m[i] + oneMinusB1 * d
                                             let vi = b2 * v[i] + oneMinusB2 * d * d
@@ -186,7 +199,7 @@ public class Adam: Optimizer {
             firstMoment: restoredCopy(try requiredEntry(entries, "exp_avg", index: index), like: parameter),
             secondMoment: restoredCopy(try requiredEntry(entries, "exp_avg_sq", index: index), like: parameter),
             maximumSecondMoment: entries["max_exp_avg_sq"].map { restoredCopy($0, like: parameter) })
-        state.step = Int(try requiredEntry(entries, "step", index: index).item)
+        state.step = try requiredStep(entries, index: index)
         states[index] = state
     }
 }
@@ -214,4 +227,33 @@ public final class AdamW: Adam {
     public required convenience init(groups: [ParameterGroup]) {
         self.init(groups: groups, learningRate: 1e-3)
     }
+}
+
+/// The scalars of one Adam update of one parameter.
+struct AdamConstants {
+    var beta1, beta2, epsilon, stepSize, correction2Root, coupledDecay, shrink: Float
+}
+
+/// Adam's update for float32 over the largest multiple of 8 in `range`, eight lanes at a time;
+/// returns where the scalar loop takes over.
+@inline(__always)
+func adamStepFloat8(_ range: Range<Int>, p: UnsafeMutableRawPointer, g: UnsafeRawPointer,
+                    m: UnsafeMutableRawPointer, v: UnsafeMutableRawPointer, constants c: AdamConstants) -> Int {
+    typealias V = SIMD8<Float>
+    let b1 = V(repeating: c.beta1), oneMinusB1 = V(repeating: 1 - c.beta1), b2 = V(repeating: c.beta2)
+    let oneMinusB2 = V(repeating: 1 - c.beta2), eps = V(repeating: c.epsilon), size = V(repeating: c.stepSize)
+    let root = V(repeating: c.correction2Root), decay = V(repeating: c.coupledDecay), shrink = V(repeating: c.shrink)
+    var i = range.lowerBound
+    while i + 8 <= range.upperBound {
+        let offset = i * MemoryLayout<Float>.stride
+        let pi = p.loadUnaligned(fromByteOffset: offset, as: V.self)
+        let d = g.loadUnaligned(fromByteOffset: offset, as: V.self) + decay * pi
+        let mi = b1 * m.loadUnaligned(fromByteOffset: offset, as: V.self) + oneMinusB1 * d
+        let vi = b2 * v.loadUnaligned(fromByteOffset: offset, as: V.self) + oneMinusB2 * d * d
+        m.storeBytes(of: mi, toByteOffset: offset, as: V.self)
+        v.storeBytes(of: vi, toByteOffset: offset, as: V.self)
+        p.storeBytes(of: pi * shrink - size * mi / (vi.squareRoot() / root + eps), toByteOffset: offset, as: V.self)
+        i += 8
+    }
+    return i
 }

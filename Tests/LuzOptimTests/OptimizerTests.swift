@@ -70,6 +70,27 @@ struct OptimizerStepTests {
         expectTrajectory(plain, [[1 - 1e-3, -2 + 2 * 3e-3], [(1 - 1e-3) * (1 - 1e-3), -2 * (1 - 3e-3) * (1 - 3e-3)]])
     }
 
+    /// float32 runs eight lanes at a time with a scalar tail; float64 runs the scalar loop: the
+    /// two must take the same steps.
+    @Test(arguments: [false, true])
+    func adamFloat32LanesMatchTheScalarUpdate(decoupled: Bool) {
+        let values = (0..<21).map { Double($0) / 7 - 1.3 }
+        let grads = (0..<21).map { sin(Double($0)) }
+        func run(_ dtype: DType) -> [Double] {
+            let theta = Tensor(values).to(dtype).requiringGrad()
+            let optimizer: Optimizer = decoupled
+                ? AdamW([theta], learningRate: 0.05, weightDecay: 0.1)
+                : Adam([theta], learningRate: 0.05, weightDecay: 0.1)
+            for step in 1...4 {
+                theta.grad = Tensor(grads.map { $0 * Double(step) }).to(dtype)
+                optimizer.step()
+            }
+            return theta.to(.float64).doubles
+        }
+        let lanes = run(.float32), scalar = run(.float64)
+        for (a, b) in zip(lanes, scalar) { #expect(abs(a - b) < 1e-5, "float32 \(a) vs float64 \(b)") }
+    }
+
     @Test func adamWithWeightDecay() {
         let lr = 0.1, b1 = 0.9, b2 = 0.999, eps = 1e-8, lambda = 0.1
         var theta = start, m = [0.0, 0.0], v = [0.0, 0.0]
