@@ -56,7 +56,7 @@ let package = Package(
             ]),
         .target(name: "LuzPlot", dependencies: ["Luz"]),
         .target(name: "LuzTestSupport", dependencies: ["LuzTensor"]),
-        .executableTarget(name: "luz-bench", dependencies: ["LuzTensor", "LuzNN", "LuzOptim", "Luz", "LuzDatasets"]),
+        .executableTarget(name: "luz-bench", dependencies: ["LuzTensor", "LuzNN", "LuzOptim", "Luz", "LuzData", "LuzDatasets"]),
         // The Little Book examples: the examples as a library (so tests can run them) and the
         // `luz-examples` command that runs them.
         .target(

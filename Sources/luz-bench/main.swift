@@ -62,6 +62,7 @@ let workloads: [(String, () -> Void)] = [
 let extraWorkloads: [(String, () -> Void)] = [
     ("ops", { ops() }),
     ("resnet-layers", { resnetLayers() }),
+    ("data", { dataLoading() }),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
