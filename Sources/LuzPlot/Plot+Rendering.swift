@@ -259,7 +259,7 @@ extension Plot {
                 + (legend.map { estimatedTextWidth($0.label, size: Metrics.legendFontSize) }.max() ?? 0))
         var colorBarTicks: [AxisTick] = []
         var colorBarReserve = 0.0
-        if let heatmap {
+        if let heatmap, showsLegend {
             let range = heatmap.resolvedRange
             let values = Ticks.nice(in: range, targetCount: 5)
             colorBarTicks = zip(values, Ticks.labels(for: values)).map { AxisTick(value: $0, label: $1) }
@@ -383,7 +383,7 @@ extension Plot {
             drawLegend(legend, x: rightX, area: area, into: &svg)
             rightX += legendWidth + 12
         }
-        if let heatmap {
+        if let heatmap, showsLegend {
             drawColorBar(heatmap, ticks: colorBarTicks, x: rightX, area: area, id: id, into: &svg)
         }
         svg.close("g")

@@ -63,6 +63,16 @@ struct RegionsAndHeatmapTests {
         #expect(try svg.elements(named: "stop").count == Colormap.viridis.anchors.count)
     }
 
+    @Test("A heat map's colour bar is its legend: hiding the legend hides it")
+    func heatmapColorBarFollowsTheLegend() throws {
+        var plot = Plot().heatmap([[0.0, 1], [2, 3]])
+        #expect(try ParsedSVG(Figure(plot).svgString()).count("color-bar") == 1)
+        plot.showsLegend = false
+        let hidden = try ParsedSVG(Figure(plot).svgString())
+        #expect(try hidden.count("color-bar") == 0)
+        #expect(try hidden.count("cell") == 4)
+    }
+
     @Test("NaN cells are grey and unlabelled; labels and values are written")
     func heatmapLabelsAndMissing() throws {
         let plot = Plot().heatmap([[1.0, 2], [3, .nan]], rowLabels: ["q1", "q2"], columnLabels: ["k1", "k2"],
