@@ -122,9 +122,10 @@ public final class EarlyStopping: Callback {
     }
 
     public func restore(checkpointState state: [String: Tensor]) throws {
-        bestEpoch = Int(state["bestEpoch"]?.item ?? 0)
-        epochsWithoutImprovement = Int(state["wait"]?.item ?? 0)
-        bestValue = state["bestValue"]?.item
+        // Checked: a damaged checkpoint's NaN or non-scalar must be an error, not a crash.
+        bestEpoch = try state["bestEpoch"].map { try StateDict.counter(of: $0, key: "bestEpoch") } ?? 0
+        epochsWithoutImprovement = try state["wait"].map { try StateDict.counter(of: $0, key: "wait") } ?? 0
+        bestValue = try state["bestValue"].map { try StateDict.scalar(of: $0, key: "bestValue") }
         let weights = state.filter { $0.key.hasPrefix("best.") }
         bestWeights = weights.isEmpty ? nil : StateDict(weights.map { (String($0.key.dropFirst(5)), $0.value) }.sorted { $0.0 < $1.0 })
     }

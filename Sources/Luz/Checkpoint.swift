@@ -9,11 +9,16 @@ import Foundation
 public struct Checkpoint {
     /// The last completed epoch.
     public var epoch: Int
+    /// The metrics of every completed epoch.
     public var records: Records
+    /// The time spent in each phase so far.
     public var timings: Timings
+    /// The tensors (model, optimizers, callbacks) and, in its metadata, everything else.
     public var state: StateDict
 
     static let formatKey = "luz.format"
+    /// The largest epoch number a checkpoint may hold.
+    static let maximumEpoch = 1 << 40
 
     /// Captures the state of a run at the end of `context.epoch`.
     init(context: Context) {
@@ -41,11 +46,30 @@ public struct Checkpoint {
     }
 
     /// Reads a checkpoint file, checking that it is one.
+    /// - Throws: ``WeightFileError`` for a file that is not valid safetensors,
+    ///   ``LuzError/checkpoint(path:reason:)`` naming the file and the field for one that is not
+    ///   a Luz checkpoint or holds malformed metadata.
     public init(contentsOf path: String) throws {
-        let state = try StateDict(contentsOf: path)
+        try self.init(state: StateDict(contentsOf: path), path: path)
+    }
+
+    /// Parses a checkpoint held in memory (the content of a checkpoint file), with the same
+    /// checks as ``init(contentsOf:)``.
+    /// - Parameters:
+    ///   - bytes: the file content.
+    ///   - name: the name errors give for the data.
+    public init(bytes: [UInt8], name: String = "<memory>") throws {
+        try self.init(state: SafeTensors.decode(bytes, name: name), path: name)
+    }
+
+    private init(state: StateDict, path: String) throws {
         guard state.metadata[Checkpoint.formatKey] == "1",
               let epochText = state.metadata["luz.epoch"], let epoch = Int(epochText) else {
             throw LuzError.checkpoint(path: path, reason: "not a Luz checkpoint (no luz.format/luz.epoch metadata)")
+        }
+        // The next epoch is epoch + 1: a hostile value must not overflow it.
+        guard (0...Checkpoint.maximumEpoch).contains(epoch) else {
+            throw LuzError.checkpoint(path: path, reason: "metadata field luz.epoch is \(epoch), outside 0...\(Checkpoint.maximumEpoch)")
         }
         self.epoch = epoch
         self.records = try Checkpoint.decode(Records.self, state.metadata["luz.records"], path: path, field: "luz.records")
@@ -89,14 +113,24 @@ public struct Checkpoint {
         context.startEpoch = epoch + 1
     }
 
+    // Records and timings hold NaN whenever a loss diverged or an epoch had no batch; plain JSON
+    // has no NaN and `JSONEncoder` refuses it, which used to leave an empty field that made the
+    // checkpoint unreadable. Non-finite values travel as strings.
+    private static let nonFinite = (positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+
     static func json<T: Encodable>(_ value: T) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: nonFinite.positiveInfinity, negativeInfinity: nonFinite.negativeInfinity, nan: nonFinite.nan)
         return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String?, path: String, field: String) throws -> T {
-        guard let text, let value = try? JSONDecoder().decode(T.self, from: Data(text.utf8)) else {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: nonFinite.positiveInfinity, negativeInfinity: nonFinite.negativeInfinity, nan: nonFinite.nan)
+        guard let text, let value = try? decoder.decode(T.self, from: Data(text.utf8)) else {
             throw LuzError.checkpoint(path: path, reason: "metadata field \(field) is missing or malformed")
         }
         return value

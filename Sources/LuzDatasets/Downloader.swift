@@ -7,6 +7,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import LuzTensor
 
 /// A file a dataset is made of, with the checksums that identify its true content.
 public struct RemoteFile: Hashable, Sendable {
@@ -132,15 +133,14 @@ public struct Downloader: Sendable {
         var mismatch: DatasetError?
         for mirror in mirrors {
             let source = mirror.appendingPathComponent(file.name)
-            let temporary = directory.appendingPathComponent(
-                ".\(file.name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).partial")
             do {
-                defer { unlink(temporary.path) }
-                try transfer(from: source, to: temporary, name: file.name)
-                try Self.verify(temporary, as: file)
-                guard rename(temporary.path, destination.path) == 0 else {
-                    throw DatasetError.io(file: file.name, reason: "cannot rename into the cache: \(systemErrorText())")
-                }
+                let writer = try FileWriter(destination: destination, name: file.name)
+                // A failed attempt's temporary file goes now, not whenever the last reference
+                // (the URL session's delegate) lets go of the writer.
+                defer { writer.discard() }
+                try transfer(from: source, to: writer, name: file.name)
+                try Self.verify(writer.temporaryURL, as: file)
+                try writer.commit()
                 return destination
             } catch let error as DatasetError {
                 if case .checksumMismatch = error, mismatch == nil { mismatch = error }
@@ -175,19 +175,11 @@ public struct Downloader: Sendable {
 
     /// Deletes `.partial` files left by downloads whose process is gone (killed mid-transfer).
     static func removeStalePartials(in directory: URL) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
-        for name in names where name.hasPrefix(".") && name.hasSuffix(".partial") {
-            let parts = name.split(separator: ".")
-            // .<file name parts>.<pid>.<random>.partial
-            guard parts.count >= 4, let pid = Int32(parts[parts.count - 3]) else { continue }
-            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
-                unlink(directory.appendingPathComponent(name).path)
-            }
-        }
+        AtomicFileWriter.removeStaleTemporaries(in: directory.path)
     }
 
-    /// Copies `source` (http, https or file URL) to `destination`, failing on anything short.
-    func transfer(from source: URL, to destination: URL, name: String) throws {
+    /// Copies `source` (http, https or file URL) into `destination`, failing on anything short.
+    func transfer(from source: URL, to destination: FileWriter, name: String) throws {
         let progress = ProgressBar(name: name, enabled: showsProgress ?? (isatty(STDERR_FILENO) != 0))
         switch source.scheme?.lowercased() {
         case "file", nil:
@@ -199,13 +191,12 @@ public struct Downloader: Sendable {
         }
     }
 
-    private func copyLocalFile(from source: URL, to destination: URL, progress: ProgressBar) throws {
+    private func copyLocalFile(from source: URL, to writer: FileWriter, progress: ProgressBar) throws {
         let name = source.lastPathComponent
         guard let input = fopen(source.path, "rb") else {
             throw DatasetError.io(file: name, reason: "cannot open \(source.path): \(systemErrorText())")
         }
         defer { fclose(input) }
-        let writer = try FileWriter(url: destination, name: name)
         var info = stat()
         let total = fstat(fileno(input), &info) == 0 ? Int64(info.st_size) : -1
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
@@ -225,38 +216,42 @@ public struct Downloader: Sendable {
                 break
             }
         }
-        try writer.close()
         progress.finish()
     }
 }
 
-/// Writes a file through `FILE*`, reporting failures (a full disk) as errors.
+/// A download on its way into the cache: an ``AtomicFileWriter`` whose failures (a full disk, a
+/// read-only cache) are reported as ``DatasetError/io(file:reason:)`` naming the file. Until
+/// ``commit()`` the bytes are in a hidden temporary file, deleted if the writer goes away first.
 final class FileWriter {
-    private var file: UnsafeMutablePointer<FILE>?
+    private let file: AtomicFileWriter
     private let name: String
 
-    init(url: URL, name: String) throws {
+    init(destination: URL, name: String) throws {
         self.name = name
-        guard let file = fopen(url.path, "wb") else {
-            throw DatasetError.io(file: name, reason: "cannot create \(url.path): \(systemErrorText())")
-        }
-        self.file = file
+        file = try Self.mapped(name) { try AtomicFileWriter(path: destination.path) }
     }
 
-    deinit { if let file { fclose(file) } }
+    /// Where the bytes are until ``commit()`` (for verifying them).
+    var temporaryURL: URL { URL(fileURLWithPath: file.temporaryPath) }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard let file, let base = bytes.baseAddress, bytes.count > 0 else { return }
-        if fwrite(base, 1, bytes.count, file) != bytes.count {
-            throw DatasetError.io(file: name, reason: "write error: \(systemErrorText())")
-        }
+        try Self.mapped(name) { try file.write(bytes) }
     }
 
-    func close() throws {
-        guard let file else { return }
-        self.file = nil
-        if fclose(file) != 0 {
-            throw DatasetError.io(file: name, reason: "write error: \(systemErrorText())")
+    /// Renames the temporary file to its final name.
+    func commit() throws {
+        try Self.mapped(name) { try file.commit() }
+    }
+
+    /// Deletes the temporary file (nothing after ``commit()``).
+    func discard() { file.discard() }
+
+    private static func mapped<R>(_ name: String, _ body: () throws -> R) throws -> R {
+        do {
+            return try body()
+        } catch let error as FileWriteError {
+            throw DatasetError.io(file: name, reason: error.reason)
         }
     }
 }

@@ -41,6 +41,31 @@ final class PlainFileReader: ByteReader {
     }
 }
 
+/// Reads bytes held in memory in order (parsing without a file: tests, fuzzing, network data).
+final class MemoryReader: ByteReader {
+    let fileName: String
+    private let bytes: [UInt8]
+    private var position = 0
+
+    /// The number of bytes.
+    var size: Int { bytes.count }
+
+    init(_ bytes: [UInt8], name: String) {
+        self.bytes = bytes
+        fileName = name
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = min(buffer.count, bytes.count - position)
+        guard n > 0, let base = buffer.baseAddress else { return 0 }
+        bytes.withUnsafeBytes { source in
+            base.copyMemory(from: source.baseAddress! + position, byteCount: n)
+        }
+        position += n
+        return n
+    }
+}
+
 /// Decompresses a gzip file with zlib, streaming: the compressed file is read in chunks and
 /// inflated straight into the caller's memory.
 ///
@@ -49,9 +74,9 @@ final class PlainFileReader: ByteReader {
 final class GzipFileReader: ByteReader {
     let fileName: String
     /// The compressed file's size in bytes.
-    var compressedSize: Int { input.size }
+    let compressedSize: Int
 
-    private let input: PlainFileReader
+    private let input: ByteReader
     // zlib keeps a pointer back to its z_stream and checks it on every call, so the stream must
     // never move: it lives on the heap, not in a Swift stored property.
     private let stream: UnsafeMutablePointer<z_stream>
@@ -66,8 +91,15 @@ final class GzipFileReader: ByteReader {
     /// The size of the compressed chunks read from disk.
     static let chunkSize = 1 << 18
 
-    init(url: URL) throws {
-        input = try PlainFileReader(url: url)
+    convenience init(url: URL) throws {
+        let file = try PlainFileReader(url: url)
+        try self.init(input: file, compressedSize: file.size)
+    }
+
+    /// Decompresses what `input` holds (`compressedSize` bytes).
+    init(input: ByteReader, compressedSize: Int) throws {
+        self.input = input
+        self.compressedSize = compressedSize
         fileName = input.fileName
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
@@ -188,10 +220,28 @@ public enum Gzip {
     /// - Throws: ``DatasetError/corruptGzip(file:reason:)`` naming the file when the data is
     ///   damaged or ends early; ``DatasetError/io(file:reason:)`` when it cannot be read.
     public static func decompress(contentsOf url: URL) throws -> [UInt8] {
-        let reader = try GzipFileReader(url: url)
+        try decompress(GzipFileReader(url: url), trailerSize: trailerSize(of: url))
+    }
+
+    /// Decompresses gzip data held in memory (one or several members).
+    /// - Parameters:
+    ///   - bytes: the compressed data.
+    ///   - name: the name errors give for the data (a file or URL name).
+    /// - Throws: ``DatasetError/corruptGzip(file:reason:)`` naming `name` when the data is
+    ///   damaged or ends early.
+    public static func decompress(_ bytes: [UInt8], name: String = "<memory>") throws -> [UInt8] {
+        var trailer: Int?
+        if bytes.count >= 4 {
+            trailer = bytes[(bytes.count - 4)...].reversed().reduce(0) { ($0 << 8) | Int($1) }
+        }
+        let input = MemoryReader(bytes, name: name)
+        return try decompress(GzipFileReader(input: input, compressedSize: bytes.count), trailerSize: trailer)
+    }
+
+    private static func decompress(_ reader: GzipFileReader, trailerSize: Int?) throws -> [UInt8] {
         // A single-member file's trailer gives the exact size (modulo 2^32, hence the cap from
         // the deflate ratio); one extra byte detects data beyond it without a second pass.
-        var capacity = trailerSize(of: url) ?? reader.compressedSize * 4
+        var capacity = trailerSize ?? reader.compressedSize * 4
         capacity = min(capacity, reader.compressedSize * maximumRatio + 4096) + 1
         var result = try [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
             initialized = try reader.read(into: UnsafeMutableRawBufferPointer(buffer))

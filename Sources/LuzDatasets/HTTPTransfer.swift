@@ -11,9 +11,8 @@ import FoundationNetworking
 /// connection early, or sends fewer bytes than its `Content-Length`, is reported as an error
 /// here even where the transport itself would not complain.
 enum HTTPTransfer {
-    static func download(_ url: URL, to destination: URL, name: String, timeout: TimeInterval,
+    static func download(_ url: URL, to writer: FileWriter, name: String, timeout: TimeInterval,
                          progress: ProgressBar) throws {
-        let writer = try FileWriter(url: destination, name: name)
         let delegate = Delegate(writer: writer, progress: progress)
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
@@ -47,7 +46,6 @@ enum HTTPTransfer {
             throw DatasetError.truncated(file: name, expectedBytes: Int(delegate.expected),
                                          actualBytes: Int(delegate.received))
         }
-        try writer.close()
     }
 
     /// Receives the response on the session's serial queue. The waiting thread reads the fields

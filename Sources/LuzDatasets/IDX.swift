@@ -125,6 +125,22 @@ public struct IDXArray: Equatable, Sendable {
         try self.init(reader: reader, availableBytes: limit, exact: exact)
     }
 
+    /// Parses IDX data held in memory, gzip-compressed (detected from its first bytes) or not,
+    /// with the same checks as ``init(contentsOf:)``.
+    /// - Parameters:
+    ///   - bytes: the file content.
+    ///   - name: the name errors give for the data.
+    public init(bytes: [UInt8], name: String = "<memory>") throws {
+        let input = MemoryReader(bytes, name: name)
+        if bytes.starts(with: [0x1f, 0x8b]) {
+            let gzip = try GzipFileReader(input: input, compressedSize: bytes.count)
+            let (limit, overflow) = bytes.count.multipliedReportingOverflow(by: Gzip.maximumRatio)
+            try self.init(reader: gzip, availableBytes: overflow ? Int.max : limit, exact: false)
+        } else {
+            try self.init(reader: input, availableBytes: bytes.count, exact: true)
+        }
+    }
+
     init(reader: ByteReader, availableBytes: Int, exact: Bool) throws {
         let file = reader.fileName
         func readExactly(_ buffer: UnsafeMutableRawBufferPointer, offset: Int, expectedTotal: Int) throws {
@@ -239,9 +255,15 @@ public struct IDXArray: Equatable, Sendable {
         return bytes
     }
 
-    /// Writes the array as an (uncompressed) IDX file.
+    /// Writes the array as an (uncompressed) IDX file, through a temporary file renamed into
+    /// place (``AtomicFileWriter``).
+    /// - Throws: ``DatasetError/io(file:reason:)`` naming the file and the step that failed.
     public func write(to url: URL) throws {
-        try Data(encoded()).write(to: url)
+        do {
+            try AtomicFileWriter.write(encoded(), to: url.path)
+        } catch let error as FileWriteError {
+            throw DatasetError.io(file: url.lastPathComponent, reason: error.reason)
+        }
     }
 
     /// The values as a tensor of the array's shape: `float32` and `float64` arrays keep their

@@ -142,36 +142,13 @@ public enum SafeTensors {
         return out + "\""
     }
 
-    /// Writes `bytes` to a temporary file next to `path`, flushes it, and renames it to `path`.
+    /// Writes `bytes` through ``AtomicFileWriter``: a temporary file next to `path`, flushed
+    /// and renamed over it. A failure leaves the previous file intact and no temporary file.
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard descriptor >= 0 else {
-            throw WeightFileError(file: path, reason: "cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))")
-        }
-        var failure: String?
-        bytes.withUnsafeBytes { raw in
-            var written = 0
-            while written < raw.count {
-                let n = posixWrite(descriptor, raw.baseAddress! + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = "write failed: \(String(cString: strerror(errno)))"
-                    return
-                }
-                written += n
-            }
-        }
-        if failure == nil && fsync(descriptor) != 0 { failure = "fsync failed: \(String(cString: strerror(errno)))" }
-        if close(descriptor) != 0 && failure == nil { failure = "close failed: \(String(cString: strerror(errno)))" }
-        if failure == nil && rename(temporary, path) != 0 {
-            failure = "cannot rename the temporary file into place: \(String(cString: strerror(errno)))"
-        }
-        if let failure {
-            unlink(temporary)
-            throw WeightFileError(file: path, reason: failure)
+        do {
+            try AtomicFileWriter.write(bytes, to: path)
+        } catch let error as FileWriteError {
+            throw WeightFileError(file: path, reason: error.reason)
         }
     }
 
@@ -396,11 +373,6 @@ public enum SafeTensors {
         default: return sign * (1 + fraction / 1024) * Float(sign: .plus, exponent: exponent - 15, significand: 1)
         }
     }
-}
-
-/// `write(2)`, under a name the `SafeTensors.write` method does not shadow.
-private func posixWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    write(descriptor, buffer, count)
 }
 
 // MARK: - A small JSON reader for safetensors headers

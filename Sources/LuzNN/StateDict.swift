@@ -94,6 +94,42 @@ public struct StateDict: Sequence, ExpressibleByDictionaryLiteral, CustomStringC
     }
 }
 
+extension StateDict {
+    /// The value of the one-element entry `key`: a hyper-parameter or statistic saved as a tensor.
+    /// - Throws: ``StateDictError/missingKey(_:)``, or ``StateDictError/shapeMismatch(key:expected:found:)``
+    ///   when the entry does not hold exactly one element.
+    public func scalar(_ key: String) throws -> Double {
+        guard let tensor = self[key] else { throw StateDictError.missingKey(key) }
+        return try StateDict.scalar(of: tensor, key: key)
+    }
+
+    /// The value of the one-element entry `key` as a counter (a step, epoch or patience count).
+    /// - Throws: as ``scalar(_:)``, and ``StateDictError/incompatible(_:)`` when the value is
+    ///   not a whole number in `0...2⁵³` (a damaged file can hold NaN, a negative or a huge
+    ///   number; converting those to `Int` would stop the program).
+    public func counter(_ key: String) throws -> Int {
+        guard let tensor = self[key] else { throw StateDictError.missingKey(key) }
+        return try StateDict.counter(of: tensor, key: key)
+    }
+
+    /// The value of a one-element tensor read from entry `key` (see ``scalar(_:)``).
+    public static func scalar(of tensor: Tensor, key: String) throws -> Double {
+        guard tensor.count == 1 else {
+            throw StateDictError.shapeMismatch(key: key, expected: [], found: tensor.shape)
+        }
+        return tensor.item
+    }
+
+    /// The value of a one-element tensor read from entry `key` as a counter (see ``counter(_:)``).
+    public static func counter(of tensor: Tensor, key: String) throws -> Int {
+        let value = try scalar(of: tensor, key: key)
+        guard value >= 0, value <= 0x1p53, value == value.rounded() else {
+            throw StateDictError.incompatible("'\(key)' holds \(value), not a count")
+        }
+        return Int(value)
+    }
+}
+
 /// An error loading a state dict into a module or optimizer: the first key that does not fit.
 public enum StateDictError: Error, Equatable, CustomStringConvertible {
     /// The module (or optimizer) has an entry the state dict lacks.

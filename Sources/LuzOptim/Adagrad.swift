@@ -108,7 +108,7 @@ public final class Adagrad: Optimizer {
             return
         }
         let state = State(sum: restoredCopy(try requiredEntry(entries, "sum", index: index), like: parameters[index]))
-        state.step = Int(try requiredEntry(entries, "step", index: index).item)
+        state.step = try requiredStep(entries, index: index)
         states[index] = state
     }
 }

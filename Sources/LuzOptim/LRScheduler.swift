@@ -65,7 +65,7 @@ open class LRScheduler {
         guard base.shape == [baseLearningRates.count] else {
             throw StateDictError.shapeMismatch(key: "base_lrs", expected: [baseLearningRates.count], found: base.shape)
         }
-        lastEpoch = Int(epoch.item)
+        lastEpoch = try StateDict.counter(of: epoch, key: "last_epoch")
         learningRates = optimizer.parameterGroups.map(\.learningRate)
     }
 }
@@ -431,14 +431,11 @@ public final class ReduceLROnPlateau {
 
     /// Restores the counters saved by ``stateDict()``.
     public func loadStateDict(_ state: StateDict) throws {
-        func value(_ key: String) throws -> Double {
-            guard let tensor = state[key] else { throw StateDictError.missingKey(key) }
-            return tensor.item
-        }
-        let restored = (try value("best"), try value("num_bad_epochs"), try value("cooldown_counter"), try value("last_epoch"))
+        let restored = (try state.scalar("best"), try state.counter("num_bad_epochs"),
+                        try state.counter("cooldown_counter"), try state.counter("last_epoch"))
         best = restored.0
-        badEpochs = Int(restored.1)
-        cooldownCounter = Int(restored.2)
-        lastEpoch = Int(restored.3)
+        badEpochs = restored.1
+        cooldownCounter = restored.2
+        lastEpoch = restored.3
     }
 }

@@ -190,19 +190,16 @@ open class Optimizer {
         if let saved = state.metadata["optimizer"], saved != "\(Self.self)" {
             throw StateDictError.incompatible("the state was saved by \(saved), this optimizer is \(Self.self)")
         }
-        func scalar(_ key: String) throws -> Double {
-            guard let tensor = state[key] else { throw StateDictError.missingKey(key) }
-            guard tensor.count == 1 else { throw StateDictError.shapeMismatch(key: key, expected: [], found: tensor.shape) }
-            return tensor.item
-        }
-        let steps = try scalar("step_count")
+        let scalar = state.scalar
+        // Counters go through `counter`: a damaged file's NaN or 1e300 must not reach `Int(_:)`.
+        let steps = try state.counter("step_count")
         var learningRates: [Double] = []
         var weightDecays: [Double?] = []
         for (g, group) in parameterGroups.enumerated() {
             learningRates.append(try scalar("param_groups.\(g).lr"))
-            let size = try scalar("param_groups.\(g).size")
-            guard Int(size) == group.parameters.count else {
-                throw StateDictError.incompatible("group \(g) has \(group.parameters.count) parameters, the state has \(Int(size))")
+            let size = try state.counter("param_groups.\(g).size")
+            guard size == group.parameters.count else {
+                throw StateDictError.incompatible("group \(g) has \(group.parameters.count) parameters, the state has \(size)")
             }
             weightDecays.append(try state["param_groups.\(g).weight_decay"].map { _ in try scalar("param_groups.\(g).weight_decay") })
         }
@@ -228,7 +225,7 @@ open class Optimizer {
             try validateParameterState(perParameter[index], at: index)
         }
         // Everything fits: apply.
-        stepCount = Int(steps)
+        stepCount = steps
         for g in parameterGroups.indices {
             parameterGroups[g].learningRate = learningRates[g]
             parameterGroups[g].weightDecay = weightDecays[g]
@@ -267,6 +264,11 @@ func stateTensor(like parameter: Tensor, value: Double = 0) -> Tensor {
 func requiredEntry(_ entries: StateDict, _ name: String, index: Int) throws -> Tensor {
     guard let tensor = entries[name] else { throw StateDictError.missingKey("state.\(index).\(name)") }
     return tensor
+}
+
+/// A parameter's saved step count, checked (see ``StateDict/counter(_:)``).
+func requiredStep(_ entries: StateDict, index: Int) throws -> Int {
+    try StateDict.counter(of: requiredEntry(entries, "step", index: index), key: "state.\(index).step")
 }
 
 /// A copy of `tensor` converted to `parameter`'s dtype (restored state must not alias the file's tensors).

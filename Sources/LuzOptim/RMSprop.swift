@@ -145,7 +145,7 @@ public final class RMSprop: Optimizer {
         }
         let parameter = parameters[index]
         let state = State(squareAverage: restoredCopy(try requiredEntry(entries, "square_avg", index: index), like: parameter))
-        state.step = Int(try requiredEntry(entries, "step", index: index).item)
+        state.step = try requiredStep(entries, index: index)
         state.momentumBuffer = entries["momentum_buffer"].map { restoredCopy($0, like: parameter) }
         state.gradientAverage = entries["grad_avg"].map { restoredCopy($0, like: parameter) }
         states[index] = state

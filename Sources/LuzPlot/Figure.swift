@@ -1,4 +1,5 @@
 import Foundation
+import LuzTensor
 
 #if canImport(Glibc)
 import Glibc
@@ -122,18 +123,10 @@ public struct Figure: Sendable {
               isDirectory.boolValue else {
             throw PlotError.writeFailed(path: path, reason: "directory '\(directory.path)' does not exist")
         }
-        let temporary = directory.appendingPathComponent(
-            ".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
         do {
-            try Data(svgString().utf8).write(to: temporary)
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw PlotError.writeFailed(path: path, reason: "cannot write temporary file: \(error.localizedDescription)")
-        }
-        guard rename(temporary.path, destination.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw PlotError.writeFailed(path: path, reason: reason)
+            try AtomicFileWriter.write(Array(svgString().utf8), to: path)
+        } catch let error as FileWriteError {
+            throw PlotError.writeFailed(path: path, reason: error.reason)
         }
     }
 }

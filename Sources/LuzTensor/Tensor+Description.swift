@@ -5,14 +5,16 @@ extension Tensor: CustomStringConvertible, CustomDebugStringConvertible {
     /// elided with `...` for large tensors), followed by the shape and element type.
     public var description: String {
         let values = doubles
-        let elide = count > 1000
+        // A shape like [2⁴⁰, 0] holds nothing but would still take 2⁴⁰ turns to print in full.
+        let elide = count > 1000 || shape.contains { $0 > 1000 }
         let formatted = Tensor.formatter(for: values, dtype: dtype)
         var width = 0
         for v in values { width = Swift.max(width, formatted(v).count) }
         func pad(_ s: String) -> String { String(repeating: " ", count: Swift.max(0, width - s.count)) + s }
 
         var strides = [Int](repeating: 1, count: rank)
-        for i in stride(from: rank - 2, through: 0, by: -1) { strides[i] = strides[i + 1] * shape[i + 1] }
+        // Wrapping: with a zero dimension (count 0) the products may overflow but are never used.
+        for i in stride(from: rank - 2, through: 0, by: -1) { strides[i] = strides[i + 1] &* shape[i + 1] }
         let prefix = "tensor("
         func render(dim: Int, base: Int, indent: Int) -> String {
             if dim == rank { return pad(formatted(values[base])) }
@@ -40,7 +42,8 @@ extension Tensor: CustomStringConvertible, CustomDebugStringConvertible {
     private static func formatter(for values: [Double], dtype: DType) -> (Double) -> String {
         switch dtype {
         case .bool: return { $0 != 0 ? "true" : "false" }
-        case .int64: return { String(Int64($0)) }
+        // The values arrive as doubles: Int64.max becomes 2⁶³, which `Int64(_:)` would trap on.
+        case .int64: return { Int64(exactly: $0).map(String.init) ?? String(format: "%.0f", $0) }
         default: break
         }
         let finite = values.filter { $0.isFinite }

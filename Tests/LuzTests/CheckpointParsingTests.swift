@@ -1,0 +1,114 @@
+import Foundation
+@testable import Luz
+import Testing
+
+// Damaged checkpoints found by fuzzing (Fuzz/fuzz-checkpoint) and the fixes' regression tests:
+// every bad value is a thrown error naming the file and the entry, never a crash.
+
+func parsingSetup() -> TrainingSetup {
+    TrainingSetup(model: { _ in Sequential { Linear(2, 3); ReLU(); Linear(3, 2) } },
+                  loss: CrossEntropyLoss(), metrics: [Accuracy()])
+}
+
+func parsingCallbacks() -> [any Callback] {
+    [EarlyStopping(monitor: "train_loss", patience: 5), LRSchedulerCallback { StepLR(optimizer: $0, stepSize: 1) }]
+}
+
+/// A real checkpoint after two epochs, at `folder/run.ckpt`.
+func writeParsingCheckpoint(folder: String) throws -> String {
+    struct Stop: Error {}
+    let (x, y) = blobs(count: 32, seed: 61)
+    let stop = LambdaCallback { event, _ in if event == .fitEnd { throw Stop() } }
+    let path = folder + "/run.ckpt"
+    do {
+        _ = try parsingSetup().fit(.tensors(x, y, batchSize: 8), epochs: 2,
+                                   callbacks: parsingCallbacks() + [AutoResume(path: path), stop], verbose: false, seed: 2)
+    } catch let error as CallbackError where error.underlying is Stop {}
+    return path
+}
+
+@Suite("Damaged checkpoints")
+struct CheckpointParsingTests {
+    func folder() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("luz-ckpt-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Fuzzing found that a run whose records held NaN (a diverged loss, an epoch without
+    /// batches) wrote an empty `luz.records` field, so that its checkpoint could not be read.
+    @Test func recordsHoldingNaNAndInfinitySurviveACheckpoint() throws {
+        var records = Records()
+        records.record(set: "train", metric: "loss", epoch: 1, value: .nan)
+        records.record(set: "train", metric: "acc", epoch: 1, value: .infinity)
+        records.record(set: "train", metric: "lr", epoch: 1, value: 0.5)
+        let text = Checkpoint.json(records)
+        let decoded = try Checkpoint.decode(Records.self, text, path: "x", field: "luz.records")
+        #expect(decoded.value(set: "train", metric: "loss")?.isNaN == true)
+        #expect(decoded.value(set: "train", metric: "acc") == .infinity)
+        #expect(decoded.value(set: "train", metric: "lr") == 0.5)
+    }
+
+    @Test func aRunWithoutBatchesCanBeResumed() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        struct Stop: Error {}
+        let stop = LambdaCallback { event, _ in if event == .fitEnd { throw Stop() } }
+        let (x, y) = blobs(count: 4, seed: 62)   // fewer rows than a batch: no training step, NaN loss
+        let path = dir + "/run.ckpt"
+        do {
+            _ = try parsingSetup().fit(inputs: x, targets: y, epochs: 1, callbacks: [AutoResume(path: path), stop], verbose: false)
+        } catch let error as CallbackError where error.underlying is Stop {}
+        let checkpoint = try Checkpoint(contentsOf: path)
+        #expect(checkpoint.records.value(set: "train", metric: "loss")?.isNaN == true)
+    }
+
+    /// Counters and scalars with impossible values: each reached `Int(_:)` or `Tensor.item`
+    /// and stopped the program before the fix.
+    @Test(arguments: [
+        ("optimizer.opt.step_count", Tensor(scalar: Int64.max), "step_count"),
+        ("optimizer.opt.param_groups.0.size", Tensor(scalar: Double.nan), "param_groups.0.size"),
+        ("optimizer.opt.state.0.step", Tensor(scalar: Double.infinity), "state.0.step"),
+        ("optimizer.opt.param_groups.0.lr", Tensor([0.1, 0.2]), "param_groups.0.lr"),
+        ("callback.EarlyStopping.wait", Tensor(scalar: -3.0), "wait"),
+        ("callback.EarlyStopping.bestValue", Tensor([1.0, 2.0]), "bestValue"),
+        ("callback.LRSchedulerCallback.last_epoch", Tensor(scalar: 1e300), "last_epoch"),
+    ])
+    func impossibleValuesAreErrorsNamingTheEntry(key: String, value: Tensor, named: String) throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = try writeParsingCheckpoint(folder: dir)
+        var state = try StateDict(contentsOf: path)
+        #expect(state[key] != nil)
+        state[key] = value
+        try state.save(to: path)
+        let (x, y) = blobs(count: 32, seed: 61)
+        #expect {
+            _ = try parsingSetup().fit(.tensors(x, y, batchSize: 8), epochs: 3,
+                                       callbacks: parsingCallbacks() + [ResumeFromCheckpoint(path: path)], verbose: false)
+        } throws: { error in
+            "\(error)".contains(named)
+        }
+    }
+
+    @Test func anEpochNumberThatWouldOverflowIsRefused() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = try writeParsingCheckpoint(folder: dir)
+        var state = try StateDict(contentsOf: path)
+        state.metadata["luz.epoch"] = String(Int.max)
+        try state.save(to: path)
+        #expect { try Checkpoint(contentsOf: path) } throws: { error in
+            "\(error)".contains(path) && "\(error)".contains("luz.epoch")
+        }
+    }
+
+    @Test func checkpointsParseFromMemoryToo() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = try writeParsingCheckpoint(folder: dir)
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(try Checkpoint(bytes: bytes, name: "run.ckpt").epoch == 2)
+        #expect(throws: (any Error).self) { try Checkpoint(bytes: Array(bytes.prefix(100)), name: "cut.ckpt") }
+    }
+}
