@@ -107,10 +107,17 @@ extension Tensor {
                      "\(op): input \(describe(shape)) with padding \(padding) is smaller than the kernel \(describe(Array(weight.shape.dropFirst(2)))) with dilation \(dilation): output size \(op == "conv1d" ? "\(g.outWidth)" : "\(g.outHeight) × \(g.outWidth)")")
 
         let out = Tensor.empty(outShape, dtype: dtype)
+        // The weight gradient reads the same lowered input as the forward pass: keep it when a
+        // backward pass will need it and it is not too large.
+        let savedCount = g.batch * g.groups * g.loweredCount
+        let saved: Tensor? = GradMode.isEnabled && weight.requiresGrad && out.count > 0 && savedCount > 0
+            && savedCount * dtype.byteCount <= ConvolutionTuning.maximumSavedLoweredBytes
+            ? Tensor.empty([savedCount], dtype: dtype) : nil
         if out.count > 0 {
             func forward<T: GemmScalar>(_: T.Type) {
                 g.forward(input: pointer(T.self), weight: weight.pointer(T.self),
-                          bias: bias.map { UnsafePointer($0.pointer(T.self)) }, output: out.pointer(T.self))
+                          bias: bias.map { UnsafePointer($0.pointer(T.self)) }, output: out.pointer(T.self),
+                          saveLowered: saved?.pointer(T.self))
             }
             withFloatType(dtype, op, float: { forward(Float.self) }, double: { forward(Double.self) })
         }
@@ -130,7 +137,8 @@ extension Tensor {
                     g.backward(input: self.pointer(T.self), weight: weight.pointer(T.self),
                                gradOutput: gradOutput.pointer(T.self),
                                gradInput: gradInput?.pointer(T.self), gradWeight: gradWeight?.pointer(T.self),
-                               gradBias: gradBias?.pointer(T.self))
+                               gradBias: gradBias?.pointer(T.self),
+                               savedLowered: saved.map { UnsafePointer($0.pointer(T.self)) })
                 }
                 withFloatType(self.dtype, op, float: { backward(Float.self) }, double: { backward(Double.self) })
             }
