@@ -32,6 +32,26 @@ struct TransformerLayerConfiguration {
     var bias: Bool
     var dtype: DType
     var generator: Generator?
+
+    /// A new attention block of this configuration.
+    func makeAttention() -> MultiheadAttention {
+        MultiheadAttention(embedDimension: modelDimension, heads: heads, dropout: dropout, bias: bias,
+                           batchFirst: batchFirst, dtype: dtype, generator: generator)
+    }
+
+    /// The feed-forward block's two layers, modelDimension → feedForwardDimension → modelDimension.
+    func makeFeedForward() -> (Linear, Linear) {
+        (Linear(modelDimension, feedForwardDimension, bias: bias, dtype: dtype, generator: generator),
+         Linear(feedForwardDimension, modelDimension, bias: bias, dtype: dtype, generator: generator))
+    }
+
+    /// A new normalization over the model dimension.
+    func makeNorm() -> LayerNorm {
+        LayerNorm(modelDimension, epsilon: layerNormEpsilon, bias: bias, dtype: dtype)
+    }
+
+    /// A new dropout with the configuration's probability.
+    func makeDropout() -> Dropout { Dropout(probability: dropout, generator: generator) }
 }
 
 /// One transformer encoder layer (torch's `nn.TransformerEncoderLayer`): self-attention and a
@@ -108,16 +128,13 @@ public final class TransformerEncoderLayer: Module {
 
     init(configuration c: TransformerLayerConfiguration) {
         configuration = c
-        _selfAttention = Key(wrappedValue: MultiheadAttention(
-            embedDimension: c.modelDimension, heads: c.heads, dropout: c.dropout, bias: c.bias, batchFirst: c.batchFirst,
-            dtype: c.dtype, generator: c.generator), "self_attn")
-        linear1 = Linear(c.modelDimension, c.feedForwardDimension, bias: c.bias, dtype: c.dtype, generator: c.generator)
-        dropout = Dropout(probability: c.dropout, generator: c.generator)
-        linear2 = Linear(c.feedForwardDimension, c.modelDimension, bias: c.bias, dtype: c.dtype, generator: c.generator)
-        norm1 = LayerNorm(c.modelDimension, epsilon: c.layerNormEpsilon, bias: c.bias, dtype: c.dtype)
-        norm2 = LayerNorm(c.modelDimension, epsilon: c.layerNormEpsilon, bias: c.bias, dtype: c.dtype)
-        dropout1 = Dropout(probability: c.dropout, generator: c.generator)
-        dropout2 = Dropout(probability: c.dropout, generator: c.generator)
+        _selfAttention = Key(wrappedValue: c.makeAttention(), "self_attn")
+        (linear1, linear2) = c.makeFeedForward()
+        dropout = c.makeDropout()
+        norm1 = c.makeNorm()
+        norm2 = c.makeNorm()
+        dropout1 = c.makeDropout()
+        dropout2 = c.makeDropout()
         super.init()
     }
 
@@ -288,21 +305,16 @@ public final class TransformerDecoderLayer: Module {
 
     init(configuration c: TransformerLayerConfiguration) {
         configuration = c
-        _selfAttention = Key(wrappedValue: MultiheadAttention(
-            embedDimension: c.modelDimension, heads: c.heads, dropout: c.dropout, bias: c.bias, batchFirst: c.batchFirst,
-            dtype: c.dtype, generator: c.generator), "self_attn")
-        _crossAttention = Key(wrappedValue: MultiheadAttention(
-            embedDimension: c.modelDimension, heads: c.heads, dropout: c.dropout, bias: c.bias, batchFirst: c.batchFirst,
-            dtype: c.dtype, generator: c.generator), "multihead_attn")
-        linear1 = Linear(c.modelDimension, c.feedForwardDimension, bias: c.bias, dtype: c.dtype, generator: c.generator)
-        dropout = Dropout(probability: c.dropout, generator: c.generator)
-        linear2 = Linear(c.feedForwardDimension, c.modelDimension, bias: c.bias, dtype: c.dtype, generator: c.generator)
-        norm1 = LayerNorm(c.modelDimension, epsilon: c.layerNormEpsilon, bias: c.bias, dtype: c.dtype)
-        norm2 = LayerNorm(c.modelDimension, epsilon: c.layerNormEpsilon, bias: c.bias, dtype: c.dtype)
-        norm3 = LayerNorm(c.modelDimension, epsilon: c.layerNormEpsilon, bias: c.bias, dtype: c.dtype)
-        dropout1 = Dropout(probability: c.dropout, generator: c.generator)
-        dropout2 = Dropout(probability: c.dropout, generator: c.generator)
-        dropout3 = Dropout(probability: c.dropout, generator: c.generator)
+        _selfAttention = Key(wrappedValue: c.makeAttention(), "self_attn")
+        _crossAttention = Key(wrappedValue: c.makeAttention(), "multihead_attn")
+        (linear1, linear2) = c.makeFeedForward()
+        dropout = c.makeDropout()
+        norm1 = c.makeNorm()
+        norm2 = c.makeNorm()
+        norm3 = c.makeNorm()
+        dropout1 = c.makeDropout()
+        dropout2 = c.makeDropout()
+        dropout3 = c.makeDropout()
         super.init()
     }
 
