@@ -96,12 +96,15 @@ enum BLAS {
 
 /// Generic entry so kernels written over `TensorFloat` reach the right BLAS routine.
 protocol GemmScalar: TensorFloat {
+    /// A vector of eight scalars, for kernels written with explicit SIMD.
+    associatedtype Lanes: SIMD where Lanes.Scalar == Self
     static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                      alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
 }
 
 extension Float: GemmScalar {
+    typealias Lanes = SIMD8<Float>
     static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                      alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -111,6 +114,7 @@ extension Float: GemmScalar {
 }
 
 extension Double: GemmScalar {
+    typealias Lanes = SIMD8<Double>
     static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                      alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
                      beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {

@@ -607,6 +607,13 @@ enum ConvolutionTuning {
     /// weight gradient (beyond it the backward pass builds them again): about three times the
     /// input for a 3×3 kernel, against a tenth of the step's time.
     nonisolated(unsafe) static var maximumSavedLoweredBytes = 512 << 20
+    /// The fewest input and output channels for which a 3×3 stride-1 convolution runs on
+    /// ``WinogradConvolution``: below it, its small products run too far from the GEMM's peak
+    /// to repay the transforms.
+    nonisolated(unsafe) static var minimumWinogradChannels = 16
+    /// About how many tiles ``WinogradConvolution`` transforms and multiplies at a time: enough
+    /// columns for fast products, few enough that a block's buffers stay in cache.
+    nonisolated(unsafe) static var winogradBlockTiles = 320
 }
 
 /// Marks a region where Luz runs its own threads over BLAS calls.

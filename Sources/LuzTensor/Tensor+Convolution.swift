@@ -109,12 +109,18 @@ extension Tensor {
         let out = Tensor.empty(outShape, dtype: dtype)
         // The weight gradient reads the same lowered input as the forward pass: keep it when a
         // backward pass will need it and it is not too large.
-        let savedCount = g.batch * g.groups * g.loweredCount
+        let winograd = WinogradConvolution.applies(to: g) ? WinogradConvolution(geometry: g) : nil
+        let savedCount = winograd == nil ? g.batch * g.groups * g.loweredCount : 0
         let saved: Tensor? = GradMode.isEnabled && weight.requiresGrad && out.count > 0 && savedCount > 0
             && savedCount * dtype.byteCount <= ConvolutionTuning.maximumSavedLoweredBytes
             ? Tensor.empty([savedCount], dtype: dtype) : nil
         if out.count > 0 {
             func forward<T: GemmScalar>(_: T.Type) {
+                if let winograd {
+                    winograd.forward(input: pointer(T.self), weight: weight.pointer(T.self),
+                                     bias: bias.map { UnsafePointer($0.pointer(T.self)) }, output: out.pointer(T.self))
+                    return
+                }
                 g.forward(input: pointer(T.self), weight: weight.pointer(T.self),
                           bias: bias.map { UnsafePointer($0.pointer(T.self)) }, output: out.pointer(T.self),
                           saveLowered: saved?.pointer(T.self))
@@ -134,6 +140,13 @@ extension Tensor {
                 gradBias?.fill(0)
             } else {
                 func backward<T: GemmScalar>(_: T.Type) {
+                    if let winograd {
+                        winograd.backward(input: self.pointer(T.self), weight: weight.pointer(T.self),
+                                          gradOutput: gradOutput.pointer(T.self),
+                                          gradInput: gradInput?.pointer(T.self), gradWeight: gradWeight?.pointer(T.self),
+                                          gradBias: gradBias?.pointer(T.self))
+                        return
+                    }
                     g.backward(input: self.pointer(T.self), weight: weight.pointer(T.self),
                                gradOutput: gradOutput.pointer(T.self),
                                gradInput: gradInput?.pointer(T.self), gradWeight: gradWeight?.pointer(T.self),

@@ -231,6 +231,23 @@ struct ConvolutionTests {
         compareWithReference(pointwise, dtype: dtype, seed: 25)
     }
 
+    @Test(arguments: [DType.float32, .float64])
+    func winogradMatchesTheDefinition(dtype: DType) {
+        // 3×3, stride 1, one group, ≥ 16 channels each side: Winograd's F(2×2, 3×3). Odd output
+        // sizes leave partial tiles at the bottom and right; each padding shifts the tiles.
+        for (index, padding) in [(0, 0), (1, 1), (2, 1), (0, 3)].enumerated() {
+            var c = ConvCase(batch: 3, channels: 16, height: 7, width: 8, outChannels: 17,
+                             kernelHeight: 3, kernelWidth: 3)
+            c.padding = padding
+            c.bias = index != 2
+            compareWithReference(c, dtype: dtype, seed: 30 + UInt64(index))
+        }
+        // More images than the gradient's chunks, and blocks of several images.
+        let batch = ConvCase(batch: 19, channels: 20, height: 5, width: 5, outChannels: 16,
+                             kernelHeight: 3, kernelWidth: 3, padding: (1, 1))
+        compareWithReference(batch, dtype: dtype, seed: 35)
+    }
+
     @Test func batchGradientsAreSumsOfImageGradients() {
         // The batch runs on several threads, each image alone on one: both must agree.
         let generator = Generator(seed: 5)
@@ -305,6 +322,15 @@ struct ConvolutionTests {
         checkGradients([x, deep], "dilation (2, 1), padding (2, 0)") {
             $0[0].conv2d(weight: $0[1], padding: [2, 0], dilation: [2, 1])
         }
+    }
+
+    @Test func gradientsWithWinograd() {
+        // 16 channels each side: the Winograd kernels (see `WinogradConvolution`).
+        let x = gradInput([2, 16, 4, 5], seed: 23)
+        let w = gradInput([16, 16, 3, 3], seed: 24)
+        let b = gradInput([16], seed: 25)
+        checkGradients([x, w, b], "padding 1") { $0[0].conv2d(weight: $0[1], bias: $0[2], padding: 1) }
+        checkGradients([x, w], "no padding, odd output width") { $0[0].conv2d(weight: $0[1]) }
     }
 
     @Test func gradientsOfUnbatchedInputAndPartialNeeds() {
