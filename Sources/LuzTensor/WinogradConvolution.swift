@@ -512,15 +512,21 @@ private func deinterleave<T: GemmScalar>(_ source: UnsafePointer<T>, evens: Unsa
                                          odds: UnsafeMutablePointer<T>, count: Int) {
     var j = 0
     let from = UnsafeRawPointer(source)
-    if T.self == Float.self {
+    if T.self == Float.self && count >= 16 {
         let e = UnsafeMutableRawPointer(evens), o = UnsafeMutableRawPointer(odds)
-        while 2 &* j &+ 16 <= count {
+        @inline(__always) func split(_ j: Int) {
             let pair = SIMD16<Float>(lowHalf: from.loadUnaligned(fromByteOffset: 8 &* j, as: SIMD8<Float>.self),
                                      highHalf: from.loadUnaligned(fromByteOffset: 8 &* j &+ 32, as: SIMD8<Float>.self))
             e.storeBytes(of: pair.evenHalf, toByteOffset: 4 &* j, as: SIMD8<Float>.self)
             o.storeBytes(of: pair.oddHalf, toByteOffset: 4 &* j, as: SIMD8<Float>.self)
+        }
+        while 2 &* j &+ 16 <= count {
+            split(j)
             j &+= 8
         }
+        // The last pairs: one more vector, overlapping the previous one.
+        if 2 &* j &+ 1 < count { split((count &- 16) / 2) }
+        j = count / 2
     }
     while 2 &* j &+ 1 < count {
         evens[j] = source[2 &* j]
@@ -535,17 +541,23 @@ private func deinterleave<T: GemmScalar>(_ source: UnsafePointer<T>, evens: Unsa
 private func interleave<T: GemmScalar>(_ evens: UnsafePointer<T>, _ odds: UnsafePointer<T>,
                                        into destination: UnsafeMutablePointer<T>, count: Int) {
     var j = 0
-    if T.self == Float.self {
+    if T.self == Float.self && count >= 16 {
         let e = UnsafeRawPointer(evens), o = UnsafeRawPointer(odds), to = UnsafeMutableRawPointer(destination)
-        while 2 &* j &+ 16 <= count {
+        @inline(__always) func merge(_ j: Int) {
             let a = e.loadUnaligned(fromByteOffset: 4 &* j, as: SIMD8<Float>.self)
             let b = o.loadUnaligned(fromByteOffset: 4 &* j, as: SIMD8<Float>.self)
             let low = SIMD8<Float>(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3])
             let high = SIMD8<Float>(a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
             to.storeBytes(of: low, toByteOffset: 8 &* j, as: SIMD8<Float>.self)
             to.storeBytes(of: high, toByteOffset: 8 &* j &+ 32, as: SIMD8<Float>.self)
+        }
+        while 2 &* j &+ 16 <= count {
+            merge(j)
             j &+= 8
         }
+        // The last pairs: one more vector, overlapping the previous one.
+        if 2 &* j &+ 1 < count { merge((count &- 16) / 2) }
+        j = count / 2
     }
     while 2 &* j &+ 1 < count {
         destination[2 &* j] = evens[j]

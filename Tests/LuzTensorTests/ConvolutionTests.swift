@@ -242,6 +242,14 @@ struct ConvolutionTests {
             c.bias = index != 2
             compareWithReference(c, dtype: dtype, seed: 30 + UInt64(index))
         }
+        // Rows of 16 columns and more take the vector paths, odd and even, with both parities
+        // of padding.
+        for (index, (width, padding)) in [(18, 0), (19, 1), (33, 2), (16, 3)].enumerated() {
+            var wide = ConvCase(batch: 2, channels: 16, height: 4, width: width, outChannels: 16,
+                                kernelHeight: 3, kernelWidth: 3)
+            wide.padding = (1, padding)
+            compareWithReference(wide, dtype: dtype, seed: 40 + UInt64(index))
+        }
         // More images than the gradient's chunks, and blocks of several images.
         let batch = ConvCase(batch: 19, channels: 20, height: 5, width: 5, outChannels: 16,
                              kernelHeight: 3, kernelWidth: 3, padding: (1, 1))
