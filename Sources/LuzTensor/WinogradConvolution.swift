@@ -353,12 +353,12 @@ struct WinogradConvolution {
         forEachBlock(blocks, workers: workers) { block, worker in
             let v = u + xi * o * c + worker * workspace
             let m = v + xi * c * ld
-            let rows = m + xi * o * ld
+            let transformScratch = m + xi * o * ld
             let first = block * perBlock, count = Swift.min(perBlock, g.batch - first)
             let tiles = count * tilesPerImage
             for i in 0..<count {
                 transformInput(input + (first + i) * inputImage, into: v + i * tilesPerImage,
-                               positionStride: c * ld, ld: ld, scratch: rows)
+                               positionStride: c * ld, ld: ld, scratch: transformScratch)
             }
             for p in 0..<xi {
                 T.gemm(transposeA: false, transposeB: false, m: o, n: tiles, k: c,
@@ -367,7 +367,7 @@ struct WinogradConvolution {
             }
             for i in 0..<count {
                 transformOutput(m + i * tilesPerImage, positionStride: o * ld, ld: ld, bias: bias,
-                                into: output + (first + i) * outputImage, scratch: rows)
+                                into: output + (first + i) * outputImage, scratch: transformScratch)
             }
         }
         withExtendedLifetime(scratch) {}
@@ -402,7 +402,7 @@ struct WinogradConvolution {
             let base = workspaces + worker * workspace
             let v = base, y = v + (needV ? xi * c * ld : 0)
             let dv = y + xi * o * ld
-            let rows = dv + (needDV ? xi * c * ld : 0)
+            let transformScratch = dv + (needDV ? xi * c * ld : 0)
             while let chunk = counter.next(below: chunks) {
                 let start = chunk * g.batch / chunks, end = (chunk + 1) * g.batch / chunks
                 let du = duPartials + chunk * xi * o * c
@@ -413,10 +413,10 @@ struct WinogradConvolution {
                     for i in 0..<count {
                         let image = first + i
                         transformGradOutput(gradOutput + image * outputImage, into: y + i * tilesPerImage,
-                                            positionStride: o * ld, ld: ld, scratch: rows)
+                                            positionStride: o * ld, ld: ld, scratch: transformScratch)
                         if needV {
                             transformInput(input + image * inputImage, into: v + i * tilesPerImage,
-                                           positionStride: c * ld, ld: ld, scratch: rows)
+                                           positionStride: c * ld, ld: ld, scratch: transformScratch)
                         }
                     }
                     for p in 0..<xi {
@@ -434,7 +434,7 @@ struct WinogradConvolution {
                     if let gradInput {
                         for i in 0..<count {
                             inputGradient(from: dv + i * tilesPerImage, positionStride: c * ld, ld: ld,
-                                          into: gradInput + (first + i) * inputImage, scratch: rows)
+                                          into: gradInput + (first + i) * inputImage, scratch: transformScratch)
                         }
                     }
                     first += count
