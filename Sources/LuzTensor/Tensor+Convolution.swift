@@ -115,7 +115,7 @@ extension Tensor {
         // nothing between the passes. Otherwise the weight gradient reads the same lowered
         // input as the forward pass: keep it when a backward pass will need it and it is not
         // too large.
-        let winograd = WinogradConvolution.applies(to: g) ? WinogradConvolution(geometry: g) : nil
+        let winograd = WinogradConvolution.applies(to: g, elementSize: dtype.byteCount) ? WinogradConvolution(geometry: g) : nil
         let savedCount = winograd == nil ? g.batch * g.groups * g.loweredCount : 0
         let saved: Tensor? = GradMode.isEnabled && weight.requiresGrad && out.count > 0 && savedCount > 0
             && savedCount * dtype.byteCount <= ConvolutionTuning.maximumSavedLoweredBytes

@@ -35,15 +35,22 @@ struct WinogradConvolution {
     static let positions = 16
 
     /// Whether the Winograd kernels compute `geometry`: a 3×3 kernel with stride 1, no
-    /// dilation, one group and enough channels on both sides for its products to run near the
-    /// GEMM's peak (``ConvolutionTuning/minimumWinogradChannels``).
-    static func applies(to geometry: ConvGeometry) -> Bool {
-        geometry.kernelHeight == 3 && geometry.kernelWidth == 3
+    /// dilation, one group, enough channels on both sides for its products to run near the
+    /// GEMM's peak (``ConvolutionTuning/minimumWinogradChannels``), and images small enough that
+    /// one image's transformed tiles fit ``ConvolutionTuning/maximumWinogradImageBytes`` (a
+    /// block holds at least one whole image).
+    static func applies(to geometry: ConvGeometry, elementSize: Int) -> Bool {
+        guard geometry.kernelHeight == 3 && geometry.kernelWidth == 3
             && geometry.strideHeight == 1 && geometry.strideWidth == 1
             && geometry.dilationHeight == 1 && geometry.dilationWidth == 1
             && geometry.groups == 1
             && Swift.min(geometry.channels, geometry.outChannels) >= ConvolutionTuning.minimumWinogradChannels
             && geometry.outHeight > 0 && geometry.outWidth > 0
+        else { return false }
+        // The backward pass's buffers for one image: V, Ŷ and dV.
+        let tiles = WinogradConvolution(geometry: geometry).tilesPerImage
+        let bytes = positions * (2 * geometry.channels + geometry.outChannels) * tiles * elementSize
+        return bytes <= ConvolutionTuning.maximumWinogradImageBytes
     }
 
     /// Tiles down an output plane, `⌈OH / 2⌉`.

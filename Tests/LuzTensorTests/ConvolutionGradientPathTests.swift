@@ -13,6 +13,35 @@ struct ConvolutionGradientPathTests {
     }
 }
 
+/// Which convolutions the Winograd kernels take (read-only: the limits are not changed).
+@Suite("Convolution algorithm choice")
+struct ConvolutionAlgorithmTests {
+    private func geometry(channels: Int = 64, outChannels: Int = 64, size: Int = 24, kernel: Int = 3,
+                          stride: Int = 1, dilation: Int = 1, groups: Int = 1) -> ConvGeometry {
+        ConvGeometry(batch: 128, channels: channels, height: size, width: size, outChannels: outChannels,
+                     groups: groups, kernelHeight: kernel, kernelWidth: kernel,
+                     strideHeight: stride, strideWidth: stride, paddingHeight: 1, paddingWidth: 1,
+                     dilationHeight: dilation, dilationWidth: dilation)
+    }
+
+    @Test func threeByThreeStrideOneWithEnoughChannelsRunsWinograd() {
+        #expect(WinogradConvolution.applies(to: geometry(), elementSize: 4))
+        #expect(WinogradConvolution.applies(to: geometry(channels: 16, outChannels: 16, size: 5), elementSize: 8))
+        #expect(WinogradConvolution.applies(to: geometry(size: 112), elementSize: 4))
+    }
+
+    @Test func otherConvolutionsTakeTheLowering() {
+        #expect(!WinogradConvolution.applies(to: geometry(stride: 2), elementSize: 4))
+        #expect(!WinogradConvolution.applies(to: geometry(dilation: 2), elementSize: 4))
+        #expect(!WinogradConvolution.applies(to: geometry(groups: 2), elementSize: 4))
+        #expect(!WinogradConvolution.applies(to: geometry(kernel: 5), elementSize: 4))
+        #expect(!WinogradConvolution.applies(to: geometry(channels: 1, outChannels: 32), elementSize: 4))
+        #expect(!WinogradConvolution.applies(to: geometry(channels: 64, outChannels: 8), elementSize: 4))
+        // One image's transformed tiles would pass the limit: 64 channels on 256×256 is 192 MB.
+        #expect(!WinogradConvolution.applies(to: geometry(size: 256), elementSize: 4))
+    }
+}
+
 /// 0 when the gradients through the kept and the rebuilt lowered inputs agree bit for bit for
 /// full and row lowering, and two runs give identical gradients; another code otherwise.
 func convolutionGradientPathScenario() -> Int32 {
