@@ -200,19 +200,9 @@ struct ConvGeometry {
     /// starts its chunk. Every chunk is non-empty. BLAS is single-threaded while several
     /// workers run.
     func forEachChunk(_ chunks: Int, workers: Int, _ body: (Int, Int, Int, Bool) -> Void) {
-        func run(_ chunk: Int, _ worker: Int) {
+        forEachTask(chunks, workers: workers) { chunk, worker in
             let start = chunk * batch / chunks, end = (chunk + 1) * batch / chunks
             for n in start..<end { body(n, chunk, worker, n == start) }
-        }
-        if workers <= 1 {
-            for chunk in 0..<chunks { run(chunk, 0) }
-            return
-        }
-        let counter = ImageCounter()
-        BLASThreads.withSingleThread {
-            parallelForEach(workers) { worker in
-                while let chunk = counter.next(below: chunks) { run(chunk, worker) }
-            }
         }
     }
 
@@ -456,23 +446,12 @@ struct ConvGeometry {
                 }
             }
             if let gb {
-                let gout = gradOutput + n * outChannels * l
-                for o in 0..<outChannels {
-                    let sum = sumElements(gout + o * l, l)
-                    gb[o] = first ? sum : gb[o] + sum
-                }
+                addBiasGradient(gradOutput + n * outChannels * l, channels: outChannels, plane: l,
+                                into: gb, accumulate: !first)
             }
-        }
-        /// Sums the partials of the workers that ran into the first of them; returns it.
-        func reduce(_ base: UnsafeMutablePointer<T>, count: Int) -> UnsafeMutablePointer<T> {
-            for chunk in 1..<chunks {
-                let partial = base + chunk * count
-                for i in 0..<count { base[i] += partial[i] }
-            }
-            return base
         }
         if let gradWeight {
-            let total = reduce(weightPartials, count: wCount)
+            let total = sumChunkPartials(weightPartials, chunks: chunks, count: wCount)
             if packedWeight {
                 unpackRows(total, into: gradWeight)
             } else {
@@ -480,9 +459,45 @@ struct ConvGeometry {
             }
         }
         if let gradBias {
-            gradBias.update(from: reduce(biasPartials, count: outChannels), count: outChannels)
+            gradBias.update(from: sumChunkPartials(biasPartials, chunks: chunks, count: outChannels), count: outChannels)
         }
         withExtendedLifetime(scratch) {}
+    }
+}
+
+/// Runs `body(task, worker)` for every task in `0..<count`, each of `workers` threads taking the
+/// next free task (on a shared machine one core is often slowed by another process, and a fixed
+/// split would leave the other waiting). BLAS is single-threaded while several workers run.
+func forEachTask(_ count: Int, workers: Int, _ body: (Int, Int) -> Void) {
+    if workers <= 1 {
+        for task in 0..<count { body(task, 0) }
+        return
+    }
+    let counter = ImageCounter()
+    BLASThreads.withSingleThread {
+        parallelForEach(workers) { worker in
+            while let task = counter.next(below: count) { body(task, worker) }
+        }
+    }
+}
+
+/// Adds `chunks` consecutive runs of `count` partial sums into the first run, in chunk order
+/// (so the result does not depend on which thread computed which chunk), and returns it.
+func sumChunkPartials<T: TensorFloat>(_ partials: UnsafeMutablePointer<T>, chunks: Int,
+                                      count: Int) -> UnsafeMutablePointer<T> {
+    for chunk in 1..<Swift.max(chunks, 1) {
+        addElements(partials, partials + chunk * count, count)
+    }
+    return partials
+}
+
+/// Writes the sum of each of `channels` planes of `plane` elements of `gradOutput` into
+/// `gradBias`, or adds it there when `accumulate` is set: one image's bias gradient.
+func addBiasGradient<T: TensorFloat>(_ gradOutput: UnsafePointer<T>, channels: Int, plane: Int,
+                                     into gradBias: UnsafeMutablePointer<T>, accumulate: Bool) {
+    for channel in 0..<channels {
+        let sum = sumElements(gradOutput + channel * plane, plane)
+        gradBias[channel] = accumulate ? gradBias[channel] + sum : sum
     }
 }
 

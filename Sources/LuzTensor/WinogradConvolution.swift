@@ -357,7 +357,7 @@ struct WinogradConvolution {
         let u = scratch.pointer(T.self)
         transformWeight(weight, into: u)
         let inputImage = c * g.inputPlane, outputImage = o * g.outputPlane
-        forEachBlock(blocks, workers: workers) { block, worker in
+        forEachTask(blocks, workers: workers) { block, worker in
             let v = u + xi * o * c + worker * workspace
             let m = v + xi * c * ld
             let transformScratch = m + xi * o * ld
@@ -404,95 +404,61 @@ struct WinogradConvolution {
         let workspaces = biasPartials + biasCount
         if needDV { transformWeight(weight, into: u) }
         let inputImage = c * g.inputPlane, outputImage = o * g.outputPlane
-        let counter = ImageCounter()
-        func run(_ worker: Int) {
-            let base = workspaces + worker * workspace
-            let v = base, y = v + (needV ? xi * c * ld : 0)
+        forEachTask(chunks, workers: workers) { chunk, worker in
+            let v = workspaces + worker * workspace, y = v + (needV ? xi * c * ld : 0)
             let dv = y + xi * o * ld
             let transformScratch = dv + (needDV ? xi * c * ld : 0)
-            while let chunk = counter.next(below: chunks) {
-                let start = chunk * g.batch / chunks, end = (chunk + 1) * g.batch / chunks
-                let du = duPartials + chunk * xi * o * c
-                var first = start
-                while first < end {
-                    let count = Swift.min(perBlock, end - first)
-                    let tiles = count * tilesPerImage
+            let start = chunk * g.batch / chunks, end = (chunk + 1) * g.batch / chunks
+            let du = duPartials + chunk * xi * o * c
+            var first = start
+            while first < end {
+                let count = Swift.min(perBlock, end - first)
+                let tiles = count * tilesPerImage
+                for i in 0..<count {
+                    let image = first + i
+                    transformGradOutput(gradOutput + image * outputImage, into: y + i * tilesPerImage,
+                                        positionStride: o * ld, ld: ld, scratch: transformScratch)
+                    if needV {
+                        transformInput(input + image * inputImage, into: v + i * tilesPerImage,
+                                       positionStride: c * ld, ld: ld, scratch: transformScratch)
+                    }
+                }
+                for p in 0..<xi {
+                    if needV {
+                        T.gemm(transposeA: false, transposeB: true, m: o, n: c, k: tiles,
+                               alpha: 1, a: y + p * o * ld, lda: ld, b: v + p * c * ld, ldb: ld,
+                               beta: first == start ? 0 : 1, c: du + p * o * c, ldc: c)
+                    }
+                    if needDV {
+                        T.gemm(transposeA: true, transposeB: false, m: c, n: tiles, k: o,
+                               alpha: 1, a: u + p * o * c, lda: c, b: y + p * o * ld, ldb: ld,
+                               beta: 0, c: dv + p * c * ld, ldc: ld)
+                    }
+                }
+                if let gradInput {
                     for i in 0..<count {
-                        let image = first + i
-                        transformGradOutput(gradOutput + image * outputImage, into: y + i * tilesPerImage,
-                                            positionStride: o * ld, ld: ld, scratch: transformScratch)
-                        if needV {
-                            transformInput(input + image * inputImage, into: v + i * tilesPerImage,
-                                           positionStride: c * ld, ld: ld, scratch: transformScratch)
-                        }
-                    }
-                    for p in 0..<xi {
-                        if needV {
-                            T.gemm(transposeA: false, transposeB: true, m: o, n: c, k: tiles,
-                                   alpha: 1, a: y + p * o * ld, lda: ld, b: v + p * c * ld, ldb: ld,
-                                   beta: first == start ? 0 : 1, c: du + p * o * c, ldc: c)
-                        }
-                        if needDV {
-                            T.gemm(transposeA: true, transposeB: false, m: c, n: tiles, k: o,
-                                   alpha: 1, a: u + p * o * c, lda: c, b: y + p * o * ld, ldb: ld,
-                                   beta: 0, c: dv + p * c * ld, ldc: ld)
-                        }
-                    }
-                    if let gradInput {
-                        for i in 0..<count {
-                            inputGradient(from: dv + i * tilesPerImage, positionStride: c * ld, ld: ld,
-                                          into: gradInput + (first + i) * inputImage, scratch: transformScratch)
-                        }
-                    }
-                    first += count
-                }
-                if gradBias != nil {
-                    let gb = biasPartials + chunk * o
-                    for n in start..<end {
-                        let gout = gradOutput + n * outputImage
-                        for channel in 0..<o {
-                            let sum = sumElements(gout + channel * g.outputPlane, g.outputPlane)
-                            gb[channel] = n == start ? sum : gb[channel] + sum
-                        }
+                        inputGradient(from: dv + i * tilesPerImage, positionStride: c * ld, ld: ld,
+                                      into: gradInput + (first + i) * inputImage, scratch: transformScratch)
                     }
                 }
+                first += count
             }
-        }
-        if workers <= 1 {
-            run(0)
-        } else {
-            BLASThreads.withSingleThread { parallelForEach(workers) { run($0) } }
-        }
-        /// Adds the chunks' partial sums, in chunk order, into the first.
-        func reduce(_ partials: UnsafeMutablePointer<T>, count: Int) -> UnsafeMutablePointer<T> {
-            for chunk in 1..<chunks {
-                let partial = partials + chunk * count
-                for i in 0..<count { partials[i] += partial[i] }
+            if gradBias != nil {
+                for n in start..<end {
+                    addBiasGradient(gradOutput + n * outputImage, channels: o, plane: g.outputPlane,
+                                    into: biasPartials + chunk * o, accumulate: n != start)
+                }
             }
-            return partials
         }
         if let gradWeight {
-            weightGradient(from: reduce(duPartials, count: xi * o * c), into: gradWeight)
+            weightGradient(from: sumChunkPartials(duPartials, chunks: chunks, count: xi * o * c), into: gradWeight)
         }
         if let gradBias {
-            gradBias.update(from: reduce(biasPartials, count: o), count: o)
+            gradBias.update(from: sumChunkPartials(biasPartials, chunks: chunks, count: o), count: o)
         }
         withExtendedLifetime(scratch) {}
     }
 
-    /// Runs `body(block, worker)` for every block, workers taking the next free block.
-    private func forEachBlock(_ blocks: Int, workers: Int, _ body: (Int, Int) -> Void) {
-        if workers <= 1 {
-            for block in 0..<blocks { body(block, 0) }
-            return
-        }
-        let counter = ImageCounter()
-        BLASThreads.withSingleThread {
-            parallelForEach(workers) { worker in
-                while let block = counter.next(below: blocks) { body(block, worker) }
-            }
-        }
-    }
 }
 
 /// Loads a vector from `pointer` (any alignment).
