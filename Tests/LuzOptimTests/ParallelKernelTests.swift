@@ -11,9 +11,10 @@ func parallelTrainingRun(threads: Int) -> [[Float]] {
     Parallelism.threadCount = threads
     Parallelism.minimumParallelElements = 256
     manualSeed(3)
+    // The first convolution is lowered onto GEMMs, the second (16 channels) runs Winograd's.
     let features = Sequential {
-        Conv2d(3, 8, kernelSize: 3, padding: 1); BatchNorm2d(8); ReLU(); MaxPool2d(kernelSize: 2)
-        Conv2d(8, 8, kernelSize: 3, padding: 1); ReLU(); AvgPool2d(kernelSize: 2); Flatten()
+        Conv2d(3, 16, kernelSize: 3, padding: 1); BatchNorm2d(16); ReLU(); MaxPool2d(kernelSize: 2)
+        Conv2d(16, 16, kernelSize: 3, padding: 1); ReLU(); AvgPool2d(kernelSize: 2); Flatten()
     }
     let attention = MultiheadAttention(embedDimension: 32, heads: 4)
     let head = Sequential { LayerNorm(32); Dropout(probability: 0.1); Linear(32, 10) }
@@ -25,8 +26,8 @@ func parallelTrainingRun(threads: Int) -> [[Float]] {
     let x = Tensor.randn([32, 3, 16, 16], generator: generator)
     let y = Tensor.randint(0, 10, [32], generator: generator)
     for _ in 0..<3 {
-        let flat = features(x)                                   // [32, 128]
-        let tokens = flat.reshaped([32, 4, 32])
+        let flat = features(x)                                   // [32, 256]
+        let tokens = flat.reshaped([32, 8, 32])
         let attended = attention(tokens, tokens, tokens).output.mean(dim: 1)
         let loss = crossEntropy(head(attended), y)
         optimizer.zeroGrad()
