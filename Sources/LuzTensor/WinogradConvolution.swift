@@ -28,7 +28,7 @@
 
 /// A 3×3, stride-1, single-group convolution computed with Winograd's F(2×2, 3×3).
 struct WinogradConvolution {
-    /// The convolution; ``applies(to:)`` must hold.
+    /// The convolution; ``applies(to:elementSize:)`` must hold.
     let geometry: ConvGeometry
 
     /// The 16 positions of a transformed 4×4 tile.
@@ -58,9 +58,8 @@ struct WinogradConvolution {
     /// Tiles across an output plane, `⌈OW / 2⌉`.
     var tileColumns: Int { (geometry.outWidth + 1) / 2 }
     var tilesPerImage: Int { tileRows * tileColumns }
-    /// The width of a padded row: every column the tiles read, `2·⌈OW/2⌉ + 2 ≥ W + 2·pW`.
-    var paddedWidth: Int { 2 * tileColumns + 2 }
-    /// The height of a padded plane, `2·⌈OH/2⌉ + 2`.
+    /// The height of a padded plane, every row the tiles read: `2·⌈OH/2⌉ + 2 ≥ H + 2·pH`. (A
+    /// padded row has `2·⌈OW/2⌉ + 2` columns, ``tileColumns`` + 1 pairs.)
     var paddedHeight: Int { 2 * tileRows + 2 }
 
     /// Images per block: about ``ConvolutionTuning/winogradBlockTiles`` tiles, at least one image.
@@ -121,12 +120,12 @@ struct WinogradConvolution {
     // lanes: the buffers are padded for it, and what such lanes write lands on tiles (or on the
     // padding of `ld`) that are written again later.
 
-    /// Scalars per vector.
+    /// Scalars per vector: `GemmScalar.Lanes` holds eight for both float types.
     static var lanes: Int { 8 }
     /// ``tileColumns`` rounded up to whole vectors.
     var vectorColumns: Int { (tileColumns + Self.lanes - 1) / Self.lanes * Self.lanes }
-    /// The length of one deinterleaved half-row: room for a vector starting at the last tile
-    /// and reading one pair further.
+    /// The length of one deinterleaved half-row (the even or the odd columns of a padded row):
+    /// room for a vector starting at the last tile and reading one pair further.
     var halfRow: Int { vectorColumns + Self.lanes }
     /// The elements between blocks of tiles of the same channel and position: the block's tiles
     /// and a vector's overrun.
@@ -349,6 +348,7 @@ struct WinogradConvolution {
                                 output: UnsafeMutablePointer<T>) {
         let g = geometry
         let c = g.channels, o = g.outChannels, xi = Self.positions
+        precondition(T.Lanes.scalarCount == Self.lanes, "Winograd transforms assume \(Self.lanes)-lane vectors")
         let perBlock = imagesPerBlock, blocks = (g.batch + perBlock - 1) / perBlock
         let ld = leadingDimension(images: perBlock)
         let workers = Swift.max(1, Swift.min(g.workerCount, blocks))
@@ -389,6 +389,7 @@ struct WinogradConvolution {
                                  gradBias: UnsafeMutablePointer<T>?) {
         let g = geometry
         let c = g.channels, o = g.outChannels, xi = Self.positions
+        precondition(T.Lanes.scalarCount == Self.lanes, "Winograd transforms assume \(Self.lanes)-lane vectors")
         let chunks = Swift.min(g.batch, ConvolutionTuning.gradientChunks)
         let perBlock = imagesPerBlock, ld = leadingDimension(images: perBlock)
         let workers = Swift.max(1, Swift.min(g.workerCount, chunks))
