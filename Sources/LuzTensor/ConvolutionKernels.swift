@@ -628,15 +628,15 @@ enum ConvolutionTuning {
     /// ``WinogradConvolution``. Its lead over the lowering shrinks with the channels (forward
     /// and backward of a batch of 128 on 32×32: 1.37× at 16 channels, 1.09× at 8, 1.09× at 4);
     /// below 16 the lowering keeps these small layers.
-    nonisolated(unsafe) static var minimumWinogradChannels = 16
+    static let minimumWinogradChannels = 16
     /// About how many tiles ``WinogradConvolution`` transforms and multiplies at a time: enough
     /// columns for fast products, few enough that a block's buffers stay in cache.
-    nonisolated(unsafe) static var winogradBlockTiles = 320
+    static let winogradBlockTiles = 320
     /// The most bytes of transformed tiles one image may need in ``WinogradConvolution`` (each
     /// worker holds a block of at least one image). Larger images, where those buffers would
     /// no longer stay in cache, take the lowering: 64 MB is a 64-channel float32 layer on about
     /// 148×148 pixels.
-    nonisolated(unsafe) static var maximumWinogradImageBytes = 64 << 20
+    static let maximumWinogradImageBytes = 64 << 20
 }
 
 /// Marks a region where Luz runs its own threads over BLAS calls.
