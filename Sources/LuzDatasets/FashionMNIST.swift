@@ -16,7 +16,7 @@ import LuzTensor
 /// let train = try FashionMNIST(split: .train, download: true)
 /// let loader = DataLoader(train, batchSize: 128, shuffle: true)
 /// ```
-public struct FashionMNIST: Dataset {
+public struct FashionMNIST: LabeledImageDataset {
     /// The article types, in label order.
     public static let classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
@@ -61,18 +61,5 @@ public struct FashionMNIST: Dataset {
         self.split = split
         self.transform = transform
         self.targetTransform = targetTransform
-    }
-
-    /// The number of images.
-    public var count: Int { data.count }
-
-    /// The image and label at `index`, transformed.
-    public subscript(index: Int) -> Example {
-        data.example(at: index, transform: transform, targetTransform: targetTransform)
-    }
-
-    /// With the default transforms, the images and labels at `indices` converted in one pass.
-    public func batch(at indices: [Int]) -> Example? {
-        data.batch(at: indices, transform: transform, targetTransform: targetTransform)
     }
 }

@@ -20,7 +20,7 @@ import LuzTensor
 /// let train = try KMNIST(split: .train, download: true)
 /// let loader = DataLoader(train, batchSize: 128, shuffle: true)
 /// ```
-public struct KMNIST: Dataset {
+public struct KMNIST: LabeledImageDataset {
     /// The romanized hiragana (お き す つ な は ま や れ を).
     public static let classes = ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"]
 
@@ -65,18 +65,5 @@ public struct KMNIST: Dataset {
         self.split = split
         self.transform = transform
         self.targetTransform = targetTransform
-    }
-
-    /// The number of images.
-    public var count: Int { data.count }
-
-    /// The image and label at `index`, transformed.
-    public subscript(index: Int) -> Example {
-        data.example(at: index, transform: transform, targetTransform: targetTransform)
-    }
-
-    /// With the default transforms, the images and labels at `indices` converted in one pass.
-    public func batch(at indices: [Int]) -> Example? {
-        data.batch(at: indices, transform: transform, targetTransform: targetTransform)
     }
 }

@@ -149,6 +149,33 @@ struct MNISTResource {
     }
 }
 
+/// A dataset of labelled images held as ``LabeledImages``, read through optional image and label
+/// transforms: what ``MNIST``, ``KMNIST`` and ``FashionMNIST`` have in common. Conforming types
+/// get `count`, element access and the batched fast path.
+public protocol LabeledImageDataset: Dataset where Element == Example {
+    /// The images and labels.
+    var data: LabeledImages { get }
+    /// The transform applied to each image; `nil` is ``Transform/toTensor``, done in bulk.
+    var transform: Transform<Image, Tensor>? { get }
+    /// The transform applied to each label; `nil` gives an `int64` scalar, done in bulk.
+    var targetTransform: Transform<Int, Tensor>? { get }
+}
+
+extension LabeledImageDataset {
+    /// The number of images.
+    public var count: Int { data.count }
+
+    /// The image and label at `index`, transformed.
+    public subscript(index: Int) -> Example {
+        data.example(at: index, transform: transform, targetTransform: targetTransform)
+    }
+
+    /// With the default transforms, the images and labels at `indices` converted in one pass.
+    public func batch(at indices: [Int]) -> Example? {
+        data.batch(at: indices, transform: transform, targetTransform: targetTransform)
+    }
+}
+
 /// The element-reading code shared by the MNIST family.
 extension LabeledImages {
     func example(at index: Int, transform: Transform<Image, Tensor>?, targetTransform: Transform<Int, Tensor>?) -> Example {

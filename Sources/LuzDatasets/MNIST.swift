@@ -16,7 +16,7 @@ import LuzTensor
 /// let train = try MNIST(split: .train, download: true)
 /// let loader = DataLoader(train, batchSize: 128, shuffle: true)
 /// ```
-public struct MNIST: Dataset {
+public struct MNIST: LabeledImageDataset {
     /// The digits `"0"` to `"9"`.
     public static let classes = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
 
@@ -61,18 +61,5 @@ public struct MNIST: Dataset {
         self.split = split
         self.transform = transform
         self.targetTransform = targetTransform
-    }
-
-    /// The number of images.
-    public var count: Int { data.count }
-
-    /// The image and label at `index`, transformed.
-    public subscript(index: Int) -> Example {
-        data.example(at: index, transform: transform, targetTransform: targetTransform)
-    }
-
-    /// With the default transforms, the images and labels at `indices` converted in one pass.
-    public func batch(at indices: [Int]) -> Example? {
-        data.batch(at: indices, transform: transform, targetTransform: targetTransform)
     }
 }
