@@ -250,6 +250,10 @@ struct ConvolutionTests {
             wide.padding = (1, padding)
             compareWithReference(wide, dtype: dtype, seed: 40 + UInt64(index))
         }
+        // An image smaller than the kernel, made whole by the padding: one partial tile.
+        let tiny = ConvCase(batch: 2, channels: 16, height: 1, width: 2, outChannels: 16,
+                            kernelHeight: 3, kernelWidth: 3, padding: (1, 1))
+        compareWithReference(tiny, dtype: dtype, seed: 45)
         // More images than the gradient's chunks, and blocks of several images.
         let batch = ConvCase(batch: 19, channels: 20, height: 5, width: 5, outChannels: 16,
                              kernelHeight: 3, kernelWidth: 3, padding: (1, 1))
