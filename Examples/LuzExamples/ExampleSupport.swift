@@ -160,24 +160,20 @@ public final class TokenAccuracy: Metric {
     public let name = "token_acc"
     /// `"Token acc"`.
     public let displayName = "Token acc"
-    private var correct = 0
-    private var total = 0
+    /// The counts: every position is one example of ``Accuracy``.
+    private let positions = Accuracy()
 
     /// Creates the metric.
     public init() {}
     /// Forgets the counts.
-    public func reset() { correct = 0; total = 0 }
+    public func reset() { positions.reset() }
     /// Counts the correct positions of one batch.
     public func update(prediction: Tensor, target: Tensor) {
-        let predicted = prediction.argmax(dim: prediction.rank - 1).reshaped([-1]).scalars(as: Int64.self)
-        let actual = target.to(.int64).reshaped([-1]).scalars(as: Int64.self)
-        precondition(predicted.count == actual.count,
-                     "TokenAccuracy: prediction \(prediction.shape) does not match target \(target.shape)")
-        for i in predicted.indices where predicted[i] == actual[i] { correct += 1 }
-        total += actual.count
+        let vocabulary = prediction.shape.last ?? 1
+        positions.update(prediction: prediction.reshaped([-1, vocabulary]), target: target.reshaped([-1]))
     }
     /// The fraction of correct positions.
-    public func compute() -> Double { total > 0 ? Double(correct) / Double(total) : .nan }
+    public func compute() -> Double { positions.compute() }
     /// A new, empty instance.
     public func fresh() -> any Metric { TokenAccuracy() }
 }

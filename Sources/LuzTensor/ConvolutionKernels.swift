@@ -167,34 +167,6 @@ struct ConvGeometry {
         }
     }
 
-    /// Runs `body(image, worker, first)` for every image, `first` being whether it is the
-    /// worker's first image, and returns which workers ran at least one.
-    ///
-    /// Workers take the next image from a shared counter rather than a fixed share of the batch:
-    /// on a shared machine one core is often slowed down by another process (or by BLAS's
-    /// idle threads spinning), and a fixed split would leave the other core waiting.
-    /// BLAS is single-threaded while several workers run.
-    func forEachImage(workers: Int, _ body: (Int, Int, Bool) -> Void) -> [Bool] {
-        if workers <= 1 {
-            for n in 0..<batch { body(n, 0, n == 0) }
-            return [batch > 0]
-        }
-        let counter = ImageCounter()
-        let used = UnsafeMutablePointer<Bool>.allocate(capacity: workers)
-        defer { used.deallocate() }
-        BLASThreads.withSingleThread {
-            parallelForEach(workers) { worker in
-                var first = true
-                while let n = counter.next(below: batch) {
-                    body(n, worker, first)
-                    first = false
-                }
-                used[worker] = !first
-            }
-        }
-        return Array(UnsafeBufferPointer(start: used, count: workers))
-    }
-
     /// Runs `body(image, chunk, worker, first)` for every image, the batch cut into `chunks`
     /// runs of consecutive images that workers take in turn; `first` is whether the image
     /// starts its chunk. Every chunk is non-empty. BLAS is single-threaded while several
@@ -299,7 +271,7 @@ struct ConvGeometry {
         let scratchBase = scratch.pointer(T.self)
         let packed = scratchBase + workers * scratchLowered
         if lowering == .rows { packRows(weight, into: packed) }
-        _ = forEachImage(workers: workers) { n, worker, _ in
+        forEachTask(batch, workers: workers) { n, worker in
             for g in 0..<groups {
                 let lowered = saveLowered.map { $0 + (n * groups + g) * loweredCount } ?? scratchBase + worker * loweredCount
                 let source = input + (n * channels + g * cg) * inputPlane
