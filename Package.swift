@@ -1,16 +1,18 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 // Luz: tensors with reverse-mode autograd, neural-network modules, optimizers, data loading and a
-// luz-style training pipeline, in pure Swift over the system BLAS and zlib.
+// luz-style training pipeline, in pure Swift over zlib. Matrix products run on a BLAS library
+// found at run time (OpenBLAS, BLIS, MKL, any libblas.so.3; Accelerate on Apple platforms) or
+// on Luz's own GEMM: nothing but the Swift toolchain and zlib is needed to build.
 //
 // Layers (each target depends only on those above it in this list):
-//   CBLAS, CZlib → LuzTensor → LuzNN → LuzOptim → LuzData → Luz → LuzDatasets → LuzPlot → Examples
+//   CLuzBLAS, CZlib → LuzTensor → LuzNN → LuzOptim → LuzData → Luz → LuzDatasets → LuzPlot → Examples
 #if canImport(Darwin)
 let blasDependencies: [Target.Dependency] = []
 let blasLinker: [LinkerSetting] = [.linkedFramework("Accelerate")]
 #else
-let blasDependencies: [Target.Dependency] = ["CBLAS"]
+let blasDependencies: [Target.Dependency] = ["CLuzBLAS"]
 let blasLinker: [LinkerSetting] = []
 #endif
 
@@ -33,9 +35,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     ],
     targets: [
-        .systemLibrary(
-            name: "CBLAS", path: "Sources/CBLAS",
-            pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // The BLAS loader and Luz's own GEMM. Its kernels are optimized in every build
+        // configuration: a debug build's -O0 would make the built-in GEMM, and so every test
+        // that runs on it, twenty times slower.
+        .target(
+            name: "CLuzBLAS",
+            cSettings: [.unsafeFlags(["-O3"])],
+            linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib",
             pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -68,7 +74,7 @@ let package = Package(
             path: "Examples/LuzExamples"),
         .executableTarget(name: "luz-examples", dependencies: ["LuzExamples"], path: "Examples/luz-examples"),
 
-        .testTarget(name: "LuzTensorTests", dependencies: ["LuzTensor", "LuzTestSupport"]),
+        .testTarget(name: "LuzTensorTests", dependencies: ["LuzTensor", "LuzTestSupport"] + blasDependencies),
         .testTarget(name: "LuzNNTests", dependencies: ["LuzNN", "LuzTestSupport"]),
         .testTarget(name: "LuzOptimTests", dependencies: ["LuzOptim", "LuzNN", "LuzTestSupport"]),
         .testTarget(name: "LuzDataTests", dependencies: ["LuzData", "LuzTestSupport"]),

@@ -1,10 +1,13 @@
 #if canImport(Accelerate)
 import Accelerate
 #else
-import CBLAS
+import CLuzBLAS
 #endif
+import Foundation
 
-/// Matrix products through the system BLAS (OpenBLAS on Linux, Accelerate on Apple platforms).
+/// Matrix products: through Accelerate on Apple platforms; elsewhere through the BLAS library
+/// found at run time (see ``BLASBackend``), or Luz's built-in GEMM when there is none and for
+/// the small products where it is faster than a library call.
 ///
 /// Row-major `C = alpha · op(A) · op(B) + beta · C` with `op` transposing when asked, so callers
 /// pass transposes as flags instead of copying.
@@ -13,58 +16,132 @@ enum BLAS {
     /// work to another thread costs a few microseconds, what a GEMM of this size takes.
     static let minimumParallelFLOPs = 1 << 21
 
-    /// OpenBLAS runs on one thread; Luz splits products across its own threads instead.
-    ///
-    /// OpenBLAS's idle threads spin for a long while after each product, which on a machine
-    /// with few cores steals them from Luz's elementwise threads (and from the other worker of
-    /// a convolution). With one BLAS thread, every thread that runs is one Luz asked for.
-    static let prepareThreads: Void = {
+    /// Products of at most this many multiply-adds (m·n·k) run on the built-in GEMM even when
+    /// a library is loaded: a library call's fixed cost (argument checks, buffer and thread
+    /// set-up) is a large part of such a product. Measured with `luz-bench gemm`.
+    nonisolated(unsafe) static var builtinMaximumMultiplyAdds = 1 << 18
+
+    /// The backend of this process and the library's entry points, chosen on first use.
+    struct State {
+        var backend: BLASBackend
         #if !canImport(Accelerate)
-        openblas_set_num_threads(1)
+        var sgemm: luz_cblas_sgemm_fn?
+        var dgemm: luz_cblas_dgemm_fn?
+        #endif
+    }
+
+    static let state: State = {
+        #if canImport(Accelerate)
+        return State(backend: BLASBackend(kind: .accelerate, path: nil, configuration: "",
+                                          reason: "Apple platforms always have Accelerate", skipped: [],
+                                          builtinInstructionSet: "none"))
+        #else
+        let request = ProcessInfo.processInfo.environment["LUZ_BLAS"]
+        let (backend, library, warning) = BLASBackend.select(request: request, candidates: BLASBackend.searchedLibraries)
+        if let warning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+        return State(backend: backend, sgemm: library?.sgemm, dgemm: library?.dgemm)
         #endif
     }()
+
+    /// An implementation a product can be sent to.
+    enum Kernel: Equatable {
+        /// The library loaded at run time.
+        case library
+        /// The built-in GEMM on one instruction set (`LUZ_GEMM_AVX512`, ...).
+        case builtin(Int32)
+    }
+
+    /// Where a product goes when the caller does not say: the library where one is loaded and
+    /// the product is large, the built-in GEMM otherwise.
+    @inline(__always)
+    static func automaticKernel(m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int) -> Kernel {
+        #if canImport(Accelerate)
+        return .library
+        #else
+        let limit = Int(Int32.max)
+        if state.backend.kind != .library || m * n * k <= builtinMaximumMultiplyAdds
+            || m > limit || n > limit || k > limit || lda > limit || ldb > limit || ldc > limit {
+            return .builtin(luz_gemm_isa())
+        }
+        return .library
+        #endif
+    }
 
     static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                      alpha: Float, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int,
-                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                     kernel: Kernel? = nil, threads: Int = Parallelism.threadCount) {
         if m == 0 || n == 0 { return }
+        let kernel = kernel ?? automaticKernel(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
         split(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
-              c: c, ldc: ldc) { m, n, a, b, c in
+              c: c, ldc: ldc, threads: threads) { m, n, a, b, c in
+            #if canImport(Accelerate)
             cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                        blasInt(m), blasInt(n), blasInt(k), alpha, a, blasInt(lda), b, blasInt(ldb), beta, c, blasInt(ldc))
+                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            #else
+            switch kernel {
+            case .library:
+                state.sgemm!(Int32(LUZ_CBLAS_ROW_MAJOR), cblasTranspose(transposeA), cblasTranspose(transposeB),
+                             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            case .builtin(let isa):
+                luz_gemm_f32_with(isa, transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb,
+                                  beta, c, ldc)
+            }
+            #endif
         }
     }
 
     static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                      alpha: Double, a: UnsafePointer<Double>, lda: Int,
                      b: UnsafePointer<Double>, ldb: Int,
-                     beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+                     beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int,
+                     kernel: Kernel? = nil, threads: Int = Parallelism.threadCount) {
         if m == 0 || n == 0 { return }
+        let kernel = kernel ?? automaticKernel(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
         split(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
-              c: c, ldc: ldc) { m, n, a, b, c in
+              c: c, ldc: ldc, threads: threads) { m, n, a, b, c in
+            #if canImport(Accelerate)
             cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                        blasInt(m), blasInt(n), blasInt(k), alpha, a, blasInt(lda), b, blasInt(ldb), beta, c, blasInt(ldc))
+                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            #else
+            switch kernel {
+            case .library:
+                state.dgemm!(Int32(LUZ_CBLAS_ROW_MAJOR), cblasTranspose(transposeA), cblasTranspose(transposeB),
+                             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            case .builtin(let isa):
+                luz_gemm_f64_with(isa, transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb,
+                                  beta, c, ldc)
+            }
+            #endif
         }
     }
 
+    #if !canImport(Accelerate)
+    @inline(__always)
+    private static func cblasTranspose(_ transpose: Bool) -> Int32 {
+        Int32(transpose ? LUZ_CBLAS_TRANS : LUZ_CBLAS_NO_TRANS)
+    }
+    #endif
+
     /// Runs `product(m, n, a, b, c)` on the whole problem, or on blocks of the rows (or
     /// columns) of `C` on several threads when the product is large and no Luz kernel is
-    /// already spreading BLAS calls over the cores.
+    /// already spreading products over the cores. (The library itself always runs on one
+    /// thread: its idle workers would spin after each product and take the cores from Luz's
+    /// elementwise threads.)
     ///
     /// Rows of `C` are rows of `op(A)`: `a + i·lda` when A is not transposed, `a + i` when it
     /// is. Columns of `C` are columns of `op(B)`: `b + j` or `b + j·ldb`. Blocks are multiples of
-    /// 16, the register tile of the BLAS kernels, except the last.
+    /// 16, a multiple of every register tile, except the last. Both GEMMs add each element's
+    /// terms in the same order whatever block it falls in, so the split changes no bit.
     @inline(__always)
     private static func split<T>(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                                  a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
-                                 c: UnsafeMutablePointer<T>, ldc: Int,
+                                 c: UnsafeMutablePointer<T>, ldc: Int, threads: Int,
                                  _ product: (Int, Int, UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>) -> Void) {
-        _ = prepareThreads
         #if canImport(Accelerate)
         product(m, n, a, b, c)
         #else
-        let threads = Parallelism.threadCount
         let flops = 2 * m * n * Swift.max(k, 1)
         let alongRows = m >= n
         let extent = alongRows ? m : n
@@ -86,15 +163,9 @@ enum BLAS {
         }
         #endif
     }
-
-    #if canImport(Accelerate)
-    @inline(__always) static func blasInt(_ v: Int) -> Int32 { Int32(v) }
-    #else
-    @inline(__always) static func blasInt(_ v: Int) -> blasint { blasint(v) }
-    #endif
 }
 
-/// Generic entry so kernels written over `TensorFloat` reach the right BLAS routine.
+/// Generic entry so kernels written over `TensorFloat` reach the right GEMM.
 protocol GemmScalar: TensorFloat {
     /// A vector of eight scalars, for kernels written with explicit SIMD.
     associatedtype Lanes: SIMD where Lanes.Scalar == Self

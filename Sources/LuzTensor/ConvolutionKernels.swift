@@ -1,9 +1,3 @@
-#if canImport(Accelerate)
-import Accelerate
-#else
-import CBLAS
-#endif
-
 // The convolution kernels: lowering onto GEMM, one image at a time. (A 3×3 stride-1
 // convolution with 16 or more channels on both sides runs on `WinogradConvolution` instead,
 // which does 2.25 times fewer multiply-adds.)
@@ -613,8 +607,8 @@ enum ConvolutionTuning {
 
 /// Marks a region where Luz runs its own threads over BLAS calls.
 ///
-/// Luz drives the cores itself: the BLAS library always runs on one thread (see
-/// ``BLAS/prepareThreads()``), and ``BLAS`` splits a large product across Luz's threads. Inside
+/// Luz drives the cores itself: the BLAS library always runs on one thread (the loader sets it
+/// so), and ``BLAS`` splits a large product across Luz's threads. Inside
 /// a region opened here the kernels are already spread over the cores, so each product stays on
 /// its calling thread. Regions nest and may be opened concurrently; they are counted.
 enum BLASThreads {

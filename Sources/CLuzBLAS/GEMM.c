@@ -1,0 +1,128 @@
+// The built-in GEMM's entry points: the cases BLAS defines without a product (k = 0, alpha = 0),
+// and the choice of instruction set, made once from what the processor reports.
+#include "CLuzBLAS.h"
+#include "GEMMInstances.h"
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+typedef void (*gemm_f32_fn)(int, int, long, long, long, float, const float *, long, const float *,
+                            long, float, float *, long);
+typedef void (*gemm_f64_fn)(int, int, long, long, long, double, const double *, long, const double *,
+                            long, double, double *, long);
+
+#if defined(__x86_64__)
+// The state the operating system saves on a context switch (XCR0): vector registers the
+// processor has but the system does not save cannot be used.
+static unsigned long long saved_state(void) {
+    unsigned int low, high;
+    __asm__ volatile("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
+    return ((unsigned long long)high << 32) | low;
+}
+#endif
+
+int luz_gemm_isa_supported(int isa) {
+    switch (isa) {
+    case LUZ_GEMM_PORTABLE: return 1;
+#if defined(__x86_64__)
+    case LUZ_GEMM_AVX2:
+    case LUZ_GEMM_AVX512: {
+        unsigned int eax, ebx, ecx, edx;
+        if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
+        int fma = (ecx >> 12) & 1, osxsave = (ecx >> 27) & 1, avx = (ecx >> 28) & 1;
+        if (!(fma && osxsave && avx)) return 0;
+        unsigned long long state = saved_state();
+        if ((state & 0x6) != 0x6) return 0;  // SSE and AVX registers
+        if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
+        int avx2 = (ebx >> 5) & 1, avx512f = (ebx >> 16) & 1;
+        if (isa == LUZ_GEMM_AVX2) return avx2;
+        return avx2 && avx512f && (state & 0xE0) == 0xE0;  // opmask and the 512-bit registers
+    }
+#endif
+    default: return 0;
+    }
+}
+
+const char *luz_gemm_isa_name(int isa) {
+    switch (isa) {
+    case LUZ_GEMM_AVX512: return "avx512";
+    case LUZ_GEMM_AVX2: return "avx2";
+#if defined(__aarch64__)
+    case LUZ_GEMM_PORTABLE: return "neon";
+#else
+    case LUZ_GEMM_PORTABLE: return "sse2";
+#endif
+    default: return "unknown";
+    }
+}
+
+static int chosen_isa = -1;
+
+int luz_gemm_isa(void) {
+    int isa = __atomic_load_n(&chosen_isa, __ATOMIC_RELAXED);
+    if (isa >= 0) return isa;
+    isa = luz_gemm_isa_supported(LUZ_GEMM_AVX512) ? LUZ_GEMM_AVX512
+        : luz_gemm_isa_supported(LUZ_GEMM_AVX2)   ? LUZ_GEMM_AVX2
+                                                  : LUZ_GEMM_PORTABLE;
+    __atomic_store_n(&chosen_isa, isa, __ATOMIC_RELAXED);
+    return isa;
+}
+
+
+// C = beta · C, the whole product when there is nothing to multiply (BLAS reads no C for beta 0).
+#define SCALE_C(c, m, n, ldc, beta)                                                                \
+    do {                                                                                           \
+        if ((beta) == 1) break;                                                                    \
+        for (long i = 0; i < (m); i++)                                                             \
+            for (long j = 0; j < (n); j++)                                                         \
+                (c)[i * (ldc) + j] = (beta) == 0 ? 0 : (beta) * (c)[i * (ldc) + j];                \
+    } while (0)
+
+void luz_gemm_f32_with(int isa, int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+                  const float *b, long ldb, float beta, float *c, long ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || alpha == 0) {
+        SCALE_C(c, m, n, ldc, beta);
+        return;
+    }
+    if (isa != luz_gemm_isa() && !luz_gemm_isa_supported(isa)) isa = LUZ_GEMM_PORTABLE;
+    gemm_f32_fn run = luz_gemm_portable_f32_run;
+#if defined(__x86_64__)
+    switch (isa) {
+    case LUZ_GEMM_AVX512: run = luz_gemm_avx512_f32_run; break;
+    case LUZ_GEMM_AVX2: run = luz_gemm_avx2_f32_run; break;
+    default: break;
+    }
+#endif
+    run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void luz_gemm_f32(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+                  const float *b, long ldb, float beta, float *c, long ldc) {
+    luz_gemm_f32_with(luz_gemm_isa(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void luz_gemm_f64_with(int isa, int transA, int transB, long m, long n, long k, double alpha, const double *a, long lda,
+                  const double *b, long ldb, double beta, double *c, long ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || alpha == 0) {
+        SCALE_C(c, m, n, ldc, beta);
+        return;
+    }
+    if (isa != luz_gemm_isa() && !luz_gemm_isa_supported(isa)) isa = LUZ_GEMM_PORTABLE;
+    gemm_f64_fn run = luz_gemm_portable_f64_run;
+#if defined(__x86_64__)
+    switch (isa) {
+    case LUZ_GEMM_AVX512: run = luz_gemm_avx512_f64_run; break;
+    case LUZ_GEMM_AVX2: run = luz_gemm_avx2_f64_run; break;
+    default: break;
+    }
+#endif
+    run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void luz_gemm_f64(int transA, int transB, long m, long n, long k, double alpha, const double *a, long lda,
+                  const double *b, long ldb, double beta, double *c, long ldc) {
+    luz_gemm_f64_with(luz_gemm_isa(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}

@@ -1,0 +1,89 @@
+#ifndef CLUZBLAS_H
+#define CLUZBLAS_H
+// Luz's matrix products without a BLAS at build time:
+//  - a loader that finds a BLAS library at run time (dlopen) and hands back its entry points;
+//  - Luz's own GEMM (packed panels, register-blocked micro-kernels written with clang's vector
+//    extensions, compiled for several instruction sets and chosen at run time), used when no
+//    library is found and for the small products where it beats the library.
+// Every product is row-major: C = alpha · op(A) · op(B) + beta · C, op transposing when asked.
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: - A BLAS library found at run time
+
+/// `cblas_sgemm` as the C interface of BLAS declares it (order, transposes, sizes as `int`:
+/// the LP64 interface that Debian's OpenBLAS, BLIS, reference BLAS and MKL's `libmkl_rt` export).
+typedef void (*luz_cblas_sgemm_fn)(int order, int transA, int transB, int m, int n, int k,
+                                   float alpha, const float *a, int lda, const float *b, int ldb,
+                                   float beta, float *c, int ldc);
+/// `cblas_dgemm`, as `luz_cblas_sgemm_fn`.
+typedef void (*luz_cblas_dgemm_fn)(int order, int transA, int transB, int m, int n, int k,
+                                   double alpha, const double *a, int lda, const double *b, int ldb,
+                                   double beta, double *c, int ldc);
+
+/// The C interface's constants (the values every implementation of `cblas.h` uses).
+enum { LUZ_CBLAS_ROW_MAJOR = 101, LUZ_CBLAS_NO_TRANS = 111, LUZ_CBLAS_TRANS = 112 };
+
+/// A BLAS library opened with `dlopen`.
+typedef struct {
+    void *handle;
+    luz_cblas_sgemm_fn sgemm;
+    luz_cblas_dgemm_fn dgemm;
+    /// The file the dynamic loader opened (its real path, from `dladdr`), or empty.
+    char path[1024];
+    /// The library's own description where it has one (`openblas_get_config`), or empty.
+    char config[256];
+} luz_blas_library;
+
+/// Opens `name` (a path, or a file name the dynamic loader searches for) and looks up
+/// `cblas_sgemm` and `cblas_dgemm`. On success fills `library`, switches the library's own
+/// threads to one (Luz splits products across its own threads) and returns 1. On failure
+/// closes what it opened, writes why into `reason` (at most `reason_capacity` bytes, the
+/// loader's message or the missing symbol) and returns 0.
+int luz_blas_open(const char *name, luz_blas_library *library, char *reason, size_t reason_capacity);
+
+// MARK: - Luz's own GEMM
+
+/// The instruction sets Luz's GEMM is compiled for.
+enum {
+    LUZ_GEMM_PORTABLE = 0,  // 128-bit vectors: SSE2 on x86-64, NEON on ARM64
+    LUZ_GEMM_AVX2 = 1,      // AVX2 with FMA
+    LUZ_GEMM_AVX512 = 2,    // AVX-512F
+};
+
+/// Whether this processor (and its operating system) runs the instruction set `isa`.
+int luz_gemm_isa_supported(int isa);
+/// The instruction set the built-in GEMM uses: the best this processor supports.
+int luz_gemm_isa(void);
+/// A short name for `isa`: "avx512", "avx2", "neon" or "sse2".
+const char *luz_gemm_isa_name(int isa);
+
+/// Row-major single-precision GEMM on the calling thread, with any transposes and leading
+/// dimensions (`lda` ≥ the columns of A as stored, and so on).
+void luz_gemm_f32(int transA, int transB, long m, long n, long k,
+                  float alpha, const float *a, long lda, const float *b, long ldb,
+                  float beta, float *c, long ldc);
+/// Row-major double-precision GEMM on the calling thread, as `luz_gemm_f32`.
+void luz_gemm_f64(int transA, int transB, long m, long n, long k,
+                  double alpha, const double *a, long lda, const double *b, long ldb,
+                  double beta, double *c, long ldc);
+
+/// `luz_gemm_f32` on the instruction set `isa`, which the processor must support (for tests and
+/// measurements of each instance).
+void luz_gemm_f32_with(int isa, int transA, int transB, long m, long n, long k,
+                       float alpha, const float *a, long lda, const float *b, long ldb,
+                       float beta, float *c, long ldc);
+/// `luz_gemm_f64` on the instruction set `isa`, as `luz_gemm_f32_with`.
+void luz_gemm_f64_with(int isa, int transA, int transB, long m, long n, long k,
+                       double alpha, const double *a, long lda, const double *b, long ldb,
+                       double beta, double *c, long ldc);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
