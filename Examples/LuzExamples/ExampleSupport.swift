@@ -38,12 +38,19 @@ public struct ExampleSettings: Sendable {
         Generator(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ stream)
     }
 
-    /// Prints a progress line unless quiet.
+    /// Prints a progress line unless quiet; the first one of the process is preceded by the
+    /// matrix-product backend in use (and how to get a faster one when none was found).
     func say(_ text: String) {
         guard !quiet else { return }
+        if !ExampleSettings.backendAnnounced {
+            ExampleSettings.backendAnnounced = true
+            print("matrix products: \(BLASBackend.current)")
+        }
         print(text)
         fflush(stdout)
     }
+
+    nonisolated(unsafe) private static var backendAnnounced = false
 
     /// Writes `figure` as `<outputDirectory>/<example>/<name>.svg`, creating the folders.
     /// - Returns: the file written.

@@ -22,7 +22,7 @@ static unsigned long long saved_state(void) {
 }
 #endif
 
-int luz_gemm_isa_supported(int isa) {
+static int detect_isa(int isa) {
     switch (isa) {
     case LUZ_GEMM_PORTABLE: return 1;
 #if defined(__x86_64__)
@@ -42,6 +42,19 @@ int luz_gemm_isa_supported(int isa) {
 #endif
     default: return 0;
     }
+}
+
+// What detect_isa found, +1 (0: not asked yet). `cpuid` traps to the hypervisor on a virtual
+// machine, thousands of cycles, so it is asked once per instruction set.
+static int supported[3];
+
+int luz_gemm_isa_supported(int isa) {
+    if (isa < 0 || isa > 2) return 0;
+    int known = __atomic_load_n(&supported[isa], __ATOMIC_RELAXED);
+    if (known) return known - 1;
+    int found = detect_isa(isa);
+    __atomic_store_n(&supported[isa], found + 1, __ATOMIC_RELAXED);
+    return found;
 }
 
 const char *luz_gemm_isa_name(int isa) {
@@ -86,7 +99,7 @@ void luz_gemm_f32_with(int isa, int transA, int transB, long m, long n, long k, 
         SCALE_C(c, m, n, ldc, beta);
         return;
     }
-    if (isa != luz_gemm_isa() && !luz_gemm_isa_supported(isa)) isa = LUZ_GEMM_PORTABLE;
+    if (!luz_gemm_isa_supported(isa)) isa = LUZ_GEMM_PORTABLE;
     gemm_f32_fn run = luz_gemm_portable_f32_run;
 #if defined(__x86_64__)
     switch (isa) {
@@ -110,7 +123,7 @@ void luz_gemm_f64_with(int isa, int transA, int transB, long m, long n, long k, 
         SCALE_C(c, m, n, ldc, beta);
         return;
     }
-    if (isa != luz_gemm_isa() && !luz_gemm_isa_supported(isa)) isa = LUZ_GEMM_PORTABLE;
+    if (!luz_gemm_isa_supported(isa)) isa = LUZ_GEMM_PORTABLE;
     gemm_f64_fn run = luz_gemm_portable_f64_run;
 #if defined(__x86_64__)
     switch (isa) {

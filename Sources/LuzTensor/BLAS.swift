@@ -6,8 +6,7 @@ import CLuzBLAS
 import Foundation
 
 /// Matrix products: through Accelerate on Apple platforms; elsewhere through the BLAS library
-/// found at run time (see ``BLASBackend``), or Luz's built-in GEMM when there is none and for
-/// the small products where it is faster than a library call.
+/// found at run time (see ``BLASBackend``), or Luz's built-in GEMM when there is none.
 ///
 /// Row-major `C = alpha · op(A) · op(B) + beta · C` with `op` transposing when asked, so callers
 /// pass transposes as flags instead of copying.
@@ -15,11 +14,6 @@ enum BLAS {
     /// Below this many floating-point operations a product runs on the calling thread: handing
     /// work to another thread costs a few microseconds, what a GEMM of this size takes.
     static let minimumParallelFLOPs = 1 << 21
-
-    /// Products of at most this many multiply-adds (m·n·k) run on the built-in GEMM even when
-    /// a library is loaded: a library call's fixed cost (argument checks, buffer and thread
-    /// set-up) is a large part of such a product. Measured with `luz-bench gemm`.
-    nonisolated(unsafe) static var builtinMaximumMultiplyAdds = 1 << 18
 
     /// The backend of this process and the library's entry points, chosen on first use.
     struct State {
@@ -51,16 +45,19 @@ enum BLAS {
         case builtin(Int32)
     }
 
-    /// Where a product goes when the caller does not say: the library where one is loaded and
-    /// the product is large, the built-in GEMM otherwise.
+    /// Where a product goes when the caller does not say: the library where one is in use, the
+    /// built-in GEMM otherwise and for sizes the library's 32-bit interface cannot take.
+    ///
+    /// `luz-bench gemm` found no shape, small ones included, where the built-in GEMM was
+    /// reliably faster than OpenBLAS's own kernel for the processor (OpenBLAS has unpacked
+    /// kernels for small products), so a library in use runs every product.
     @inline(__always)
     static func automaticKernel(m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int) -> Kernel {
         #if canImport(Accelerate)
         return .library
         #else
         let limit = Int(Int32.max)
-        if state.backend.kind != .library || m * n * k <= builtinMaximumMultiplyAdds
-            || m > limit || n > limit || k > limit || lda > limit || ldb > limit || ldc > limit {
+        if state.backend.kind != .library || m > limit || n > limit || k > limit || lda > limit || ldb > limit || ldc > limit {
             return .builtin(luz_gemm_isa())
         }
         return .library

@@ -19,9 +19,9 @@ import CLuzBLAS
 ///
 /// When none is found, Luz's built-in GEMM runs every product: packed panels and register tiles
 /// written with vector instructions, compiled for AVX-512, AVX2 with FMA and 128-bit vectors
-/// (SSE2, NEON), the best one chosen at run time. A library found still leaves the small
-/// products (attention's, a few hundred thousand multiply-adds) to the built-in GEMM, which
-/// is faster there than a library call.
+/// (SSE2, NEON), the best one chosen at run time. It also runs every product when the library
+/// found is an OpenBLAS that picked a kernel without AVX2 for this processor (an OpenBLAS
+/// older than the processor does), which the built-in GEMM outruns several times.
 ///
 /// ```swift
 /// print(BLASBackend.current)   // OpenBLAS at /usr/lib/x86_64-linux-gnu/libopenblas.so.0 ...
@@ -79,7 +79,6 @@ public struct BLASBackend: Sendable, CustomStringConvertible {
         case .library:
             text = "\(BLASBackend.libraryName(path ?? "")) at \(path ?? "?")"
             if !configuration.isEmpty { text += " (\(configuration))" }
-            text += ", with Luz's built-in GEMM (\(builtinInstructionSet)) for small products"
         case .builtin:
             text = "Luz's built-in GEMM (\(builtinInstructionSet))"
         }
@@ -189,3 +188,39 @@ extension BLASBackend {
     }
 }
 #endif
+
+/// Entry points for `luz-bench` to time each GEMM implementation side by side (not API).
+@_spi(Benchmarks)
+public enum GEMMImplementations {
+    /// The implementations this process can run: the loaded library, if any, then the built-in
+    /// GEMM on each instruction set the processor has, best first.
+    public static var available: [String] {
+        #if canImport(Accelerate)
+        return ["accelerate"]
+        #else
+        var names = BLAS.state.sgemm != nil ? ["library"] : []
+        for isa in [LUZ_GEMM_AVX512, LUZ_GEMM_AVX2, LUZ_GEMM_PORTABLE].map(Int32.init)
+        where luz_gemm_isa_supported(isa) != 0 {
+            names.append(String(cString: luz_gemm_isa_name(isa)))
+        }
+        return names
+        #endif
+    }
+
+    /// `C = op(A) · op(B)` (row-major, float32) on the named implementation (`nil`: the one
+    /// Luz chooses), split across Luz's threads as every product is.
+    public static func multiply(_ name: String?, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
+        var kernel: BLAS.Kernel?
+        #if !canImport(Accelerate)
+        if let name {
+            kernel = name == "library" ? .library
+                : [LUZ_GEMM_AVX512, LUZ_GEMM_AVX2, LUZ_GEMM_PORTABLE].map(Int32.init)
+                    .first { String(cString: luz_gemm_isa_name($0)) == name }
+                    .map(BLAS.Kernel.builtin)
+        }
+        #endif
+        BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a,
+                  lda: transposeA ? m : k, b: b, ldb: transposeB ? k : n, beta: 0, c: c, ldc: n, kernel: kernel)
+    }
+}

@@ -63,9 +63,12 @@ let extraWorkloads: [(String, () -> Void)] = [
     ("ops", { ops() }),
     ("resnet-layers", { resnetLayers() }),
     ("data", { dataLoading() }),
+    ("gemm", { gemmWorkload() }),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
+// The backend goes to standard error: standard output keeps the peer's line format.
+FileHandle.standardError.write("luz-bench: matrix products: \(BLASBackend.current)\n".data(using: .utf8)!)
 for name in requested where !(workloads + extraWorkloads).contains(where: { $0.0 == name }) {
     FileHandle.standardError.write("luz-bench: unknown workload '\(name)'; known: \(workloads.map(\.0).joined(separator: ", "))\n".data(using: .utf8)!)
     exit(2)

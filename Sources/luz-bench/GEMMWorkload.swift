@@ -1,0 +1,59 @@
+import Foundation
+@_spi(Benchmarks) import LuzTensor
+
+/// The `gemm` workload: float32 GFLOP/s of each GEMM implementation this process has (the
+/// loaded BLAS library and the built-in GEMM on each instruction set), side by side, on square
+/// products and on the shapes Luz's workloads run, with Luz's threads. One line per shape:
+///
+///     gemm 1024x1024x1024 NN  library= 250.1  avx512= 230.4  avx2= 150.2  sse2=  40.0  auto=library
+func gemmWorkload() {
+    let implementations = GEMMImplementations.available
+    print("gemm backend: \(BLASBackend.current)")
+    // (m, n, k, transposeA, transposeB, what runs it)
+    let shapes: [(Int, Int, Int, Bool, Bool, String)] = [
+        (256, 256, 256, false, false, "square"),
+        (512, 512, 512, false, false, "square"),
+        (1024, 1024, 1024, false, false, "square"),
+        (2048, 2048, 2048, false, false, "square"),
+        (32, 32, 16, false, true, "attention scores Q·Kᵀ (head 16)"),
+        (32, 16, 32, false, false, "attention P·V"),
+        (32, 16, 32, true, false, "attention dV = Pᵀ·dO"),
+        (32, 32, 64, false, true, "scores, head 64"),
+        (1024, 64, 64, false, true, "attention projections (x·Wᵀ)"),
+        (1024, 256, 64, false, true, "feed-forward up"),
+        (1024, 64, 256, false, false, "feed-forward input gradient"),
+        (32, 676, 9, false, false, "resnet conv1 lowering"),
+        (64, 320, 64, false, false, "resnet Winograd tile product"),
+        (64, 64, 320, false, true, "resnet Winograd weight gradient"),
+        (128, 128, 9216, false, true, "resnet fc1 forward"),
+        (9216, 128, 128, true, false, "resnet fc1 weight gradient"),
+    ]
+    for (m, n, k, transposeA, transposeB, _) in shapes {
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        for i in 0..<(m * k) { a[i] = Float(i % 7) * 0.1 - 0.3 }
+        for i in 0..<(k * n) { b[i] = Float(i % 5) * 0.1 - 0.2 }
+        let flops = 2.0 * Double(m * n * k)
+        // About 0.05 s per timing, the best of 5 taken (the machine is shared).
+        let repetitions = Swift.max(1, Int(2e9 * 0.05 / flops))
+        var line = String(format: "gemm %@ %@%@", "\(m)x\(n)x\(k)".padding(toLength: 15, withPad: " ", startingAt: 0),
+                          transposeA ? "T" : "N", transposeB ? "T" : "N")
+        for name in implementations + ["auto"] {
+            var best = Double.infinity
+            for _ in 0..<5 {
+                let seconds = timed {
+                    for _ in 0..<repetitions {
+                        GEMMImplementations.multiply(name == "auto" ? nil : name, transposeA: transposeA,
+                                                     transposeB: transposeB, m: m, n: n, k: k, a: a, b: b, c: c)
+                    }
+                }
+                best = Swift.min(best, seconds / Double(repetitions))
+            }
+            line += String(format: "  %@=%7.1f", name, flops / best / 1e9)
+        }
+        print(line)
+        fflush(stdout)
+    }
+}
