@@ -92,50 +92,37 @@ int luz_gemm_isa(void) {
                 (c)[i * (ldc) + j] = (beta) == 0 ? 0 : (beta) * (c)[i * (ldc) + j];                \
     } while (0)
 
-void luz_gemm_f32_with(int isa, int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
-                  const float *b, long ldb, float beta, float *c, long ldc) {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0 || alpha == 0) {
-        SCALE_C(c, m, n, ldc, beta);
-        return;
-    }
-    if (!luz_gemm_isa_supported(isa)) isa = LUZ_GEMM_PORTABLE;
-    gemm_f32_fn run = luz_gemm_portable_f32_run;
+// The entry points of one scalar type: the cases without a product, then the instance of the
+// instruction set asked for (the portable one when the processor lacks it).
 #if defined(__x86_64__)
-    switch (isa) {
-    case LUZ_GEMM_AVX512: run = luz_gemm_avx512_f32_run; break;
-    case LUZ_GEMM_AVX2: run = luz_gemm_avx2_f32_run; break;
-    default: break;
+#define RUN_ON(isa, type, run)                                                                     \
+    switch (isa) {                                                                                 \
+    case LUZ_GEMM_AVX512: run = luz_gemm_avx512_##type##_run; break;                               \
+    case LUZ_GEMM_AVX2: run = luz_gemm_avx2_##type##_run; break;                                   \
+    default: break;                                                                                \
     }
+#else
+#define RUN_ON(isa, type, run)
 #endif
-    run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
 
-void luz_gemm_f32(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
-                  const float *b, long ldb, float beta, float *c, long ldc) {
-    luz_gemm_f32_with(luz_gemm_isa(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
-void luz_gemm_f64_with(int isa, int transA, int transB, long m, long n, long k, double alpha, const double *a, long lda,
-                  const double *b, long ldb, double beta, double *c, long ldc) {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0 || alpha == 0) {
-        SCALE_C(c, m, n, ldc, beta);
-        return;
+#define GEMM_ENTRY_POINTS(type, T)                                                                 \
+    void luz_gemm_##type##_with(int isa, int transA, int transB, long m, long n, long k, T alpha,   \
+                                const T *a, long lda, const T *b, long ldb, T beta, T *c, long ldc) { \
+        if (m <= 0 || n <= 0) return;                                                              \
+        if (k <= 0 || alpha == 0) {                                                                \
+            SCALE_C(c, m, n, ldc, beta);                                                           \
+            return;                                                                                \
+        }                                                                                          \
+        if (!luz_gemm_isa_supported(isa)) isa = LUZ_GEMM_PORTABLE;                                 \
+        gemm_##type##_fn run = luz_gemm_portable_##type##_run;                                     \
+        RUN_ON(isa, type, run)                                                                     \
+        run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);                         \
+    }                                                                                              \
+    void luz_gemm_##type(int transA, int transB, long m, long n, long k, T alpha, const T *a,       \
+                         long lda, const T *b, long ldb, T beta, T *c, long ldc) {                  \
+        luz_gemm_##type##_with(luz_gemm_isa(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, \
+                               c, ldc);                                                            \
     }
-    if (!luz_gemm_isa_supported(isa)) isa = LUZ_GEMM_PORTABLE;
-    gemm_f64_fn run = luz_gemm_portable_f64_run;
-#if defined(__x86_64__)
-    switch (isa) {
-    case LUZ_GEMM_AVX512: run = luz_gemm_avx512_f64_run; break;
-    case LUZ_GEMM_AVX2: run = luz_gemm_avx2_f64_run; break;
-    default: break;
-    }
-#endif
-    run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
 
-void luz_gemm_f64(int transA, int transB, long m, long n, long k, double alpha, const double *a, long lda,
-                  const double *b, long ldb, double beta, double *c, long ldc) {
-    luz_gemm_f64_with(luz_gemm_isa(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
+GEMM_ENTRY_POINTS(f32, float)
+GEMM_ENTRY_POINTS(f64, double)

@@ -64,59 +64,24 @@ enum BLAS {
         #endif
     }
 
-    static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-                     alpha: Float, a: UnsafePointer<Float>, lda: Int,
-                     b: UnsafePointer<Float>, ldb: Int,
-                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                     kernel: Kernel? = nil, threads: Int = Parallelism.threadCount) {
+    /// `C = alpha · op(A) · op(B) + beta · C` on `kernel` (the automatic choice when nil), split
+    /// across `threads` when large.
+    static func gemm<T: GemmScalar>(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                    alpha: T, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+                                    beta: T, c: UnsafeMutablePointer<T>, ldc: Int,
+                                    kernel: Kernel? = nil, threads: Int = Parallelism.threadCount) {
         if m == 0 || n == 0 { return }
         let kernel = kernel ?? automaticKernel(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
         split(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
               c: c, ldc: ldc, threads: threads) { m, n, a, b, c in
-            #if canImport(Accelerate)
-            cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-            #else
-            switch kernel {
-            case .library:
-                state.sgemm!(Int32(LUZ_CBLAS_ROW_MAJOR), cblasTranspose(transposeA), cblasTranspose(transposeB),
-                             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-            case .builtin(let isa):
-                luz_gemm_f32_with(isa, transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb,
-                                  beta, c, ldc)
-            }
-            #endif
-        }
-    }
-
-    static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-                     alpha: Double, a: UnsafePointer<Double>, lda: Int,
-                     b: UnsafePointer<Double>, ldb: Int,
-                     beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int,
-                     kernel: Kernel? = nil, threads: Int = Parallelism.threadCount) {
-        if m == 0 || n == 0 { return }
-        let kernel = kernel ?? automaticKernel(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
-        split(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
-              c: c, ldc: ldc, threads: threads) { m, n, a, b, c in
-            #if canImport(Accelerate)
-            cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-            #else
-            switch kernel {
-            case .library:
-                state.dgemm!(Int32(LUZ_CBLAS_ROW_MAJOR), cblasTranspose(transposeA), cblasTranspose(transposeB),
-                             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-            case .builtin(let isa):
-                luz_gemm_f64_with(isa, transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb,
-                                  beta, c, ldc)
-            }
-            #endif
+            T.gemmOnThisThread(kernel, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                               alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
     }
 
     #if !canImport(Accelerate)
     @inline(__always)
-    private static func cblasTranspose(_ transpose: Bool) -> Int32 {
+    static func cblasTranspose(_ transpose: Bool) -> Int32 {
         Int32(transpose ? LUZ_CBLAS_TRANS : LUZ_CBLAS_NO_TRANS)
     }
     #endif
@@ -166,27 +131,59 @@ enum BLAS {
 protocol GemmScalar: TensorFloat {
     /// A vector of eight scalars, for kernels written with explicit SIMD.
     associatedtype Lanes: SIMD where Lanes.Scalar == Self
-    static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-                     alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-                     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// One product on the calling thread, on `kernel`.
+    static func gemmOnThisThread(_ kernel: BLAS.Kernel, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                 alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+                                 beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
 }
 
-extension Float: GemmScalar {
-    typealias Lanes = SIMD8<Float>
+extension GemmScalar {
+    /// `C = alpha · op(A) · op(B) + beta · C` (row-major) on the backend Luz chose.
+    @inline(__always)
     static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-                     alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                     alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+                     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
         BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 }
 
+extension Float: GemmScalar {
+    typealias Lanes = SIMD8<Float>
+    static func gemmOnThisThread(_ kernel: BLAS.Kernel, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                 alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        #if canImport(Accelerate)
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        #else
+        switch kernel {
+        case .library:
+            BLAS.state.sgemm!(Int32(LUZ_CBLAS_ROW_MAJOR), BLAS.cblasTranspose(transposeA), BLAS.cblasTranspose(transposeB),
+                              Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        case .builtin(let isa):
+            luz_gemm_f32_with(isa, transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        }
+        #endif
+    }
+}
+
 extension Double: GemmScalar {
     typealias Lanes = SIMD8<Double>
-    static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-                     alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-                     beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
-        BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    static func gemmOnThisThread(_ kernel: BLAS.Kernel, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                 alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+                                 beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        #if canImport(Accelerate)
+        cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        #else
+        switch kernel {
+        case .library:
+            BLAS.state.dgemm!(Int32(LUZ_CBLAS_ROW_MAJOR), BLAS.cblasTranspose(transposeA), BLAS.cblasTranspose(transposeB),
+                              Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        case .builtin(let isa):
+            luz_gemm_f64_with(isa, transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        }
+        #endif
     }
 }
