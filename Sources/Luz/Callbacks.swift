@@ -69,7 +69,7 @@ public final class EarlyStopping: Callback {
 
     public init(monitor: String = "valid_loss", minDelta: Double = 0, patience: Int = 0, mode: MonitorMode = .auto,
                 baseline: Double? = nil, restoreBestWeights: Bool = false) {
-        precondition(patience >= 0, "EarlyStopping: patience must be non-negative, got \(patience)")
+        require(patience >= 0, "EarlyStopping: patience must be non-negative, got \(patience)")
         self.monitor = monitor
         self.minDelta = Swift.abs(minDelta)
         self.patience = patience
@@ -184,7 +184,7 @@ public final class ModelCheckpoint: Callback {
 
     public init(path: String, monitor: String = "valid_loss", mode: MonitorMode = .auto,
                 saveBestOnly: Bool = false, everyEpochs: Int = 1) {
-        precondition(everyEpochs >= 1, "ModelCheckpoint: everyEpochs must be at least 1, got \(everyEpochs)")
+        require(everyEpochs >= 1, "ModelCheckpoint: everyEpochs must be at least 1, got \(everyEpochs)")
         self.path = path
         self.monitor = monitor
         self.mode = mode.resolved(for: monitor)
@@ -330,7 +330,7 @@ public final class TerminateOnNaN: Callback {
 public final class GradientAccumulation: Callback {
     public let steps: Int
     public init(steps: Int) {
-        precondition(steps >= 1, "GradientAccumulation: steps must be at least 1, got \(steps)")
+        require(steps >= 1, "GradientAccumulation: steps must be at least 1, got \(steps)")
         self.steps = steps
     }
 

@@ -130,12 +130,12 @@ public struct EpochSpec: ExpressibleByIntegerLiteral {
 
     public init(integerLiteral value: Int) { self.init(value) }
     public init(_ count: Int) {
-        precondition(count >= 0, "epochs: the count must be non-negative, got \(count)")
+        require(count >= 0, "epochs: the count must be non-negative, got \(count)")
         minimum = 1
         maximum = count
     }
     public init(_ range: ClosedRange<Int>) {
-        precondition(range.lowerBound >= 1, "epochs: the minimum must be at least 1, got \(range)")
+        require(range.lowerBound >= 1, "epochs: the minimum must be at least 1, got \(range)")
         minimum = range.lowerBound
         maximum = range.upperBound
     }

@@ -1,4 +1,5 @@
 import Foundation
+import LuzTensor
 
 /// A table read from a CSV file: named columns, text cells, missing values as `nil`.
 ///
@@ -66,8 +67,8 @@ public struct CSVTable: Sendable {
 
     /// Creates a table from its parts (every row must have one cell per column).
     public init(columnNames: [String], rows: [[String?]], source: String = "table") {
-        precondition(rows.allSatisfy { $0.count == columnNames.count },
-                     "CSVTable: every row must have \(columnNames.count) cells")
+        require(rows.allSatisfy { $0.count == columnNames.count },
+                "CSVTable: every row must have \(columnNames.count) cells")
         self.columnNames = columnNames
         self.rows = rows
         self.source = source

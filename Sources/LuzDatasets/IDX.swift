@@ -80,11 +80,11 @@ public struct IDXArray: Equatable, Sendable {
 
     /// Creates an array, checking that the values fill the shape.
     public init(shape: [Int], values: IDXValues) {
-        precondition(shape.allSatisfy { $0 >= 0 && $0 <= Int(UInt32.max) },
-                     "IDXArray: every dimension must be in 0...\(UInt32.max), got \(shape)")
-        precondition(shape.count <= 255, "IDXArray: at most 255 dimensions, got \(shape.count)")
-        precondition(shape.reduce(1, *) == values.count,
-                     "IDXArray: \(values.count) values do not fill shape \(shape)")
+        require(shape.allSatisfy { $0 >= 0 && $0 <= Int(UInt32.max) },
+                "IDXArray: every dimension must be in 0...\(UInt32.max), got \(shape)")
+        require(shape.count <= 255, "IDXArray: at most 255 dimensions, got \(shape.count)")
+        require(shape.reduce(1, *) == values.count,
+                "IDXArray: \(values.count) values do not fill shape \(shape)")
         self.shape = shape
         self.values = values
     }

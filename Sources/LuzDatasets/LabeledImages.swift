@@ -55,8 +55,8 @@ public struct LabeledImages: Sendable {
 
     /// Creates the storage from bytes in memory.
     public init(count: Int, height: Int, width: Int, pixels: [UInt8], labels: [UInt8]) {
-        precondition(pixels.count == count * height * width && labels.count == count,
-                     "LabeledImages: \(pixels.count) pixels and \(labels.count) labels for \(count) images of \(height) × \(width)")
+        require(pixels.count == count * height * width && labels.count == count,
+                "LabeledImages: \(pixels.count) pixels and \(labels.count) labels for \(count) images of \(height) × \(width)")
         self.count = count
         self.height = height
         self.width = width
@@ -66,7 +66,7 @@ public struct LabeledImages: Sendable {
 
     /// The image at `index`.
     public func image(at index: Int) -> Image {
-        precondition(index >= 0 && index < count, "LabeledImages: index \(index) out of range 0..<\(count)")
+        require(index >= 0 && index < count, "LabeledImages: index \(index) out of range 0..<\(count)")
         let size = height * width
         return Image(height: height, width: width, channels: 1,
                      pixels: Array(pixels[index * size..<(index + 1) * size]))
@@ -87,7 +87,7 @@ public struct LabeledImages: Sendable {
                         return
                     }
                     for (row, index) in indices.enumerated() {
-                        precondition(index >= 0 && index < count, "LabeledImages: index \(index) out of range 0..<\(count)")
+                        require(index >= 0 && index < count, "LabeledImages: index \(index) out of range 0..<\(count)")
                         let from = index * size, to = row * size
                         for p in 0..<size { out[to + p] = table[Int(source[from + p])] }
                     }

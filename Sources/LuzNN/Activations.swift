@@ -118,7 +118,7 @@ public final class Dropout: Module {
 
     /// Creates the layer.
     public init(probability: Double = 0.5, generator: Generator? = nil) {
-        precondition((0...1).contains(probability), "Dropout: probability \(probability) is outside [0, 1]")
+        require((0...1).contains(probability), "Dropout: probability \(probability) is outside [0, 1]")
         self.probability = probability
         self.generator = generator
         super.init()

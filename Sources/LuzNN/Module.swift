@@ -55,7 +55,7 @@ open class Module: CustomStringConvertible {
     /// its own `callAsFunction` overload instead (calling ``runForwardHooks(input:output:)`` if it
     /// wants hooks to see its output); its children and parameters work the same way.
     open func forward(_ input: Tensor) -> Tensor {
-        preconditionFailure("\(typeName): forward(_:) is not implemented; override it in the subclass")
+        fatalError("\(typeName): forward(_:) is not implemented; override it in the subclass")
     }
 
     /// Runs ``forward(_:)`` on `input`, then the registered forward hooks.

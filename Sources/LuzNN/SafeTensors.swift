@@ -358,7 +358,7 @@ public enum SafeTensors {
         case "F16":
             return try converted(Float.self, size: 2) { halfToFloat(littleEndian($0, UInt16.self)) }
         default:
-            preconditionFailure("unreachable: dtype \(entry.dtype) was validated")
+            fatalError("unreachable: dtype \(entry.dtype) was validated")
         }
     }
 

@@ -50,7 +50,7 @@ open class Optimizer {
     /// Creates an optimizer over `groups`; groups without a learning rate get
     /// `defaultLearningRate`.
     public init(groups: [ParameterGroup], defaultLearningRate: Double) {
-        precondition(defaultLearningRate >= 0, "\(Self.self): invalid learning rate \(defaultLearningRate)")
+        require(defaultLearningRate >= 0, "\(Self.self): invalid learning rate \(defaultLearningRate)")
         var resolved = groups
         for i in resolved.indices where !resolved[i].setsLearningRate {
             resolved[i].learningRate = defaultLearningRate
@@ -59,10 +59,10 @@ open class Optimizer {
         parameters = resolved.flatMap(\.parameters)
         var seen = Set<ObjectIdentifier>()
         for parameter in parameters {
-            precondition(seen.insert(ObjectIdentifier(parameter)).inserted,
-                         "\(Self.self): a parameter appears more than once (shape \(parameter.shape))")
-            precondition(parameter.dtype.isFloatingPoint,
-                         "\(Self.self): parameters must be floating point, got \(parameter.dtype)")
+            require(seen.insert(ObjectIdentifier(parameter)).inserted,
+                    "\(Self.self): a parameter appears more than once (shape \(parameter.shape))")
+            require(parameter.dtype.isFloatingPoint,
+                    "\(Self.self): parameters must be floating point, got \(parameter.dtype)")
         }
     }
 
@@ -86,7 +86,7 @@ open class Optimizer {
     /// Updates every parameter that has a gradient (parameters whose `grad` is `nil` are
     /// skipped, as in torch). Subclasses override it.
     open func step() {
-        preconditionFailure("\(Self.self): step() is not implemented")
+        fatalError("\(Self.self): step() is not implemented")
     }
 
     /// Clears the gradients of every parameter: set to `nil` (torch's default
@@ -251,7 +251,7 @@ func dispatchFloat(_ dtype: DType, float: () -> Void, double: () -> Void) {
     switch dtype {
     case .float32: float()
     case .float64: double()
-    default: preconditionFailure("optimizer: parameters must be floating point, got \(dtype)")
+    default: fatalError("optimizer: parameters must be floating point, got \(dtype)")
     }
 }
 

@@ -58,7 +58,7 @@ public final class AtomicFileWriter {
     /// - Throws: ``FileWriteError`` (step ``FileWriteError/Step/write``), e.g. when the disk is
     ///   full; the temporary file is then deleted and the writer can no longer be used.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        precondition(!finished, "AtomicFileWriter: write after commit or discard of \(path)")
+        require(!finished, "AtomicFileWriter: write after commit or discard of \(path)")
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         var done = 0
         var limit = bytes.count
@@ -94,7 +94,7 @@ public final class AtomicFileWriter {
     /// - Throws: ``FileWriteError`` naming the step that failed (flush, close or rename); the
     ///   temporary file is deleted and the previous file at ``path``, if any, is untouched.
     public func commit() throws {
-        precondition(!finished, "AtomicFileWriter: commit after commit or discard of \(path)")
+        require(!finished, "AtomicFileWriter: commit after commit or discard of \(path)")
         func fail(_ step: FileWriteError.Step, _ code: Int32) -> FileWriteError {
             discard()
             return FileWriteError(path: path, step: step, code: code)

@@ -48,7 +48,7 @@ public final class Generator: @unchecked Sendable {
             }
         }
         set {
-            precondition(newValue.count == 7, "Generator.stateWords: expected 7 words, got \(newValue.count)")
+            require(newValue.count == 7, "Generator.stateWords: expected 7 words, got \(newValue.count)")
             lock.withLock {
                 state = (newValue[0], newValue[1], newValue[2], newValue[3])
                 seed = newValue[4]
@@ -95,7 +95,7 @@ public final class Generator: @unchecked Sendable {
     public func nextInt(below bound: Int) -> Int { lock.withLock { intUnlocked(below: bound) } }
 
     private func intUnlocked(below bound: Int) -> Int {
-        precondition(bound > 0, "Generator.nextInt: bound must be positive, got \(bound)")
+        require(bound > 0, "Generator.nextInt: bound must be positive, got \(bound)")
         let b = UInt64(bound)
         let threshold = (0 &- b) % b
         while true {
