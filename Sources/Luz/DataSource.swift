@@ -124,7 +124,7 @@ public struct Hyperparameters: ExpressibleByDictionaryLiteral, Codable, Equatabl
 
 /// How many epochs a run trains: a count, or a range whose lower bound early stopping respects
 /// (luz's `epochs = c(min, max)`).
-public struct EpochSpec: ExpressibleByIntegerLiteral {
+public struct EpochSpec: ExpressibleByIntegerLiteral, Sendable {
     public let minimum: Int
     public let maximum: Int
 

@@ -69,6 +69,9 @@ public final class FittedModel: CustomStringConvertible {
         for case let restoring as RestoresBeforeFit in context.callbacks {
             try restoring.restoreBeforeFit(context)
         }
+        // A resumed run has trained the checkpoint's epochs, even when none is left to run
+        // (killed after its last checkpoint, before `fitEnd` deleted it).
+        epochsTrained = context.startEpoch - 1
         let interrupt = context.callbacks.lazy.compactMap { $0 as? InterruptCallback }.first
         defer {
             interrupt?.finish()
@@ -78,6 +81,11 @@ public final class FittedModel: CustomStringConvertible {
         }
         try context.fire(.fitBegin)
         var epoch = context.startEpoch
+        // Resumed after the epoch whose end asked to stop: finish the stop, train no further.
+        if context.stopRequested {
+            try context.fire(.earlyStopping)
+            epoch = context.maxEpochs + 1
+        }
         while epoch <= context.maxEpochs {
             context.epoch = epoch
             try context.fire(.epochBegin)

@@ -128,5 +128,9 @@ public final class Dropout: Module {
         dropout(input, probability: probability, training: isTraining, generator: generator)
     }
 
+    public override var ownGenerators: [(name: String, generator: Generator)] {
+        generator.map { [("generator", $0)] } ?? []
+    }
+
     public override var configurationDescription: String { "probability: \(probability)" }
 }

@@ -366,6 +366,10 @@ public final class MultiheadAttention: Module {
                              batchStride: batchStride, headStride: headStride, rowStride: rowStride, columnStride: 1)
     }
 
+    public override var ownGenerators: [(name: String, generator: Generator)] {
+        generator.map { [("generator", $0)] } ?? []
+    }
+
     public override var configurationDescription: String {
         var parts = ["embedDimension: \(embedDimension)", "heads: \(heads)"]
         if dropout > 0 { parts.append("dropout: \(dropout)") }

@@ -13,8 +13,10 @@ import LuzTensor
 open class LRScheduler {
     /// The optimizer whose learning rates are scheduled.
     public let optimizer: Optimizer
-    /// Each group's learning rate when the scheduler was created.
-    public let baseLearningRates: [Double]
+    /// Each group's learning rate when the scheduler was created (restored by
+    /// ``loadStateDict(_:)``: a scheduler rebuilt on a resumed run must not take the decayed
+    /// rate as its base).
+    public private(set) var baseLearningRates: [Double]
     /// The number of ``step()`` calls so far (torch's `last_epoch`, 0 after creation).
     public private(set) var lastEpoch = 0
     /// The learning rates set by the last step (torch's `get_last_lr()`).
@@ -65,7 +67,12 @@ open class LRScheduler {
         guard base.shape == [baseLearningRates.count] else {
             throw StateDictError.shapeMismatch(key: "base_lrs", expected: [baseLearningRates.count], found: base.shape)
         }
+        let bases = base.doubles
+        guard bases.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw StateDictError.incompatible("'base_lrs' holds \(bases), not learning rates")
+        }
         lastEpoch = try StateDict.counter(of: epoch, key: "last_epoch")
+        baseLearningRates = bases
         learningRates = optimizer.parameterGroups.map(\.learningRate)
     }
 }
@@ -274,6 +281,16 @@ public final class OneCycleLR: LRScheduler {
         super.init(optimizer: optimizer)
         if cycleMomentum { optimizer.schedulableMomentum = maximumMomentum }
         start()
+    }
+
+    /// Restores the position; one past the end of the cycle at most (a damaged count must be
+    /// an error here, not a stop at the next step).
+    public override func loadStateDict(_ state: StateDict) throws {
+        let steps = try state.counter("last_epoch")
+        guard steps <= totalSteps else {
+            throw StateDictError.incompatible("'last_epoch' is \(steps), past totalSteps \(totalSteps)")
+        }
+        try super.loadStateDict(state)
     }
 
     private func anneal(_ start: Double, _ end: Double, _ pct: Double) -> Double {
