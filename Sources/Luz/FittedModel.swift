@@ -58,6 +58,13 @@ public final class FittedModel: CustomStringConvertible {
 
     /// Runs the training loop for the epochs the context names.
     func run(_ context: Context, callbacks: [any Callback]) throws {
+        // An epoch without a batch trains nothing and records a NaN loss: say why instead.
+        if let data = context.trainData, data.batchCount == 0, context.maxEpochs > 0 {
+            if data.exampleCount == 0 { throw LuzError.invalidArgument("fit: the training data has no examples") }
+            let size = data.batchSize.map { " of \($0)" } ?? ""
+            throw LuzError.invalidArgument(
+                "fit: \(data.exampleCount) training example\(data.exampleCount == 1 ? "" : "s") make no full batch\(size), and the last partial batch is dropped; use a smaller batch size or dropLast: false")
+        }
         context.callbacks = FittedModel.orderedCallbacks(callbacks, context: context)
         context.records = records
         context.timings = timings
