@@ -173,7 +173,7 @@ public struct Downloader: Sendable {
             expectedContent: file.contentMD5, actualContent: actualContent)
     }
 
-    /// Deletes `.partial` files left by downloads whose process is gone (killed mid-transfer).
+    /// Deletes `.partial` files that no live download holds locked (left by a killed transfer).
     static func removeStalePartials(in directory: URL) {
         AtomicFileWriter.removeStaleTemporaries(in: directory.path)
     }

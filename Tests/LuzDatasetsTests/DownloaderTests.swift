@@ -1,5 +1,6 @@
 import Foundation
 @testable import LuzDatasets
+import LuzTensor
 import Testing
 
 /// Downloads from a loopback HTTP server and `file://` mirrors, into temporary caches.
@@ -196,16 +197,19 @@ struct DownloaderTests {
         #endif
     }
 
-    @Test("leftovers of a killed download are removed before the next one")
+    @Test("leftovers of a killed download are removed before the next one; a live one is kept")
     func stalePartials() throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
-        // Process id 2^22 + 1 is above Linux's maximum, so no such process can be alive.
+        // Left by killed processes: nobody holds them locked, whatever process id they name
+        // (this one's: ids are reused).
         let stale = dir.file(".train-images-idx3-ubyte.gz.4194305.123.partial")
-        let mine = dir.file(".train-images-idx3-ubyte.gz.\(getpid()).5.partial")
+        let reused = dir.file(".train-images-idx3-ubyte.gz.\(getpid()).5.partial")
         try [1, 2, 3].write(to: stale)
-        try [1, 2, 3].write(to: mine)
+        try [1, 2, 3].write(to: reused)
+        let live = try AtomicFileWriter(path: dir.file("train-labels-idx1-ubyte.gz").path)
+        defer { live.discard() }
         Downloader.removeStalePartials(in: dir.url)
-        #expect(dir.contents() == [mine.lastPathComponent])
+        #expect(dir.contents() == [URL(fileURLWithPath: live.temporaryPath).lastPathComponent])
     }
 }
