@@ -46,7 +46,10 @@ public struct RemoteFile: Hashable, Sendable {
 ///   runs are removed before the next download, so nothing partial is ever read.
 /// - A progress bar is drawn only when standard error is a terminal.
 ///
-/// Files already in the cache are trusted: they got there only through verification.
+/// Files already in the cache are verified once too, since they may have been copied there by
+/// hand (as a failed download suggests) or damaged since: the first load checks their checksums
+/// and records it in a stamp file next to them (`.<name>.verified`, holding the file's size and
+/// modification time), so later loads check only that the file is unchanged.
 public struct Downloader: Sendable {
     /// The environment the settings are read from (the process environment by default; tests
     /// pass their own).
@@ -55,6 +58,9 @@ public struct Downloader: Sendable {
     public var showsProgress: Bool?
     /// How long a transfer may stall before it fails, in seconds.
     public var timeout: TimeInterval
+    /// Whether files found in the cache are checked against their published checksums (once,
+    /// then recorded in a stamp file). Turn it off only for files of one's own making.
+    public var verifiesCachedFiles: Bool
 
     /// Creates a downloader.
     /// - Parameters:
@@ -62,11 +68,13 @@ public struct Downloader: Sendable {
     ///     are read.
     ///   - showsProgress: force the progress bar on or off; `nil` decides from `isatty`.
     ///   - timeout: the longest stall allowed in a transfer, in seconds.
+    ///   - verifiesCachedFiles: check files found in the cache against their checksums.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment,
-                showsProgress: Bool? = nil, timeout: TimeInterval = 60) {
+                showsProgress: Bool? = nil, timeout: TimeInterval = 60, verifiesCachedFiles: Bool = true) {
         self.environment = environment
         self.showsProgress = showsProgress
         self.timeout = timeout
+        self.verifiesCachedFiles = verifiesCachedFiles
     }
 
     /// The folder under which each dataset has its own folder.
@@ -121,7 +129,8 @@ public struct Downloader: Sendable {
     @discardableResult
     public func fetch(_ file: RemoteFile, from mirrors: [URL], into directory: URL) throws -> URL {
         let destination = directory.appendingPathComponent(file.name)
-        if FileManager.default.fileExists(atPath: destination.path) { return destination }
+        if FileManager.default.fileExists(atPath: destination.path) { return try verifiedCachedFile(file, at: destination) }
+        try checkFolder(directory, for: file.name)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
@@ -141,6 +150,7 @@ public struct Downloader: Sendable {
                 try transfer(from: source, to: writer, name: file.name)
                 try Self.verify(writer.temporaryURL, as: file)
                 try writer.commit()
+                try? stamp(file, at: destination)
                 return destination
             } catch let error as DatasetError {
                 if case .checksumMismatch = error, mismatch == nil { mismatch = error }
@@ -171,6 +181,70 @@ public struct Downloader: Sendable {
         throw DatasetError.checksumMismatch(
             file: file.name, expected: file.md5 ?? "(not published)", actual: actual,
             expectedContent: file.contentMD5, actualContent: actualContent)
+    }
+
+    /// Returns `local`, a cached copy of `file`, after checking it against the file's checksums
+    /// unless a stamp records that this very file (same size, same modification time) passed.
+    /// - Throws: ``DatasetError/io(file:reason:)`` naming the cached file and the sums compared
+    ///   when it is not the published file.
+    public func verifiedCachedFile(_ file: RemoteFile, at local: URL) throws -> URL {
+        guard verifiesCachedFiles, file.md5 != nil || file.contentMD5 != nil else { return local }
+        if let (url, record) = try? stampRecord(file, at: local),
+           (try? String(contentsOf: url, encoding: .utf8)) == record { return local }
+        do {
+            try Self.verify(local, as: file)
+        } catch let error as DatasetError {
+            throw DatasetError.io(
+                file: file.name,
+                reason: "the cached copy \(local.path) is not the published file (\(error.reason)); delete it, and download: true fetches it again")
+        }
+        // A cache that cannot take the stamp only costs another check next time.
+        try? stamp(file, at: local)
+        return local
+    }
+
+    /// The stamp file of a cached file and what it holds once the file is verified: the size
+    /// and modification time, and the checksum it was verified against.
+    private func stampRecord(_ file: RemoteFile, at local: URL) throws -> (URL, String) {
+        let url = local.deletingLastPathComponent().appendingPathComponent(".\(file.name).verified")
+        return (url, "\(try Self.signature(of: local, name: file.name)) \((file.md5 ?? file.contentMD5 ?? "").lowercased())")
+    }
+
+    /// Records that `local` passed verification as `file`.
+    private func stamp(_ file: RemoteFile, at local: URL) throws {
+        let (url, record) = try stampRecord(file, at: local)
+        try AtomicFileWriter.write(Data(record.utf8), to: url.path)
+    }
+
+    /// A file's size and modification time, which change when the file does.
+    static func signature(of url: URL, name: String) throws -> String {
+        var info = stat()
+        guard stat(url.path, &info) == 0 else {
+            throw DatasetError.io(file: name, reason: "cannot stat \(url.path): \(systemErrorText())")
+        }
+        #if canImport(Darwin)
+        let modified = info.st_mtimespec
+        #else
+        let modified = info.st_mtim
+        #endif
+        return "size \(info.st_size) mtime \(modified.tv_sec).\(modified.tv_nsec)"
+    }
+
+    /// Checks that the first existing folder on the way to `directory` is a folder: a cache root
+    /// (`LUZ_DATA_DIR`) that names a regular file must say so, not fail to create a folder
+    /// with a Foundation error number.
+    func checkFolder(_ directory: URL, for name: String) throws {
+        var folder = directory.standardizedFileURL
+        while folder.path != "/" {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) {
+                if isDirectory.boolValue { return }
+                let setting = environment["LUZ_DATA_DIR"].map { URL(fileURLWithPath: $0).standardizedFileURL.path == folder.path } == true
+                    ? "LUZ_DATA_DIR is \(folder.path), which" : "\(folder.path)"
+                throw DatasetError.io(file: name, reason: "\(setting) is a file, not a folder: the cache needs a folder there")
+            }
+            folder = folder.deletingLastPathComponent()
+        }
     }
 
     /// Deletes `.partial` files that no live download holds locked (left by a killed transfer).

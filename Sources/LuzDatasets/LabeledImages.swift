@@ -64,6 +64,20 @@ public struct LabeledImages: Sendable {
         self.labels = labels
     }
 
+    /// Checks what a network built for the dataset assumes: the image size and the label range.
+    /// A wrong file otherwise loads and stops the program later, in a layer far from the cause.
+    /// - Throws: ``DatasetError/invalidHeader(file:reason:)`` naming the file.
+    public func check(height: Int, width: Int, classCount: Int, imagesFile: String, labelsFile: String) throws {
+        guard self.height == height, self.width == width else {
+            throw DatasetError.invalidHeader(
+                file: imagesFile, reason: "the images are \(self.height) × \(self.width), the dataset's are \(height) × \(width)")
+        }
+        if let index = labels.firstIndex(where: { Int($0) >= classCount }) {
+            throw DatasetError.invalidHeader(
+                file: labelsFile, reason: "label \(labels[index]) of image \(index) is outside 0...\(classCount - 1)")
+        }
+    }
+
     /// The image at `index`.
     public func image(at index: Int) -> Image {
         require(index >= 0 && index < count, "LabeledImages: index \(index) out of range 0..<\(count)")
@@ -135,17 +149,20 @@ struct MNISTResource {
         for file in [images, labels] {
             let local = directory.appendingPathComponent(file.name)
             if FileManager.default.fileExists(atPath: local.path) {
-                urls.append(local)
+                urls.append(try downloader.verifiedCachedFile(file, at: local))
             } else if download {
                 urls.append(try downloader.fetch(file, from: downloader.mirrors(for: folder, defaults: mirrors),
                                                  into: directory))
             } else {
+                try downloader.checkFolder(directory, for: file.name)
                 throw DatasetError.notFound(
                     file: file.name,
                     hint: "no copy in \(directory.path); pass download: true to fetch it (LUZ_DATASET_MIRROR names another mirror)")
             }
         }
-        return try LabeledImages(imagesFile: urls[0], labelsFile: urls[1])
+        let data = try LabeledImages(imagesFile: urls[0], labelsFile: urls[1])
+        try data.check(height: 28, width: 28, classCount: 10, imagesFile: images.name, labelsFile: labels.name)
+        return data
     }
 }
 

@@ -35,7 +35,7 @@ struct DownloaderTests {
         let url = try downloader.fetch(file, from: [server.baseURL.appendingPathComponent("data")], into: folder)
         #expect(url == folder.appendingPathComponent(file.name))
         #expect(try Data(contentsOf: url) == Data(bytes))
-        #expect(dir.contents(of: "mnist") == [file.name])
+        #expect(dir.contents(of: "mnist") == [".\(file.name).verified", file.name])   // the file and its verification stamp
         // Cached now: a second fetch does not ask the server again.
         _ = try downloader.fetch(file, from: [server.baseURL.appendingPathComponent("data")], into: folder)
         #expect(server.requestedPaths == ["/data/\(file.name)"])
@@ -53,7 +53,7 @@ struct DownloaderTests {
         let url = try Self.downloader(cache: dir.url).fetch(file, from: mirrors, into: dir.url)
         #expect(try Data(contentsOf: url) == Data(bytes))
         #expect(server.requestedPaths == ["/first/\(file.name)", "/second/\(file.name)"])
-        #expect(dir.contents() == [file.name])
+        #expect(dir.contents() == [".\(file.name).verified", file.name])
     }
 
     @Test("every mirror failing gives an error listing each URL and its reason")
@@ -162,7 +162,7 @@ struct DownloaderTests {
         server.route("/good/\(file.name)", .body(bytes))
         _ = try Self.downloader(cache: dir.url).fetch(
             file, from: [server.baseURL, server.baseURL.appendingPathComponent("good")], into: folder)
-        #expect(dir.contents(of: "kmnist") == [file.name])
+        #expect(dir.contents(of: "kmnist") == [".\(file.name).verified", file.name])
     }
 
     @Test("file:// mirrors and plain paths work; LUZ_DATASET_MIRROR replaces the default mirrors")
