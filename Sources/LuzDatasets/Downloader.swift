@@ -247,6 +247,14 @@ public struct Downloader: Sendable {
         }
     }
 
+    /// The longest a transfer of `bytes` (-1 when unknown) may take, in seconds:
+    /// `LUZ_DOWNLOAD_DEADLINE` when set, else two minutes plus the time the file takes at
+    /// 20 kB/s (11 minutes for MNIST's largest file), on top of the stall ``timeout``.
+    public func transferDeadline(forBytes bytes: Int64) -> TimeInterval {
+        if let text = environment["LUZ_DOWNLOAD_DEADLINE"], let seconds = TimeInterval(text), seconds > 0 { return seconds }
+        return 120 + Double(Swift.max(bytes, 0)) / 20_000
+    }
+
     /// Deletes `.partial` files that no live download holds locked (left by a killed transfer).
     static func removeStalePartials(in directory: URL) {
         AtomicFileWriter.removeStaleTemporaries(in: directory.path)
@@ -259,7 +267,8 @@ public struct Downloader: Sendable {
         case "file", nil:
             try copyLocalFile(from: source, to: destination, progress: progress)
         case "http", "https":
-            try HTTPTransfer.download(source, to: destination, name: name, timeout: timeout, progress: progress)
+            try HTTPTransfer.download(source, to: destination, name: name, timeout: timeout,
+                                      deadline: { transferDeadline(forBytes: $0) }, progress: progress)
         case let scheme?:
             throw DatasetError.io(file: name, reason: "unsupported URL scheme \(scheme)")
         }
