@@ -18,16 +18,21 @@ public struct RemoteFile: Hashable, Sendable {
     /// The MD5 of the decompressed content of a gzip file, or `nil` when none is known. Mirrors
     /// that recompress a file change its MD5 but not this one.
     public var contentMD5: String?
+    /// The size of the decompressed content of a gzip file, when known: verifying a file stops
+    /// as soon as its content passes it.
+    public var contentSize: Int?
 
     /// Creates a file description.
     /// - Parameters:
     ///   - name: the file name on the mirrors and in the cache.
     ///   - md5: the published MD5 of the file, if known.
     ///   - contentMD5: the MD5 of its decompressed content, if known (gzip files only).
-    public init(name: String, md5: String? = nil, contentMD5: String? = nil) {
+    ///   - contentSize: the size of its decompressed content, if known (gzip files only).
+    public init(name: String, md5: String? = nil, contentMD5: String? = nil, contentSize: Int? = nil) {
         self.name = name
         self.md5 = md5
         self.contentMD5 = contentMD5
+        self.contentSize = contentSize
     }
 }
 
@@ -175,7 +180,7 @@ public struct Downloader: Sendable {
         var actualContent: String?
         if let expectedContent = file.contentMD5 {
             // A damaged gzip stream is a mismatch too: its content cannot be the right one.
-            actualContent = try? Checksum.contentMD5(ofGzip: url)
+            actualContent = try? Checksum.contentMD5(ofGzip: url, maximumBytes: file.contentSize)
             if actualContent == expectedContent.lowercased() { return }
         }
         throw DatasetError.checksumMismatch(

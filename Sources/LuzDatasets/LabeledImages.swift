@@ -138,7 +138,9 @@ struct MNISTResource {
         self.mirrors = mirrors.map { URL(string: $0)! }
         let names = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                      "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
-        files = names.indices.map { RemoteFile(name: names[$0], md5: md5[$0], contentMD5: contentMD5[$0]) }
+        // The same shapes for the whole family: 60 000 and 10 000 images of 28 × 28 and their labels.
+        let sizes = [16 + 60_000 * 784, 8 + 60_000, 16 + 10_000 * 784, 8 + 10_000]
+        files = names.indices.map { RemoteFile(name: names[$0], md5: md5[$0], contentMD5: contentMD5[$0], contentSize: sizes[$0]) }
     }
 
     /// Finds (downloading if allowed) and reads the images and labels of one split.
