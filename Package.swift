@@ -62,6 +62,8 @@ let package = Package(
             ]),
         .target(name: "LuzPlot", dependencies: ["Luz"]),
         .target(name: "LuzTestSupport", dependencies: ["LuzTensor"]),
+        // Misuses that must stop with a message; the tests run its release build (ReleaseMessageTests).
+        .executableTarget(name: "luz-check", dependencies: ["Luz"]),
         .executableTarget(name: "luz-bench", dependencies: ["LuzTensor", "LuzNN", "LuzOptim", "Luz", "LuzData", "LuzDatasets"]),
         // The Little Book examples: the examples as a library (so tests can run them) and the
         // `luz-examples` command that runs them.

@@ -41,6 +41,43 @@ func monitoredValue(_ monitor: String, _ context: Context, callback: String) thr
     throw LuzError.invalidArgument("\(callback): no value named '\(monitor)' this epoch; recorded: \(known.joined(separator: ", "))")
 }
 
+/// The best monitored value of a run, its epoch and, when kept, the model's weights then: the
+/// state of ``EarlyStopping`` and ``KeepBestModel``, saved in checkpoints alike so that a
+/// resumed run remembers the best epoch before the interruption.
+struct BestSoFar {
+    var value: Double?
+    var epoch = 0
+    var weights: StateDict?
+
+    var checkpointState: [String: Tensor] {
+        var state = ["bestEpoch": Tensor(scalar: Double(epoch))]
+        if let value { state["bestValue"] = Tensor(scalar: value) }
+        if let weights { for (key, tensor) in weights { state["best.\(key)"] = tensor } }
+        return state
+    }
+
+    /// Reads the state back; a damaged checkpoint's NaN or non-scalar is an error naming the
+    /// entry, not a crash.
+    init(checkpointState state: [String: Tensor]) throws {
+        epoch = try state["bestEpoch"].map { try StateDict.counter(of: $0, key: "bestEpoch") } ?? 0
+        value = try state["bestValue"].map { try StateDict.scalar(of: $0, key: "bestValue") }
+        if let value, !value.isFinite { throw StateDictError.incompatible("'bestValue' holds \(value), not a finite value") }
+        let entries = state.filter { $0.key.hasPrefix("best.") }
+        weights = entries.isEmpty ? nil : StateDict(entries.map { (String($0.key.dropFirst(5)), $0.value) }.sorted { $0.0 < $1.0 })
+    }
+
+    init() {}
+
+    /// Records `value` of `context.epoch` if it improves on the best.
+    mutating func update(_ value: Double, mode: MonitorMode, minDelta: Double, context: Context, keepsWeights: Bool) -> Bool {
+        guard mode.improves(value, on: self.value, minDelta: minDelta) else { return false }
+        self.value = value
+        epoch = context.epoch
+        if keepsWeights { weights = context.model.stateDict().cloned() }
+        return true
+    }
+}
+
 /// Stops training when a monitored value has not improved for `patience` epochs.
 ///
 /// Patience counts epochs without improvement: with `patience: 2` the run stops after the
@@ -59,17 +96,17 @@ public final class EarlyStopping: Callback {
     public var weight: Double { 1000 }
 
     /// The best value seen and its epoch.
-    public private(set) var bestValue: Double?
-    public private(set) var bestEpoch = 0
+    public var bestValue: Double? { best.value }
+    public var bestEpoch: Int { best.epoch }
     /// Epochs since the last improvement.
     public private(set) var epochsWithoutImprovement = 0
     /// The epoch at which the run was stopped, if it was.
     public private(set) var stoppedEpoch: Int?
-    private var bestWeights: StateDict?
+    private var best = BestSoFar()
 
     public init(monitor: String = "valid_loss", minDelta: Double = 0, patience: Int = 0, mode: MonitorMode = .auto,
                 baseline: Double? = nil, restoreBestWeights: Bool = false) {
-        precondition(patience >= 0, "EarlyStopping: patience must be non-negative, got \(patience)")
+        require(patience >= 0, "EarlyStopping: patience must be non-negative, got \(patience)")
         self.monitor = monitor
         self.minDelta = Swift.abs(minDelta)
         self.patience = patience
@@ -81,18 +118,14 @@ public final class EarlyStopping: Callback {
     public func handle(_ event: Event, _ context: Context) throws {
         switch event {
         case .fitBegin where context.startEpoch == 1:
-            bestValue = baseline
-            bestEpoch = 0
+            best = BestSoFar()
+            best.value = baseline
             epochsWithoutImprovement = 0
             stoppedEpoch = nil
-            bestWeights = nil
         case .epochEnd:
             let value = try monitoredValue(monitor, context, callback: name)
-            if mode.improves(value, on: bestValue, minDelta: minDelta) {
-                bestValue = value
-                bestEpoch = context.epoch
+            if best.update(value, mode: mode, minDelta: minDelta, context: context, keepsWeights: restoreBestWeights) {
                 epochsWithoutImprovement = 0
-                if restoreBestWeights { bestWeights = context.model.stateDict().cloned() }
             } else {
                 epochsWithoutImprovement += 1
                 if epochsWithoutImprovement >= Swift.max(patience, 1) {
@@ -103,8 +136,8 @@ public final class EarlyStopping: Callback {
                 }
             }
         case .earlyStopping, .fitEnd:
-            if restoreBestWeights, let bestWeights, bestEpoch != context.epoch {
-                try context.model.loadStateDict(bestWeights)
+            if restoreBestWeights, let weights = best.weights, bestEpoch != context.epoch {
+                try context.model.loadStateDict(weights)
             }
         default:
             break
@@ -112,22 +145,15 @@ public final class EarlyStopping: Callback {
     }
 
     public func checkpointState() -> [String: Tensor] {
-        var state: [String: Tensor] = [
-            "bestEpoch": Tensor(scalar: Double(bestEpoch)),
-            "wait": Tensor(scalar: Double(epochsWithoutImprovement)),
-        ]
-        if let bestValue { state["bestValue"] = Tensor(scalar: bestValue) }
-        if let bestWeights { for (key, tensor) in bestWeights { state["best.\(key)"] = tensor } }
+        var state = best.checkpointState
+        state["wait"] = Tensor(scalar: Double(epochsWithoutImprovement))
         return state
     }
 
     public func restore(checkpointState state: [String: Tensor]) throws {
-        // Checked: a damaged checkpoint's NaN or non-scalar must be an error, not a crash.
-        bestEpoch = try state["bestEpoch"].map { try StateDict.counter(of: $0, key: "bestEpoch") } ?? 0
+        let restored = try BestSoFar(checkpointState: state)
         epochsWithoutImprovement = try state["wait"].map { try StateDict.counter(of: $0, key: "wait") } ?? 0
-        bestValue = try state["bestValue"].map { try StateDict.scalar(of: $0, key: "bestValue") }
-        let weights = state.filter { $0.key.hasPrefix("best.") }
-        bestWeights = weights.isEmpty ? nil : StateDict(weights.map { (String($0.key.dropFirst(5)), $0.value) }.sorted { $0.0 < $1.0 })
+        best = restored
     }
 }
 
@@ -138,9 +164,9 @@ public final class KeepBestModel: Callback {
     public let mode: MonitorMode
     public let minDelta: Double
     public var weight: Double { 1000 }
-    public private(set) var bestValue: Double?
-    public private(set) var bestEpoch = 0
-    private var bestWeights: StateDict?
+    public var bestValue: Double? { best.value }
+    public var bestEpoch: Int { best.epoch }
+    private var best = BestSoFar()
 
     public init(monitor: String = "valid_loss", mode: MonitorMode = .auto, minDelta: Double = 0) {
         self.monitor = monitor
@@ -150,19 +176,21 @@ public final class KeepBestModel: Callback {
 
     public func handle(_ event: Event, _ context: Context) throws {
         switch event {
+        case .fitBegin where context.startEpoch == 1:
+            best = BestSoFar()
         case .epochEnd:
-            let value = try monitoredValue(monitor, context, callback: name)
-            if mode.improves(value, on: bestValue, minDelta: minDelta) {
-                bestValue = value
-                bestEpoch = context.epoch
-                bestWeights = context.model.stateDict().cloned()
-            }
+            _ = best.update(try monitoredValue(monitor, context, callback: name), mode: mode, minDelta: minDelta,
+                            context: context, keepsWeights: true)
         case .fitEnd:
-            if let bestWeights { try context.model.loadStateDict(bestWeights) }
+            if let weights = best.weights { try context.model.loadStateDict(weights) }
         default:
             break
         }
     }
+
+    public func checkpointState() -> [String: Tensor] { best.checkpointState }
+
+    public func restore(checkpointState state: [String: Tensor]) throws { best = try BestSoFar(checkpointState: state) }
 }
 
 /// Saves checkpoints during training (luz's `luz_callback_model_checkpoint`).
@@ -184,7 +212,7 @@ public final class ModelCheckpoint: Callback {
 
     public init(path: String, monitor: String = "valid_loss", mode: MonitorMode = .auto,
                 saveBestOnly: Bool = false, everyEpochs: Int = 1) {
-        precondition(everyEpochs >= 1, "ModelCheckpoint: everyEpochs must be at least 1, got \(everyEpochs)")
+        require(everyEpochs >= 1, "ModelCheckpoint: everyEpochs must be at least 1, got \(everyEpochs)")
         self.path = path
         self.monitor = monitor
         self.mode = mode.resolved(for: monitor)
@@ -206,6 +234,15 @@ public final class ModelCheckpoint: Callback {
         }
         try Checkpoint(context: context).save(to: file)
         savedPaths.append(file)
+    }
+
+    // The best value so far, so that a resumed run with `saveBestOnly` does not save a worse epoch.
+    public func checkpointState() -> [String: Tensor] {
+        bestValue.map { ["bestValue": Tensor(scalar: $0)] } ?? [:]
+    }
+
+    public func restore(checkpointState state: [String: Tensor]) throws {
+        bestValue = try BestSoFar(checkpointState: state).value
     }
 
     /// Replaces `{name}` and `{name:format}` placeholders with the epoch or monitored values.
@@ -330,7 +367,7 @@ public final class TerminateOnNaN: Callback {
 public final class GradientAccumulation: Callback {
     public let steps: Int
     public init(steps: Int) {
-        precondition(steps >= 1, "GradientAccumulation: steps must be at least 1, got \(steps)")
+        require(steps >= 1, "GradientAccumulation: steps must be at least 1, got \(steps)")
         self.steps = steps
     }
 
@@ -401,6 +438,11 @@ public final class LRSchedulerCallback: Callback {
     public func handle(_ event: Event, _ context: Context) throws {
         if event == .fitBegin {
             let optimizer = try optimizer(context)
+            // A scheduler sets the rates (and OneCycleLR the momentum) of its epoch 0 when it
+            // is made; on a resumed run the optimizer already holds the restored ones, which
+            // the restored scheduler continues from (torch restores the optimizer after
+            // building the scheduler for the same reason).
+            let rates = optimizer.parameterGroups.map(\.learningRate), momentum = optimizer.schedulableMomentum
             switch kind {
             case .regular(let make): scheduler = make(optimizer)
             case .plateau(let make, _): plateauScheduler = make(optimizer)
@@ -409,6 +451,8 @@ public final class LRSchedulerCallback: Callback {
                 try scheduler?.loadStateDict(state)
                 try plateauScheduler?.loadStateDict(state)
                 pendingState = nil
+                for (g, rate) in rates.enumerated() { optimizer.parameterGroups[g].learningRate = rate }
+                if let momentum { optimizer.schedulableMomentum = momentum }
             }
         }
         if event == .epochEnd, let optimizer = try? optimizer(context) {
@@ -429,8 +473,14 @@ public final class LRSchedulerCallback: Callback {
         return result
     }
 
+    // The scheduler is made at `fitBegin`, after the restore; its entries are checked here so
+    // that a damaged one fails the restore (which then leaves the model as it was).
     public func restore(checkpointState state: [String: Tensor]) throws {
-        pendingState = StateDict(state.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        for (key, tensor) in state where !tensor.doubles.allSatisfy(\.isFinite) {
+            throw StateDictError.incompatible("'\(key)' holds a value that is not finite")
+        }
+        if let epoch = state["last_epoch"] { _ = try StateDict.counter(of: epoch, key: "last_epoch") }
+        pendingState = state.isEmpty ? nil : StateDict(state.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     }
 }
 

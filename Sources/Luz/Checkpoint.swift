@@ -13,10 +13,15 @@ public struct Checkpoint {
     public var records: Records
     /// The time spent in each phase so far.
     public var timings: Timings
+    /// Why the run was stopping when the checkpoint was written (early stopping at this
+    /// epoch), if it was: a run resumed from it stops too instead of training on.
+    public var stopReason: String?
     /// The tensors (model, optimizers, callbacks) and, in its metadata, everything else.
     public var state: StateDict
 
     static let formatKey = "luz.format"
+    /// The version of the layout this Luz writes and the newest it reads.
+    static let format = 1
     /// The largest epoch number a checkpoint may hold.
     static let maximumEpoch = 1 << 40
 
@@ -25,20 +30,20 @@ public struct Checkpoint {
         epoch = context.epoch
         records = context.records
         timings = context.timings
-        var state = context.model.stateDict().prefixed(with: "model")
-        for (name, optimizer) in context.optimizers {
-            for (key, tensor) in optimizer.stateDict() { state["optimizer.\(name).\(key)"] = tensor }
+        var state = StateDict()
+        var metadata: [String: String] = [Checkpoint.formatKey: String(Checkpoint.format), "luz.epoch": String(epoch)]
+        for part in context.checkpointParts {
+            let saved = part.save()
+            for (key, tensor) in saved { state["\(part.prefix).\(key)"] = tensor.detached() }
+            for (key, value) in saved.metadata { metadata["\(part.prefix).\(key)"] = value }
         }
-        for callback in context.callbacks {
-            for (key, tensor) in callback.checkpointState() { state["callback.\(callback.name).\(key)"] = tensor.detached() }
+        // The loop honours a stop request from the minimum epoch on (see `FittedModel.run`).
+        if let reason = context.stopReason, epoch >= context.minEpochs {
+            stopReason = reason
+            metadata["luz.stopReason"] = reason
         }
-        var metadata: [String: String] = [Checkpoint.formatKey: "1", "luz.epoch": String(epoch)]
         metadata["luz.records"] = Checkpoint.json(records)
         metadata["luz.timings"] = Checkpoint.json(timings)
-        metadata["luz.generator"] = Checkpoint.hex(Generator.default.stateWords)
-        if let generator = context.trainData?.generator {
-            metadata["luz.trainGenerator"] = Checkpoint.hex(generator.stateWords)
-        }
         metadata["luz.hyperparameters"] = Checkpoint.json(context.hyperparameters)
         metadata["luz.optimizerHyperparameters"] = Checkpoint.json(context.optimizerHyperparameters)
         state.metadata = metadata
@@ -63,17 +68,36 @@ public struct Checkpoint {
     }
 
     private init(state: StateDict, path: String) throws {
-        guard state.metadata[Checkpoint.formatKey] == "1",
-              let epochText = state.metadata["luz.epoch"], let epoch = Int(epochText) else {
-            throw LuzError.checkpoint(path: path, reason: "not a Luz checkpoint (no luz.format/luz.epoch metadata)")
+        func fail(_ reason: String) -> LuzError { LuzError.checkpoint(path: path, reason: reason) }
+        guard let formatText = state.metadata[Checkpoint.formatKey] else {
+            throw fail("not a Luz checkpoint (no \(Checkpoint.formatKey) metadata)")
+        }
+        guard let format = Int(formatText), format >= 1 else {
+            throw fail("metadata field \(Checkpoint.formatKey) is '\(formatText)', not a format number")
+        }
+        guard format <= Checkpoint.format else {
+            throw fail("format \(format) is newer than this Luz reads (\(Checkpoint.format))")
+        }
+        guard let epochText = state.metadata["luz.epoch"], let epoch = Int(epochText) else {
+            throw fail("metadata field luz.epoch is missing or not a number")
         }
         // The next epoch is epoch + 1: a hostile value must not overflow it.
         guard (0...Checkpoint.maximumEpoch).contains(epoch) else {
-            throw LuzError.checkpoint(path: path, reason: "metadata field luz.epoch is \(epoch), outside 0...\(Checkpoint.maximumEpoch)")
+            throw fail("metadata field luz.epoch is \(epoch), outside 0...\(Checkpoint.maximumEpoch)")
         }
         self.epoch = epoch
+        self.stopReason = state.metadata["luz.stopReason"]
         self.records = try Checkpoint.decode(Records.self, state.metadata["luz.records"], path: path, field: "luz.records")
         self.timings = try Checkpoint.decode(Timings.self, state.metadata["luz.timings"], path: path, field: "luz.timings")
+        // Records may hold NaN (a diverged loss); their epochs and the timings' counts may not lie.
+        if let row = records.rows.first(where: { !(1...epoch).contains($0.epoch) }) {
+            throw fail("metadata field luz.records has a row for epoch \(row.epoch), outside 1...\(epoch)")
+        }
+        let seconds = timings.trainSeconds + timings.validSeconds + [timings.fitSeconds]
+        guard seconds.allSatisfy({ $0.isFinite && $0 >= 0 }), timings.trainBatches >= 0,
+              timings.trainSeconds.count <= epoch, timings.validSeconds.count <= epoch else {
+            throw fail("metadata field luz.timings holds negative or non-finite times, or more epochs than \(epoch)")
+        }
         self.state = state
     }
 
@@ -82,35 +106,42 @@ public struct Checkpoint {
         try state.save(to: path)
     }
 
-    /// Puts the run in `context` back to this checkpoint's state.
+    /// The entries and metadata of one part (`prefix.`), with the prefix removed.
+    func state(of part: CheckpointPart) -> StateDict {
+        var scoped = state.scoped(to: part.prefix)
+        let head = part.prefix + "."
+        for (key, value) in state.metadata where key.hasPrefix(head) { scoped.metadata[String(key.dropFirst(head.count))] = value }
+        return scoped
+    }
+
+    /// Puts the run in `context` back to this checkpoint's state: every part the context owns,
+    /// then the records, timings and epoch.
+    ///
+    /// All or nothing: when a part refuses its state (a different optimizer, a damaged value)
+    /// every part already restored is put back as it was, so a failed resume leaves the user's
+    /// model and optimizers untouched.
     func restore(into context: Context, path: String) throws {
+        let parts = context.checkpointParts
+        let before = parts.map { $0.save().cloned() }
         do {
-            try context.model.loadStateDict(state.scoped(to: "model"))
-        } catch {
-            throw LuzError.checkpoint(path: path, reason: "model weights: \(error)")
-        }
-        for (name, optimizer) in context.optimizers {
-            do {
-                try optimizer.loadStateDict(state.scoped(to: "optimizer.\(name)"))
-            } catch {
-                throw LuzError.checkpoint(path: path, reason: "optimizer \(name): \(error)")
+            for part in parts {
+                let saved = state(of: part)
+                // Absent from the checkpoint (a callback added since): keeps its fresh state.
+                if saved.isEmpty && saved.metadata.isEmpty && !part.isRequired { continue }
+                do {
+                    try part.restore(saved)
+                } catch {
+                    throw LuzError.checkpoint(path: path, reason: "\(part.description): \(error)")
+                }
             }
-        }
-        for callback in context.callbacks {
-            let scoped = state.scoped(to: "callback.\(callback.name)")
-            var values: [String: Tensor] = [:]
-            for (key, tensor) in scoped { values[key] = tensor }
-            if !values.isEmpty { try callback.restore(checkpointState: values) }
-        }
-        if let words = state.metadata["luz.generator"] {
-            Generator.default.stateWords = try Checkpoint.words(words, path: path, field: "luz.generator")
-        }
-        if let words = state.metadata["luz.trainGenerator"], let generator = context.trainData?.generator {
-            generator.stateWords = try Checkpoint.words(words, path: path, field: "luz.trainGenerator")
+        } catch {
+            for (part, snapshot) in zip(parts, before) { try? part.restore(snapshot) }
+            throw error
         }
         context.records = records
         context.timings = timings
         context.startEpoch = epoch + 1
+        context.stopReason = stopReason
     }
 
     // Records and timings hold NaN whenever a loss diverged or an epoch had no batch; plain JSON
@@ -135,14 +166,77 @@ public struct Checkpoint {
         }
         return value
     }
+}
 
-    static func hex(_ words: [UInt64]) -> String { words.map { String($0, radix: 16) }.joined(separator: ",") }
+/// One stateful thing a fit owns (the model, an optimizer, a callback, a random generator),
+/// saved into a checkpoint under `prefix.` and restored from it.
+///
+/// Every part goes through the same path: ``Checkpoint`` saves each, restores each with the
+/// same validation and error wording, and rolls all of them back when one fails. State that
+/// is not listed in ``Context/checkpointParts`` is not resumed: a new kind of state joins there.
+struct CheckpointPart: CustomStringConvertible {
+    /// The key prefix of the part's entries and metadata.
+    let prefix: String
+    /// How errors name the part (`optimizer opt`, `callback EarlyStopping`).
+    let description: String
+    /// Whether a checkpoint without entries for the part is an error (the model, an optimizer)
+    /// rather than a part added since the checkpoint was written (a new callback).
+    let isRequired: Bool
+    let save: () -> StateDict
+    let restore: (StateDict) throws -> Void
 
-    static func words(_ text: String, path: String, field: String) throws -> [UInt64] {
-        let words = text.split(separator: ",").compactMap { UInt64($0, radix: 16) }
-        guard words.count == 7 else {
-            throw LuzError.checkpoint(path: path, reason: "metadata field \(field) does not hold a generator state")
+    /// A random generator's position, as one int64 tensor of its state words.
+    static func generator(_ generator: Generator, prefix: String, description: String) -> CheckpointPart {
+        CheckpointPart(
+            prefix: prefix, description: description, isRequired: false,
+            save: { ["state": Tensor(generator.stateWords.map { Int64(bitPattern: $0) }, shape: [7])] },
+            restore: { state in
+                guard let tensor = state["state"] else { throw StateDictError.missingKey("state") }
+                guard tensor.dtype == .int64, tensor.shape == [7] else {
+                    throw StateDictError.incompatible("'state' is \(tensor.dtype) \(tensor.shape), not int64 [7]")
+                }
+                let words = tensor.withUnsafeBufferPointer(as: Int64.self) { $0.map { UInt64(bitPattern: $0) } }
+                if let problem = Generator.problem(withStateWords: words) {
+                    throw StateDictError.incompatible("'state' is not a usable generator state: \(problem)")
+                }
+                generator.stateWords = words
+            })
+    }
+}
+
+extension Context {
+    /// Everything stateful this fit owns, each under its own checkpoint prefix: the model's
+    /// weights, each optimizer (with its type), each callback (schedulers live in theirs), the
+    /// default generator, the training data's shuffling generator and every generator a layer
+    /// of the model owns (``Module/namedGenerators()``).
+    var checkpointParts: [CheckpointPart] {
+        let model = self.model
+        var parts = [CheckpointPart(prefix: "model", description: "model weights", isRequired: true,
+                                    save: { model.stateDict() }, restore: { try model.loadStateDict($0) })]
+        for (name, optimizer) in optimizers {
+            parts.append(CheckpointPart(prefix: "optimizer.\(name)", description: "optimizer \(name)", isRequired: true,
+                                        save: { optimizer.stateDict() }, restore: { try optimizer.loadStateDict($0) }))
         }
-        return words
+        for callback in callbacks {
+            parts.append(CheckpointPart(
+                prefix: "callback.\(callback.name)", description: "callback \(callback.name)", isRequired: false,
+                save: { StateDict(callback.checkpointState().sorted { $0.key < $1.key }.map { ($0.key, $0.value) }) },
+                restore: { state in
+                    var values: [String: Tensor] = [:]
+                    for (key, tensor) in state { values[key] = tensor }
+                    try callback.restore(checkpointState: values)
+                }))
+        }
+        // Each generator once: a layer may draw from the default or the data's generator.
+        var generators: [(Generator, prefix: String, description: String)] = [(.default, "generator.default", "the default generator")]
+        if let generator = trainData?.generator { generators.append((generator, "generator.train", "the training data's generator")) }
+        for (name, generator) in model.namedGenerators() {
+            generators.append((generator, "generator.model.\(name)", "the generator of layer \(name)"))
+        }
+        var seen = Set<ObjectIdentifier>()
+        for (generator, prefix, description) in generators where seen.insert(ObjectIdentifier(generator)).inserted {
+            parts.append(.generator(generator, prefix: prefix, description: description))
+        }
+        return parts
     }
 }

@@ -124,18 +124,18 @@ public struct Hyperparameters: ExpressibleByDictionaryLiteral, Codable, Equatabl
 
 /// How many epochs a run trains: a count, or a range whose lower bound early stopping respects
 /// (luz's `epochs = c(min, max)`).
-public struct EpochSpec: ExpressibleByIntegerLiteral {
+public struct EpochSpec: ExpressibleByIntegerLiteral, Sendable {
     public let minimum: Int
     public let maximum: Int
 
     public init(integerLiteral value: Int) { self.init(value) }
     public init(_ count: Int) {
-        precondition(count >= 0, "epochs: the count must be non-negative, got \(count)")
+        require(count >= 0, "epochs: the count must be non-negative, got \(count)")
         minimum = 1
         maximum = count
     }
     public init(_ range: ClosedRange<Int>) {
-        precondition(range.lowerBound >= 1, "epochs: the minimum must be at least 1, got \(range)")
+        require(range.lowerBound >= 1, "epochs: the minimum must be at least 1, got \(range)")
         minimum = range.lowerBound
         maximum = range.upperBound
     }

@@ -58,6 +58,13 @@ public final class FittedModel: CustomStringConvertible {
 
     /// Runs the training loop for the epochs the context names.
     func run(_ context: Context, callbacks: [any Callback]) throws {
+        // An epoch without a batch trains nothing and records a NaN loss: say why instead.
+        if let data = context.trainData, data.batchCount == 0, context.maxEpochs > 0 {
+            if data.exampleCount == 0 { throw LuzError.invalidArgument("fit: the training data has no examples") }
+            let size = data.batchSize.map { " of \($0)" } ?? ""
+            throw LuzError.invalidArgument(
+                "fit: \(data.exampleCount) training example\(data.exampleCount == 1 ? "" : "s") make no full batch\(size), and the last partial batch is dropped; use a smaller batch size or dropLast: false")
+        }
         context.callbacks = FittedModel.orderedCallbacks(callbacks, context: context)
         context.records = records
         context.timings = timings
@@ -69,6 +76,9 @@ public final class FittedModel: CustomStringConvertible {
         for case let restoring as RestoresBeforeFit in context.callbacks {
             try restoring.restoreBeforeFit(context)
         }
+        // A resumed run has trained the checkpoint's epochs, even when none is left to run
+        // (killed after its last checkpoint, before `fitEnd` deleted it).
+        epochsTrained = context.startEpoch - 1
         let interrupt = context.callbacks.lazy.compactMap { $0 as? InterruptCallback }.first
         defer {
             interrupt?.finish()
@@ -78,6 +88,11 @@ public final class FittedModel: CustomStringConvertible {
         }
         try context.fire(.fitBegin)
         var epoch = context.startEpoch
+        // Resumed after the epoch whose end asked to stop: finish the stop, train no further.
+        if context.stopRequested {
+            try context.fire(.earlyStopping)
+            epoch = context.maxEpochs + 1
+        }
         while epoch <= context.maxEpochs {
             context.epoch = epoch
             try context.fire(.epochBegin)

@@ -27,9 +27,9 @@ extension TrainingSetup {
     public func learningRateFinder(_ data: DataSource, steps: Int = 100, startLearningRate: Double = 1e-7,
                                    endLearningRate: Double = 0.1, smoothing: Double = 0.05,
                                    divergenceFactor: Double = 4, seed: UInt64? = nil) throws -> LearningRateFinderResult {
-        precondition(steps >= 2, "learningRateFinder: needs at least 2 steps, got \(steps)")
-        precondition(startLearningRate > 0 && endLearningRate > startLearningRate,
-                     "learningRateFinder: needs 0 < start < end, got \(startLearningRate) and \(endLearningRate)")
+        require(steps >= 2, "learningRateFinder: needs at least 2 steps, got \(steps)")
+        require(startLearningRate > 0 && endLearningRate > startLearningRate,
+                "learningRateFinder: needs 0 < start < end, got \(startLearningRate) and \(endLearningRate)")
         if let seed { manualSeed(seed) }
         let model = makeModel(hyperparameters)
         let savedWeights = model.stateDict().cloned()

@@ -75,8 +75,8 @@ public final class Accuracy: Metric {
     public func update(prediction: Tensor, target: Tensor) {
         let predicted = predictedClasses(prediction)
         let actual = targetClasses(target, like: prediction)
-        precondition(predicted.count == actual.count,
-                     "Accuracy: \(predicted.count) predictions (shape \(prediction.shape)) for \(actual.count) targets (shape \(target.shape))")
+        require(predicted.count == actual.count,
+                "Accuracy: \(predicted.count) predictions (shape \(prediction.shape)) for \(actual.count) targets (shape \(target.shape))")
         for i in 0..<predicted.count where predicted[i] == actual[i] { correct += 1 }
         total += predicted.count
     }
@@ -96,7 +96,7 @@ public final class BinaryAccuracy: Metric {
     public func reset() { correct = 0; total = 0 }
     public func update(prediction: Tensor, target: Tensor) {
         let p = prediction.doubles, t = target.doubles
-        precondition(p.count == t.count, "BinaryAccuracy: \(p.count) predictions for \(t.count) targets")
+        require(p.count == t.count, "BinaryAccuracy: \(p.count) predictions for \(t.count) targets")
         for i in 0..<p.count where (p[i] > threshold) == (t[i] > 0.5) { correct += 1 }
         total += p.count
     }
@@ -163,8 +163,8 @@ public class ClassificationScore: Metric {
     public func update(prediction: Tensor, target: Tensor) {
         let predicted = predictedClasses(prediction)
         let actual = targetClasses(target, like: prediction)
-        precondition(predicted.count == actual.count,
-                     "\(displayName): \(predicted.count) predictions for \(actual.count) targets")
+        require(predicted.count == actual.count,
+                "\(displayName): \(predicted.count) predictions for \(actual.count) targets")
         let classes = Swift.max(prediction.rank >= 2 ? prediction.shape[1] : 0,
                                 Int((predicted + actual).max() ?? -1) + 1)
         grow(to: classes)
@@ -235,8 +235,8 @@ public class RegressionError: Metric {
     public func reset() { total = 0; count = 0 }
     public func update(prediction: Tensor, target: Tensor) {
         let p = prediction.doubles, t = target.doubles
-        precondition(p.count == t.count,
-                     "\(displayName): prediction shape \(prediction.shape) and target shape \(target.shape) differ in size")
+        require(p.count == t.count,
+                "\(displayName): prediction shape \(prediction.shape) and target shape \(target.shape) differ in size")
         for i in 0..<p.count {
             let d = p[i] - t[i]
             total += kind == .mae ? Swift.abs(d) : d * d
@@ -289,7 +289,7 @@ public final class BinaryAUROC: Metric {
     public func reset() { scores = []; positives = [] }
     public func update(prediction: Tensor, target: Tensor) {
         let p = prediction.doubles, t = target.doubles
-        precondition(p.count == t.count, "BinaryAUROC: \(p.count) scores for \(t.count) targets")
+        require(p.count == t.count, "BinaryAUROC: \(p.count) scores for \(t.count) targets")
         scores += p
         positives += t.map { $0 > 0.5 }
     }
@@ -312,11 +312,11 @@ public final class MulticlassAUROC: Metric {
     }
     public func reset() { scores = []; targets = [] }
     public func update(prediction: Tensor, target: Tensor) {
-        precondition(prediction.rank == 2, "MulticlassAUROC: predictions must be [N, classes], got \(prediction.shape)")
+        require(prediction.rank == 2, "MulticlassAUROC: predictions must be [N, classes], got \(prediction.shape)")
         let classes = prediction.shape[1]
         let values = prediction.doubles
         let t = targetClasses(target, like: prediction)
-        precondition(t.count == prediction.shape[0], "MulticlassAUROC: \(prediction.shape[0]) predictions for \(t.count) targets")
+        require(t.count == prediction.shape[0], "MulticlassAUROC: \(prediction.shape[0]) predictions for \(t.count) targets")
         for i in 0..<prediction.shape[0] {
             scores.append(Array(values[(i * classes)..<((i + 1) * classes)]))
             targets.append(Int(t[i]))

@@ -62,8 +62,8 @@ public final class DataLoader<Source: Dataset, Batch>: Sequence {
     private init(_ dataset: Source, batchSize: Int, shuffle: Bool, dropLast: Bool,
                  generator: LuzTensor.Generator?, prefetch: Int,
                  collate: @escaping ([Source.Element]) -> Batch, gather: (([Int]) -> Batch?)?) {
-        precondition(batchSize > 0, "DataLoader: batchSize must be positive, got \(batchSize)")
-        precondition(prefetch >= 0, "DataLoader: prefetch must be 0 or more, got \(prefetch)")
+        require(batchSize > 0, "DataLoader: batchSize must be positive, got \(batchSize)")
+        require(prefetch >= 0, "DataLoader: prefetch must be 0 or more, got \(prefetch)")
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle

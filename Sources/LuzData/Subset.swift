@@ -11,7 +11,7 @@ public struct Subset<Base: Dataset>: Dataset {
     public init(_ base: Base, indices: [Int]) {
         let count = base.count
         for index in indices {
-            precondition(index >= 0 && index < count, "Subset: index \(index) out of range 0..<\(count)")
+            require(index >= 0 && index < count, "Subset: index \(index) out of range 0..<\(count)")
         }
         self.base = base
         self.indices = indices
@@ -36,9 +36,9 @@ extension Dataset {
     ///   - counts: the size of each subset; they must add up to ``Dataset/count``.
     ///   - generator: the source of the permutation; the default generator when `nil`.
     public func randomSplit(counts: [Int], generator: Generator? = nil) -> [Subset<Self>] {
-        precondition(counts.allSatisfy { $0 >= 0 }, "randomSplit: negative count in \(counts)")
-        precondition(counts.reduce(0, +) == count,
-                     "randomSplit: the counts \(counts) add up to \(counts.reduce(0, +)), not the dataset's \(count)")
+        require(counts.allSatisfy { $0 >= 0 }, "randomSplit: negative count in \(counts)")
+        require(counts.reduce(0, +) == count,
+                "randomSplit: the counts \(counts) add up to \(counts.reduce(0, +)), not the dataset's \(count)")
         let permutation = (generator ?? Generator.default).permutation(count)
         var start = 0
         return counts.map { size in
@@ -56,10 +56,10 @@ extension Dataset {
     ///   - fractions: the share of each subset, adding up to 1.
     ///   - generator: the source of the permutation; the default generator when `nil`.
     public func randomSplit(fractions: [Double], generator: Generator? = nil) -> [Subset<Self>] {
-        precondition(!fractions.isEmpty && fractions.allSatisfy { $0 >= 0 && $0 <= 1 },
-                     "randomSplit: fractions must be in [0, 1], got \(fractions)")
-        precondition(abs(fractions.reduce(0, +) - 1) < 1e-6,
-                     "randomSplit: the fractions \(fractions) add up to \(fractions.reduce(0, +)), not 1")
+        require(!fractions.isEmpty && fractions.allSatisfy { $0 >= 0 && $0 <= 1 },
+                "randomSplit: fractions must be in [0, 1], got \(fractions)")
+        require(abs(fractions.reduce(0, +) - 1) < 1e-6,
+                "randomSplit: the fractions \(fractions) add up to \(fractions.reduce(0, +)), not 1")
         var counts = fractions.map { Int((Double(count) * $0).rounded(.down)) }
         var remainder = count - counts.reduce(0, +)
         var i = 0

@@ -13,10 +13,10 @@ public struct TensorDataset: Dataset {
     ///   - inputs: the inputs, one example per row of the first dimension.
     ///   - targets: the targets, with the same first dimension.
     public init(inputs: Tensor, targets: Tensor) {
-        precondition(!inputs.shape.isEmpty && !targets.shape.isEmpty,
-                     "TensorDataset: inputs \(inputs.shape) and targets \(targets.shape) need a first dimension")
-        precondition(inputs.shape[0] == targets.shape[0],
-                     "TensorDataset: inputs \(inputs.shape) and targets \(targets.shape) differ in their first dimension")
+        require(!inputs.shape.isEmpty && !targets.shape.isEmpty,
+                "TensorDataset: inputs \(inputs.shape) and targets \(targets.shape) need a first dimension")
+        require(inputs.shape[0] == targets.shape[0],
+                "TensorDataset: inputs \(inputs.shape) and targets \(targets.shape) differ in their first dimension")
         self.inputs = inputs
         self.targets = targets
     }
@@ -32,7 +32,7 @@ public struct TensorDataset: Dataset {
 
     /// The example at `index`.
     public subscript(index: Int) -> Example {
-        precondition(index >= 0 && index < count, "TensorDataset: index \(index) out of range 0..<\(count)")
+        require(index >= 0 && index < count, "TensorDataset: index \(index) out of range 0..<\(count)")
         return Example(input: inputs[index], target: targets[index])
     }
 

@@ -52,8 +52,8 @@ public struct Image: Equatable, Sendable {
 
     /// Creates an image from its bytes.
     public init(height: Int, width: Int, channels: Int = 1, pixels: [UInt8]) {
-        precondition(pixels.count == height * width * channels,
-                     "Image: \(pixels.count) bytes do not fill \(height) × \(width) × \(channels)")
+        require(pixels.count == height * width * channels,
+                "Image: \(pixels.count) bytes do not fill \(height) × \(width) × \(channels)")
         self.height = height
         self.width = width
         self.channels = channels
@@ -96,9 +96,9 @@ extension Transform where Input == Tensor, Output == Tensor {
     ///   - mean: one mean per channel, or one for all.
     ///   - std: one standard deviation per channel, or one for all; none may be zero.
     public static func normalize(mean: [Double], std: [Double]) -> Transform {
-        precondition(!mean.isEmpty && mean.count == std.count,
-                     "normalize: \(mean.count) means and \(std.count) standard deviations")
-        precondition(std.allSatisfy { $0 != 0 }, "normalize: a standard deviation is zero: \(std)")
+        require(!mean.isEmpty && mean.count == std.count,
+                "normalize: \(mean.count) means and \(std.count) standard deviations")
+        require(std.allSatisfy { $0 != 0 }, "normalize: a standard deviation is zero: \(std)")
         return Transform { tensor in normalized(tensor, mean: mean, std: std) }
     }
 }
@@ -110,8 +110,8 @@ func normalized(_ tensor: Tensor, mean: [Double], std: [Double]) -> Tensor {
     var inner = tensor.count
     var outer = 1
     if channels > 1 {
-        precondition(shape.count >= 3 && shape[shape.count - 3] == channels,
-                     "normalize: \(channels) channel means for a tensor of shape \(shape); the channels must be the third dimension from the end")
+        require(shape.count >= 3 && shape[shape.count - 3] == channels,
+                "normalize: \(channels) channel means for a tensor of shape \(shape); the channels must be the third dimension from the end")
         inner = shape[(shape.count - 2)...].reduce(1, *)
         outer = shape[..<(shape.count - 3)].reduce(1, *)
     }
@@ -136,7 +136,7 @@ func normalized(_ tensor: Tensor, mean: [Double], std: [Double]) -> Tensor {
     switch tensor.dtype {
     case .float32: return run(Float.self)
     case .float64: return run(Double.self)
-    default: preconditionFailure("normalize: needs a floating-point tensor, got \(tensor.dtype)")
+    default: fatalError("normalize: needs a floating-point tensor, got \(tensor.dtype)")
     }
 }
 

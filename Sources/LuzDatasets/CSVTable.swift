@@ -1,4 +1,5 @@
 import Foundation
+import LuzTensor
 
 /// A table read from a CSV file: named columns, text cells, missing values as `nil`.
 ///
@@ -10,6 +11,9 @@ import Foundation
 ///
 /// Columns are typed on demand: ``numbers(_:)`` parses a numeric column, ``categories(_:levels:)``
 /// codes a text column by its levels, ``column(_:)`` infers the type.
+///
+/// A file's bytes must be UTF-8: an invalid sequence is an error naming its line and column,
+/// not a silent replacement character.
 public struct CSVTable: Sendable {
     /// The column names, from the header line.
     public let columnNames: [String]
@@ -17,6 +21,8 @@ public struct CSVTable: Sendable {
     public let rows: [[String?]]
     /// The name used in error messages (the file's name).
     public let source: String
+    /// The line of the file each row starts on, for error messages.
+    let rowLines: [Int]
 
     /// The number of data rows (the header is not counted).
     public var rowCount: Int { rows.count }
@@ -35,8 +41,8 @@ public struct CSVTable: Sendable {
         } catch {
             throw DatasetError.io(file: url.lastPathComponent, reason: "cannot read \(url.path): \(error.localizedDescription)")
         }
-        try self.init(parsing: String(decoding: data, as: UTF8.self), source: url.lastPathComponent,
-                      separator: separator, missingValues: missingValues)
+        try self.init(bytes: [UInt8](data), source: url.lastPathComponent, separator: separator,
+                      missingValues: missingValues)
     }
 
     /// Parses CSV text whose first line names the columns.
@@ -47,11 +53,18 @@ public struct CSVTable: Sendable {
     ///   - missingValues: the unquoted cell values that mean "missing".
     public init(parsing text: String, source: String = "CSV text", separator: Character = ",",
                 missingValues: Set<String> = ["NA", ""]) throws {
+        try self.init(bytes: Array(text.utf8), source: source, separator: separator, missingValues: missingValues)
+    }
+
+    /// Parses CSV bytes (UTF-8) whose first line names the columns.
+    /// - Throws: ``DatasetError/invalidCSV(file:reason:)`` as ``init(parsing:source:separator:missingValues:)``,
+    ///   and naming the line and column of bytes that are not UTF-8.
+    public init(bytes: [UInt8], source: String = "CSV bytes", separator: Character = ",",
+                missingValues: Set<String> = ["NA", ""]) throws {
         guard let separatorByte = separator.asciiValue, separatorByte != UInt8(ascii: "\"") else {
             throw DatasetError.invalidCSV(file: source, reason: "the separator must be an ASCII character other than a quote")
         }
-        var records = try Self.parse(Array(text.utf8), separator: separatorByte, source: source,
-                                     missingValues: missingValues)
+        var records = try Self.parse(bytes, separator: separatorByte, source: source, missingValues: missingValues)
         guard !records.isEmpty else {
             throw DatasetError.invalidCSV(file: source, reason: "no header line")
         }
@@ -61,16 +74,21 @@ public struct CSVTable: Sendable {
                 file: source,
                 reason: "line \(record.line): \(record.cells.count) cells, but the header names \(header.count) columns")
         }
-        self.init(columnNames: header, rows: records.map(\.cells), source: source)
+        self.init(columnNames: header, rows: records.map(\.cells), source: source, rowLines: records.map(\.line))
     }
 
     /// Creates a table from its parts (every row must have one cell per column).
     public init(columnNames: [String], rows: [[String?]], source: String = "table") {
-        precondition(rows.allSatisfy { $0.count == columnNames.count },
-                     "CSVTable: every row must have \(columnNames.count) cells")
+        self.init(columnNames: columnNames, rows: rows, source: source, rowLines: rows.indices.map { $0 + 2 })
+    }
+
+    init(columnNames: [String], rows: [[String?]], source: String, rowLines: [Int]) {
+        require(rows.allSatisfy { $0.count == columnNames.count },
+                "CSVTable: every row must have \(columnNames.count) cells")
         self.columnNames = columnNames
         self.rows = rows
         self.source = source
+        self.rowLines = rowLines
     }
 
     private struct Record {
@@ -90,15 +108,17 @@ public struct CSVTable: Sendable {
         var recordLine = 1
         var recordStarted = false // anything seen on this record: a blank line is no record
 
-        func endField() {
-            let text = String(decoding: field, as: UTF8.self)
+        func endField() throws {
+            guard let text = String(validating: field, as: UTF8.self) else {
+                throw DatasetError.invalidCSV(file: source, reason: "line \(line), column \(cells.count + 1): the bytes are not valid UTF-8")
+            }
             cells.append(!quoted && missingValues.contains(text) ? nil : text)
             field.removeAll(keepingCapacity: true)
             quoted = false
         }
-        func endRecord() {
+        func endRecord() throws {
             if recordStarted {
-                endField()
+                try endField()
                 records.append(Record(cells: cells, line: recordLine))
             }
             cells.removeAll(keepingCapacity: true)
@@ -124,13 +144,13 @@ public struct CSVTable: Sendable {
                 }
             } else if byte == newline || byte == carriageReturn {
                 if byte == carriageReturn && i + 1 < bytes.count && bytes[i + 1] == newline { i += 1 }
-                endRecord()
+                try endRecord()
                 line += 1
                 recordLine = line
             } else {
                 recordStarted = true
                 if byte == separator {
-                    endField()
+                    try endField()
                 } else if byte == quote && field.isEmpty && !quoted {
                     quoted = true
                     inQuotes = true
@@ -146,7 +166,7 @@ public struct CSVTable: Sendable {
         if inQuotes {
             throw DatasetError.invalidCSV(file: source, reason: "line \(recordLine): a quoted field is never closed")
         }
-        endRecord()
+        try endRecord()
         return records
     }
 
@@ -168,18 +188,50 @@ public struct CSVTable: Sendable {
     }
 
     /// A numeric column; missing cells are `nil`.
-    /// - Throws: ``DatasetError/invalidCSV(file:reason:)`` naming the row and cell when a
+    ///
+    /// A cell must be wholly a decimal number (`12`, `-0.5`, `.5`, `1e-3`; spaces around it are
+    /// ignored) or one of the special values R writes: `NaN`, `Inf`, `-Inf` (also `nan`,
+    /// `inf`, `infinity`, in any case), read as Double's NaN and infinities. Hexadecimal
+    /// numbers (`0x1A`, `0x1p-3`) are refused: in a CSV file they are more often identifiers
+    /// than numbers. Anything after the number (`5\0xyz`, `3 kg`) makes the cell text.
+    /// - Throws: ``DatasetError/invalidCSV(file:reason:)`` naming the line and the column when a
     ///   present cell is not a number.
     public func numbers(_ name: String) throws -> [Double?] {
         let index = try columnIndex(name)
         return try rows.enumerated().map { row, cells in
             guard let text = cells[index] else { return nil }
-            guard let value = Double(text.trimmingCharacters(in: .whitespaces)) else {
+            guard let value = CSVTable.number(text) else {
                 throw DatasetError.invalidCSV(
-                    file: source, reason: "column \(name), row \(row + 1): \"\(text)\" is not a number")
+                    file: source, reason: "line \(rowLines[row]), column \(name): \(text.debugDescription) is not a number")
             }
             return value
         }
+    }
+
+    /// The value of a cell that is wholly a number (see ``numbers(_:)``), or `nil`.
+    static func number(_ cell: String) -> Double? {
+        let text = cell.trimmingCharacters(in: .whitespaces)
+        let unsigned = text.first == "-" || text.first == "+" ? text.dropFirst() : Substring(text)
+        if ["nan", "inf", "infinity"].contains(unsigned.lowercased()) { return Double(text) }
+        // sign? (digits (. digits?)? | . digits) ((e|E) sign? digits)?
+        var digits = 0, rest = unsigned.utf8[...]
+        func skipDigits() -> Int {
+            let count = rest.prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }.count
+            rest = rest.dropFirst(count)
+            return count
+        }
+        digits += skipDigits()
+        if rest.first == UInt8(ascii: ".") {
+            rest = rest.dropFirst()
+            digits += skipDigits()
+        }
+        guard digits > 0 else { return nil }
+        if rest.first == UInt8(ascii: "e") || rest.first == UInt8(ascii: "E") {
+            rest = rest.dropFirst()
+            if rest.first == UInt8(ascii: "-") || rest.first == UInt8(ascii: "+") { rest = rest.dropFirst() }
+            guard skipDigits() > 0 else { return nil }
+        }
+        return rest.isEmpty ? Double(text) : nil
     }
 
     /// A text column coded as a categorical variable (an R factor).
@@ -198,7 +250,7 @@ public struct CSVTable: Sendable {
             guard let code = codeOf[cell] else {
                 throw DatasetError.invalidCSV(
                     file: source,
-                    reason: "column \(name), row \(row + 1): \"\(cell)\" is not one of the levels \(levels.joined(separator: ", "))")
+                    reason: "line \(rowLines[row]), column \(name): \"\(cell)\" is not one of the levels \(levels.joined(separator: ", "))")
             }
             return code
         }
@@ -215,8 +267,8 @@ public struct CSVTable: Sendable {
     /// `na.omit` or pandas' `dropna(subset:)`.
     public func droppingMissing(in columns: [String]? = nil) throws -> CSVTable {
         let indices = try columns.map { try $0.map(columnIndex) } ?? Array(columnNames.indices)
-        let kept = rows.filter { row in indices.allSatisfy { row[$0] != nil } }
-        return CSVTable(columnNames: columnNames, rows: kept, source: source)
+        let kept = rows.indices.filter { row in indices.allSatisfy { rows[row][$0] != nil } }
+        return CSVTable(columnNames: columnNames, rows: kept.map { rows[$0] }, source: source, rowLines: kept.map { rowLines[$0] })
     }
 }
 

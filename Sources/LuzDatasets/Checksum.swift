@@ -23,10 +23,12 @@ public enum Checksum {
 
     /// The MD5 of a gzip file's decompressed content, computed while inflating in chunks (the
     /// content is never held in memory whole).
-    /// - Throws: gzip errors naming the file when its data is damaged.
-    public static func contentMD5(ofGzip url: URL) throws -> String {
+    /// - Parameter maximumBytes: the content's known size: inflating stops with an error as soon
+    ///   as it is passed (a hostile mirror's gzip bomb is not inflated whole).
+    /// - Throws: gzip errors naming the file when its data is damaged or too large.
+    public static func contentMD5(ofGzip url: URL, maximumBytes: Int? = nil) throws -> String {
         var hash = Insecure.MD5()
-        try Gzip.forEachChunk(of: url) { hash.update(bufferPointer: $0) }
+        try Gzip.forEachChunk(of: url, maximumBytes: maximumBytes) { hash.update(bufferPointer: $0) }
         return hex(hash.finalize())
     }
 

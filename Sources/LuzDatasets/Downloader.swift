@@ -18,16 +18,21 @@ public struct RemoteFile: Hashable, Sendable {
     /// The MD5 of the decompressed content of a gzip file, or `nil` when none is known. Mirrors
     /// that recompress a file change its MD5 but not this one.
     public var contentMD5: String?
+    /// The size of the decompressed content of a gzip file, when known: verifying a file stops
+    /// as soon as its content passes it.
+    public var contentSize: Int?
 
     /// Creates a file description.
     /// - Parameters:
     ///   - name: the file name on the mirrors and in the cache.
     ///   - md5: the published MD5 of the file, if known.
     ///   - contentMD5: the MD5 of its decompressed content, if known (gzip files only).
-    public init(name: String, md5: String? = nil, contentMD5: String? = nil) {
+    ///   - contentSize: the size of its decompressed content, if known (gzip files only).
+    public init(name: String, md5: String? = nil, contentMD5: String? = nil, contentSize: Int? = nil) {
         self.name = name
         self.md5 = md5
         self.contentMD5 = contentMD5
+        self.contentSize = contentSize
     }
 }
 
@@ -46,7 +51,10 @@ public struct RemoteFile: Hashable, Sendable {
 ///   runs are removed before the next download, so nothing partial is ever read.
 /// - A progress bar is drawn only when standard error is a terminal.
 ///
-/// Files already in the cache are trusted: they got there only through verification.
+/// Files already in the cache are verified once too, since they may have been copied there by
+/// hand (as a failed download suggests) or damaged since: the first load checks their checksums
+/// and records it in a stamp file next to them (`.<name>.verified`, holding the file's size and
+/// modification time), so later loads check only that the file is unchanged.
 public struct Downloader: Sendable {
     /// The environment the settings are read from (the process environment by default; tests
     /// pass their own).
@@ -55,6 +63,9 @@ public struct Downloader: Sendable {
     public var showsProgress: Bool?
     /// How long a transfer may stall before it fails, in seconds.
     public var timeout: TimeInterval
+    /// Whether files found in the cache are checked against their published checksums (once,
+    /// then recorded in a stamp file). Turn it off only for files of one's own making.
+    public var verifiesCachedFiles: Bool
 
     /// Creates a downloader.
     /// - Parameters:
@@ -62,11 +73,13 @@ public struct Downloader: Sendable {
     ///     are read.
     ///   - showsProgress: force the progress bar on or off; `nil` decides from `isatty`.
     ///   - timeout: the longest stall allowed in a transfer, in seconds.
+    ///   - verifiesCachedFiles: check files found in the cache against their checksums.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment,
-                showsProgress: Bool? = nil, timeout: TimeInterval = 60) {
+                showsProgress: Bool? = nil, timeout: TimeInterval = 60, verifiesCachedFiles: Bool = true) {
         self.environment = environment
         self.showsProgress = showsProgress
         self.timeout = timeout
+        self.verifiesCachedFiles = verifiesCachedFiles
     }
 
     /// The folder under which each dataset has its own folder.
@@ -121,7 +134,8 @@ public struct Downloader: Sendable {
     @discardableResult
     public func fetch(_ file: RemoteFile, from mirrors: [URL], into directory: URL) throws -> URL {
         let destination = directory.appendingPathComponent(file.name)
-        if FileManager.default.fileExists(atPath: destination.path) { return destination }
+        if FileManager.default.fileExists(atPath: destination.path) { return try verifiedCachedFile(file, at: destination) }
+        try checkFolder(directory, for: file.name)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
@@ -141,6 +155,7 @@ public struct Downloader: Sendable {
                 try transfer(from: source, to: writer, name: file.name)
                 try Self.verify(writer.temporaryURL, as: file)
                 try writer.commit()
+                try? stamp(file, at: destination)
                 return destination
             } catch let error as DatasetError {
                 if case .checksumMismatch = error, mismatch == nil { mismatch = error }
@@ -165,7 +180,7 @@ public struct Downloader: Sendable {
         var actualContent: String?
         if let expectedContent = file.contentMD5 {
             // A damaged gzip stream is a mismatch too: its content cannot be the right one.
-            actualContent = try? Checksum.contentMD5(ofGzip: url)
+            actualContent = try? Checksum.contentMD5(ofGzip: url, maximumBytes: file.contentSize)
             if actualContent == expectedContent.lowercased() { return }
         }
         throw DatasetError.checksumMismatch(
@@ -173,7 +188,79 @@ public struct Downloader: Sendable {
             expectedContent: file.contentMD5, actualContent: actualContent)
     }
 
-    /// Deletes `.partial` files left by downloads whose process is gone (killed mid-transfer).
+    /// Returns `local`, a cached copy of `file`, after checking it against the file's checksums
+    /// unless a stamp records that this very file (same size, same modification time) passed.
+    /// - Throws: ``DatasetError/io(file:reason:)`` naming the cached file and the sums compared
+    ///   when it is not the published file.
+    public func verifiedCachedFile(_ file: RemoteFile, at local: URL) throws -> URL {
+        guard verifiesCachedFiles, file.md5 != nil || file.contentMD5 != nil else { return local }
+        if let (url, record) = try? stampRecord(file, at: local),
+           (try? String(contentsOf: url, encoding: .utf8)) == record { return local }
+        do {
+            try Self.verify(local, as: file)
+        } catch let error as DatasetError {
+            throw DatasetError.io(
+                file: file.name,
+                reason: "the cached copy \(local.path) is not the published file (\(error.reason)); delete it, and download: true fetches it again")
+        }
+        // A cache that cannot take the stamp only costs another check next time.
+        try? stamp(file, at: local)
+        return local
+    }
+
+    /// The stamp file of a cached file and what it holds once the file is verified: the size
+    /// and modification time, and the checksum it was verified against.
+    private func stampRecord(_ file: RemoteFile, at local: URL) throws -> (URL, String) {
+        let url = local.deletingLastPathComponent().appendingPathComponent(".\(file.name).verified")
+        return (url, "\(try Self.signature(of: local, name: file.name)) \((file.md5 ?? file.contentMD5 ?? "").lowercased())")
+    }
+
+    /// Records that `local` passed verification as `file`.
+    private func stamp(_ file: RemoteFile, at local: URL) throws {
+        let (url, record) = try stampRecord(file, at: local)
+        try AtomicFileWriter.write(Data(record.utf8), to: url.path)
+    }
+
+    /// A file's size and modification time, which change when the file does.
+    static func signature(of url: URL, name: String) throws -> String {
+        var info = stat()
+        guard stat(url.path, &info) == 0 else {
+            throw DatasetError.io(file: name, reason: "cannot stat \(url.path): \(systemErrorText())")
+        }
+        #if canImport(Darwin)
+        let modified = info.st_mtimespec
+        #else
+        let modified = info.st_mtim
+        #endif
+        return "size \(info.st_size) mtime \(modified.tv_sec).\(modified.tv_nsec)"
+    }
+
+    /// Checks that the first existing folder on the way to `directory` is a folder: a cache root
+    /// (`LUZ_DATA_DIR`) that names a regular file must say so, not fail to create a folder
+    /// with a Foundation error number.
+    func checkFolder(_ directory: URL, for name: String) throws {
+        var folder = directory.standardizedFileURL
+        while folder.path != "/" {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) {
+                if isDirectory.boolValue { return }
+                let setting = environment["LUZ_DATA_DIR"].map { URL(fileURLWithPath: $0).standardizedFileURL.path == folder.path } == true
+                    ? "LUZ_DATA_DIR is \(folder.path), which" : "\(folder.path)"
+                throw DatasetError.io(file: name, reason: "\(setting) is a file, not a folder: the cache needs a folder there")
+            }
+            folder = folder.deletingLastPathComponent()
+        }
+    }
+
+    /// The longest a transfer of `bytes` (-1 when unknown) may take, in seconds:
+    /// `LUZ_DOWNLOAD_DEADLINE` when set, else two minutes plus the time the file takes at
+    /// 20 kB/s (11 minutes for MNIST's largest file), on top of the stall ``timeout``.
+    public func transferDeadline(forBytes bytes: Int64) -> TimeInterval {
+        if let text = environment["LUZ_DOWNLOAD_DEADLINE"], let seconds = TimeInterval(text), seconds > 0 { return seconds }
+        return 120 + Double(Swift.max(bytes, 0)) / 20_000
+    }
+
+    /// Deletes `.partial` files that no live download holds locked (left by a killed transfer).
     static func removeStalePartials(in directory: URL) {
         AtomicFileWriter.removeStaleTemporaries(in: directory.path)
     }
@@ -185,7 +272,8 @@ public struct Downloader: Sendable {
         case "file", nil:
             try copyLocalFile(from: source, to: destination, progress: progress)
         case "http", "https":
-            try HTTPTransfer.download(source, to: destination, name: name, timeout: timeout, progress: progress)
+            try HTTPTransfer.download(source, to: destination, name: name, timeout: timeout,
+                                      deadline: { transferDeadline(forBytes: $0) }, progress: progress)
         case let scheme?:
             throw DatasetError.io(file: name, reason: "unsupported URL scheme \(scheme)")
         }

@@ -214,13 +214,16 @@ public enum Gzip {
 
     /// Decompresses a gzip file (one or several members) into memory.
     ///
-    /// The output array is sized from the size recorded in the file's trailer, so a
-    /// single-member file is inflated straight into its final storage.
-    /// - Parameter url: the `.gz` file.
+    /// The output array starts at the size recorded in the file's trailer (at most 64 MiB: the
+    /// trailer is the file's word, not a fact) and grows as data arrives.
+    /// - Parameters:
+    ///   - url: the `.gz` file.
     /// - Throws: ``DatasetError/corruptGzip(file:reason:)`` naming the file when the data is
     ///   damaged or ends early; ``DatasetError/io(file:reason:)`` when it cannot be read.
-    public static func decompress(contentsOf url: URL) throws -> [UInt8] {
-        try decompress(GzipFileReader(url: url), trailerSize: trailerSize(of: url))
+    ///   - maximumBytes: the most the content may hold (its known size); more is an error,
+    ///     raised as soon as the output passes it, so that a gzip bomb is not inflated whole.
+    public static func decompress(contentsOf url: URL, maximumBytes: Int? = nil) throws -> [UInt8] {
+        try decompress(GzipFileReader(url: url), trailerSize: trailerSize(of: url), maximumBytes: maximumBytes)
     }
 
     /// Decompresses gzip data held in memory (one or several members).
@@ -229,42 +232,59 @@ public enum Gzip {
     ///   - name: the name errors give for the data (a file or URL name).
     /// - Throws: ``DatasetError/corruptGzip(file:reason:)`` naming `name` when the data is
     ///   damaged or ends early.
-    public static func decompress(_ bytes: [UInt8], name: String = "<memory>") throws -> [UInt8] {
+    ///   - maximumBytes: the most the content may hold; more is an error, raised as soon as the
+    ///     output passes it.
+    public static func decompress(_ bytes: [UInt8], name: String = "<memory>", maximumBytes: Int? = nil) throws -> [UInt8] {
         var trailer: Int?
         if bytes.count >= 4 {
             trailer = bytes[(bytes.count - 4)...].reversed().reduce(0) { ($0 << 8) | Int($1) }
         }
         let input = MemoryReader(bytes, name: name)
-        return try decompress(GzipFileReader(input: input, compressedSize: bytes.count), trailerSize: trailer)
+        return try decompress(GzipFileReader(input: input, compressedSize: bytes.count), trailerSize: trailer,
+                              maximumBytes: maximumBytes)
     }
 
-    private static func decompress(_ reader: GzipFileReader, trailerSize: Int?) throws -> [UInt8] {
+    /// The largest first allocation for decompressed data; beyond it the output grows.
+    static let initialCapacityLimit = 1 << 26
+
+    private static func decompress(_ reader: GzipFileReader, trailerSize: Int?, maximumBytes: Int?) throws -> [UInt8] {
         // A single-member file's trailer gives the exact size (modulo 2^32, hence the cap from
         // the deflate ratio); one extra byte detects data beyond it without a second pass.
         var capacity = trailerSize ?? reader.compressedSize * 4
-        capacity = min(capacity, reader.compressedSize * maximumRatio + 4096) + 1
+        capacity = min(capacity, reader.compressedSize * maximumRatio + 4096, initialCapacityLimit, maximumBytes ?? .max) + 1
         var result = try [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
             initialized = try reader.read(into: UnsafeMutableRawBufferPointer(buffer))
         }
+        try checkSize(result.count, maximumBytes, reader.fileName)
         guard result.count == capacity else { return result }
-        // More members (or a wrong trailer): append the rest chunk by chunk.
-        try forEachChunk(of: reader) { result.append(contentsOf: $0) }
+        // More members, a wrong trailer or a large file: append the rest chunk by chunk.
+        try forEachChunk(of: reader, maximumBytes: maximumBytes.map { $0 - result.count }) { result.append(contentsOf: $0) }
         return result
+    }
+
+    private static func checkSize(_ count: Int, _ maximumBytes: Int?, _ name: String) throws {
+        if let maximumBytes, count > maximumBytes {
+            throw DatasetError.corruptGzip(file: name, reason: "decompresses to more than \(maximumBytes) bytes, the size its content has")
+        }
     }
 
     /// Calls `body` with successive slices of the decompressed data (at most `chunkSize` bytes
     /// each), without holding the whole content in memory: used to checksum content.
-    static func forEachChunk(of url: URL, chunkSize: Int = 1 << 20,
+    /// Stops with an error as soon as more than `maximumBytes` came out.
+    static func forEachChunk(of url: URL, chunkSize: Int = 1 << 20, maximumBytes: Int? = nil,
                              _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        try forEachChunk(of: try GzipFileReader(url: url), chunkSize: chunkSize, body)
+        try forEachChunk(of: try GzipFileReader(url: url), chunkSize: chunkSize, maximumBytes: maximumBytes, body)
     }
 
-    private static func forEachChunk(of reader: GzipFileReader, chunkSize: Int = 1 << 20,
+    private static func forEachChunk(of reader: GzipFileReader, chunkSize: Int = 1 << 20, maximumBytes: Int? = nil,
                                      _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
         defer { buffer.deallocate() }
+        var total = 0
         while true {
             let n = try reader.read(into: buffer)
+            total += n
+            try checkSize(total, maximumBytes, reader.fileName)
             if n > 0 { try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
             if n < chunkSize { return }
         }

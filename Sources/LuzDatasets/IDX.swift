@@ -80,11 +80,11 @@ public struct IDXArray: Equatable, Sendable {
 
     /// Creates an array, checking that the values fill the shape.
     public init(shape: [Int], values: IDXValues) {
-        precondition(shape.allSatisfy { $0 >= 0 && $0 <= Int(UInt32.max) },
-                     "IDXArray: every dimension must be in 0...\(UInt32.max), got \(shape)")
-        precondition(shape.count <= 255, "IDXArray: at most 255 dimensions, got \(shape.count)")
-        precondition(shape.reduce(1, *) == values.count,
-                     "IDXArray: \(values.count) values do not fill shape \(shape)")
+        require(shape.allSatisfy { $0 >= 0 && $0 <= Int(UInt32.max) },
+                "IDXArray: every dimension must be in 0...\(UInt32.max), got \(shape)")
+        require(shape.count <= 255, "IDXArray: at most 255 dimensions, got \(shape.count)")
+        require(shape.reduce(1, *) == values.count,
+                "IDXArray: \(values.count) values do not fill shape \(shape)")
         self.shape = shape
         self.values = values
     }
@@ -195,9 +195,31 @@ public struct IDXArray: Equatable, Sendable {
         }
 
         let count = dataSize / type.byteCount
+        // A compressed file's header is only its word: the data it announces (up to the deflate
+        // ratio times the file) is read in chunks into a growing buffer, so that a lying header
+        // costs the memory of the data really there, not of the claim.
+        let compressed: [UInt8]? = exact ? nil : try {
+            var data: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: Swift.min(dataSize, 1 << 20))
+            while data.count < dataSize {
+                let wanted = Swift.min(chunk.count, dataSize - data.count)
+                let got = try chunk.withUnsafeMutableBytes { try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<wanted])) }
+                data.append(contentsOf: chunk[0..<got])
+                if got < wanted { throw DatasetError.truncated(file: file, expectedBytes: expectedTotal, actualBytes: headerSize + data.count) }
+            }
+            return data
+        }()
+        /// Fills `buffer` (the values' bytes) from the file or from the bytes read already.
+        func fill(_ buffer: UnsafeMutableRawBufferPointer) throws {
+            if let compressed {
+                compressed.withUnsafeBytes { buffer.copyMemory(from: $0) }
+            } else {
+                try readExactly(buffer, offset: headerSize, expectedTotal: expectedTotal)
+            }
+        }
         func load<T>(_: T.Type, swap: (inout T) -> Void) throws -> [T] {
             try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-                try readExactly(UnsafeMutableRawBufferPointer(buffer), offset: headerSize, expectedTotal: expectedTotal)
+                try fill(UnsafeMutableRawBufferPointer(buffer))
                 for i in 0..<count { swap(&buffer[i]) }
                 initialized = count
             }
@@ -205,8 +227,8 @@ public struct IDXArray: Equatable, Sendable {
         let values: IDXValues
         switch type {
         case .uint8:
-            values = .uint8(try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-                try readExactly(UnsafeMutableRawBufferPointer(buffer), offset: headerSize, expectedTotal: expectedTotal)
+            values = .uint8(try compressed ?? [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                try fill(UnsafeMutableRawBufferPointer(buffer))
                 initialized = count
             })
         case .int8:

@@ -55,8 +55,8 @@ public struct LabeledImages: Sendable {
 
     /// Creates the storage from bytes in memory.
     public init(count: Int, height: Int, width: Int, pixels: [UInt8], labels: [UInt8]) {
-        precondition(pixels.count == count * height * width && labels.count == count,
-                     "LabeledImages: \(pixels.count) pixels and \(labels.count) labels for \(count) images of \(height) × \(width)")
+        require(pixels.count == count * height * width && labels.count == count,
+                "LabeledImages: \(pixels.count) pixels and \(labels.count) labels for \(count) images of \(height) × \(width)")
         self.count = count
         self.height = height
         self.width = width
@@ -64,9 +64,23 @@ public struct LabeledImages: Sendable {
         self.labels = labels
     }
 
+    /// Checks what a network built for the dataset assumes: the image size and the label range.
+    /// A wrong file otherwise loads and stops the program later, in a layer far from the cause.
+    /// - Throws: ``DatasetError/invalidHeader(file:reason:)`` naming the file.
+    public func check(height: Int, width: Int, classCount: Int, imagesFile: String, labelsFile: String) throws {
+        guard self.height == height, self.width == width else {
+            throw DatasetError.invalidHeader(
+                file: imagesFile, reason: "the images are \(self.height) × \(self.width), the dataset's are \(height) × \(width)")
+        }
+        if let index = labels.firstIndex(where: { Int($0) >= classCount }) {
+            throw DatasetError.invalidHeader(
+                file: labelsFile, reason: "label \(labels[index]) of image \(index) is outside 0...\(classCount - 1)")
+        }
+    }
+
     /// The image at `index`.
     public func image(at index: Int) -> Image {
-        precondition(index >= 0 && index < count, "LabeledImages: index \(index) out of range 0..<\(count)")
+        require(index >= 0 && index < count, "LabeledImages: index \(index) out of range 0..<\(count)")
         let size = height * width
         return Image(height: height, width: width, channels: 1,
                      pixels: Array(pixels[index * size..<(index + 1) * size]))
@@ -87,7 +101,7 @@ public struct LabeledImages: Sendable {
                         return
                     }
                     for (row, index) in indices.enumerated() {
-                        precondition(index >= 0 && index < count, "LabeledImages: index \(index) out of range 0..<\(count)")
+                        require(index >= 0 && index < count, "LabeledImages: index \(index) out of range 0..<\(count)")
                         let from = index * size, to = row * size
                         for p in 0..<size { out[to + p] = table[Int(source[from + p])] }
                     }
@@ -124,7 +138,9 @@ struct MNISTResource {
         self.mirrors = mirrors.map { URL(string: $0)! }
         let names = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                      "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
-        files = names.indices.map { RemoteFile(name: names[$0], md5: md5[$0], contentMD5: contentMD5[$0]) }
+        // The same shapes for the whole family: 60 000 and 10 000 images of 28 × 28 and their labels.
+        let sizes = [16 + 60_000 * 784, 8 + 60_000, 16 + 10_000 * 784, 8 + 10_000]
+        files = names.indices.map { RemoteFile(name: names[$0], md5: md5[$0], contentMD5: contentMD5[$0], contentSize: sizes[$0]) }
     }
 
     /// Finds (downloading if allowed) and reads the images and labels of one split.
@@ -135,17 +151,20 @@ struct MNISTResource {
         for file in [images, labels] {
             let local = directory.appendingPathComponent(file.name)
             if FileManager.default.fileExists(atPath: local.path) {
-                urls.append(local)
+                urls.append(try downloader.verifiedCachedFile(file, at: local))
             } else if download {
                 urls.append(try downloader.fetch(file, from: downloader.mirrors(for: folder, defaults: mirrors),
                                                  into: directory))
             } else {
+                try downloader.checkFolder(directory, for: file.name)
                 throw DatasetError.notFound(
                     file: file.name,
                     hint: "no copy in \(directory.path); pass download: true to fetch it (LUZ_DATASET_MIRROR names another mirror)")
             }
         }
-        return try LabeledImages(imagesFile: urls[0], labelsFile: urls[1])
+        let data = try LabeledImages(imagesFile: urls[0], labelsFile: urls[1])
+        try data.check(height: 28, width: 28, classCount: 10, imagesFile: images.name, labelsFile: labels.name)
+        return data
     }
 }
 

@@ -118,7 +118,7 @@ public final class Dropout: Module {
 
     /// Creates the layer.
     public init(probability: Double = 0.5, generator: Generator? = nil) {
-        precondition((0...1).contains(probability), "Dropout: probability \(probability) is outside [0, 1]")
+        require((0...1).contains(probability), "Dropout: probability \(probability) is outside [0, 1]")
         self.probability = probability
         self.generator = generator
         super.init()
@@ -126,6 +126,10 @@ public final class Dropout: Module {
 
     public override func forward(_ input: Tensor) -> Tensor {
         dropout(input, probability: probability, training: isTraining, generator: generator)
+    }
+
+    public override var ownGenerators: [(name: String, generator: Generator)] {
+        generator.map { [("generator", $0)] } ?? []
     }
 
     public override var configurationDescription: String { "probability: \(probability)" }

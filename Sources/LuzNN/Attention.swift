@@ -27,16 +27,16 @@ import LuzTensor
 public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil,
                                       causal: Bool = false, scale: Double? = nil, dropout: Double = 0,
                                       training: Bool = true, generator: Generator? = nil) -> Tensor {
-    precondition(query.rank >= 2 && key.rank >= 2 && value.rank >= 2,
-                 "scaledDotProductAttention: query \(query.shape), key \(key.shape) and value \(value.shape) need at least 2 dimensions")
-    precondition((0...1).contains(dropout), "scaledDotProductAttention: dropout \(dropout) is outside [0, 1]")
+    require(query.rank >= 2 && key.rank >= 2 && value.rank >= 2,
+            "scaledDotProductAttention: query \(query.shape), key \(key.shape) and value \(value.shape) need at least 2 dimensions")
+    require((0...1).contains(dropout), "scaledDotProductAttention: dropout \(dropout) is outside [0, 1]")
     let l = query.shape[query.rank - 2], e = query.shape[query.rank - 1]
     let s = key.shape[key.rank - 2], dv = value.shape[value.rank - 1]
-    precondition(key.shape[key.rank - 1] == e,
-                 "scaledDotProductAttention: query \(query.shape) and key \(key.shape) differ in their last dimension")
-    precondition(value.shape[value.rank - 2] == s,
-                 "scaledDotProductAttention: key \(key.shape) and value \(value.shape) differ in length (dimension -2)")
-    precondition(query.dtype.isFloatingPoint, "scaledDotProductAttention: needs floating-point tensors, got \(query.dtype)")
+    require(key.shape[key.rank - 1] == e,
+            "scaledDotProductAttention: query \(query.shape) and key \(key.shape) differ in their last dimension")
+    require(value.shape[value.rank - 2] == s,
+            "scaledDotProductAttention: key \(key.shape) and value \(value.shape) differ in length (dimension -2)")
+    require(query.dtype.isFloatingPoint, "scaledDotProductAttention: needs floating-point tensors, got \(query.dtype)")
     // One element type and one batch shape for all three (broadcast and converted as in torch).
     let dtype = query.dtype
     let batchShape = broadcastShapes([Array(query.shape.dropLast(2)), Array(key.shape.dropLast(2)),
@@ -74,8 +74,8 @@ private func broadcastShapes(_ shapes: [[Int]]) -> [Int] {
     for shape in shapes {
         for (i, size) in shape.enumerated() {
             let d = rank - shape.count + i
-            precondition(result[d] == 1 || size == 1 || result[d] == size,
-                         "scaledDotProductAttention: batch shapes \(shapes) do not broadcast")
+            require(result[d] == 1 || size == 1 || result[d] == size,
+                    "scaledDotProductAttention: batch shapes \(shapes) do not broadcast")
             if size != 1 { result[d] = size }
         }
     }
@@ -86,12 +86,12 @@ private func broadcastShapes(_ shapes: [[Int]]) -> [Int] {
 /// when its batch dimensions are all 1 or all full, materialized otherwise.
 private func broadcastMask(_ mask: Tensor, batchShape: [Int], queries: Int, keys: Int) -> AttentionMask {
     let full = batchShape + [queries, keys]
-    precondition(mask.rank <= full.count,
-                 "scaledDotProductAttention: mask \(mask.shape) has more dimensions than the scores \(full)")
+    require(mask.rank <= full.count,
+            "scaledDotProductAttention: mask \(mask.shape) has more dimensions than the scores \(full)")
     var padded = [Int](repeating: 1, count: full.count - mask.rank) + mask.shape
     for (i, size) in padded.enumerated() {
-        precondition(size == 1 || size == full[i],
-                     "scaledDotProductAttention: mask \(mask.shape) does not broadcast to the scores \(full)")
+        require(size == 1 || size == full[i],
+                "scaledDotProductAttention: mask \(mask.shape) does not broadcast to the scores \(full)")
     }
     var values = mask.rank == padded.count ? mask : mask.reshaped(padded)
     let maskBatch = Array(padded.dropLast(2))
@@ -107,8 +107,8 @@ private func broadcastMask(_ mask: Tensor, batchShape: [Int], queries: Int, keys
     }
     let rows = padded[padded.count - 2], columns = padded[padded.count - 1]
     let meaning: AttentionMask.Meaning = values.dtype == .bool ? .trueAttends : .additive
-    precondition(values.dtype == .bool || values.dtype.isFloatingPoint,
-                 "scaledDotProductAttention: the mask must be bool or floating point, got \(values.dtype)")
+    require(values.dtype == .bool || values.dtype.isFloatingPoint,
+            "scaledDotProductAttention: the mask must be bool or floating point, got \(values.dtype)")
     return AttentionMask(withNoGrad { values.detached() }, meaning: meaning, batchStride: batchStride, headStride: 0,
                          rowStride: rows == 1 ? 0 : columns, columnStride: columns == 1 ? 0 : 1)
 }
@@ -201,9 +201,9 @@ public final class MultiheadAttention: Module {
     public init(embedDimension: Int, heads: Int, dropout: Double = 0, bias: Bool = true,
                 keyDimension: Int? = nil, valueDimension: Int? = nil, batchFirst: Bool = false,
                 dtype: DType = .float32, generator: Generator? = nil) {
-        precondition(embedDimension > 0 && heads > 0 && embedDimension % heads == 0,
-                     "MultiheadAttention: embedDimension \(embedDimension) must be a positive multiple of heads \(heads)")
-        precondition((0...1).contains(dropout), "MultiheadAttention: dropout \(dropout) is outside [0, 1]")
+        require(embedDimension > 0 && heads > 0 && embedDimension % heads == 0,
+                "MultiheadAttention: embedDimension \(embedDimension) must be a positive multiple of heads \(heads)")
+        require((0...1).contains(dropout), "MultiheadAttention: dropout \(dropout) is outside [0, 1]")
         self.embedDimension = embedDimension
         self.heads = heads
         self.keyDimension = keyDimension ?? embedDimension
@@ -269,8 +269,8 @@ public final class MultiheadAttention: Module {
 
     private func attend(_ query: Tensor, _ key: Tensor, _ value: Tensor, keyPaddingMask: Tensor?,
                         attentionMask: Tensor?, causal: Bool, weights: AttentionWeights) -> (output: Tensor, weights: Tensor?) {
-        precondition((query.rank == 3 && key.rank == 3 && value.rank == 3) || (query.rank == 2 && key.rank == 2 && value.rank == 2),
-                     "MultiheadAttention: query \(query.shape), key \(key.shape) and value \(value.shape) must all be batched (3-D) or all unbatched (2-D)")
+        require((query.rank == 3 && key.rank == 3 && value.rank == 3) || (query.rank == 2 && key.rank == 2 && value.rank == 2),
+                "MultiheadAttention: query \(query.shape), key \(key.shape) and value \(value.shape) must all be batched (3-D) or all unbatched (2-D)")
         if query.rank == 2 {
             // Unbatched: a batch of one, removed again from the results.
             let batchDim = batchFirst ? 0 : 1
@@ -284,11 +284,11 @@ public final class MultiheadAttention: Module {
         let e = embedDimension, d = headDimension
         let (batch, l) = batchFirst ? (query.shape[0], query.shape[1]) : (query.shape[1], query.shape[0])
         let (keyBatch, s) = batchFirst ? (key.shape[0], key.shape[1]) : (key.shape[1], key.shape[0])
-        precondition(query.shape[2] == e, "MultiheadAttention: query \(query.shape) should have \(e) features")
-        precondition(key.shape[2] == keyDimension, "MultiheadAttention: key \(key.shape) should have \(keyDimension) features")
-        precondition(value.shape[2] == valueDimension, "MultiheadAttention: value \(value.shape) should have \(valueDimension) features")
-        precondition(keyBatch == batch && Array(value.shape.prefix(2)) == Array(key.shape.prefix(2)),
-                     "MultiheadAttention: query \(query.shape), key \(key.shape) and value \(value.shape) disagree on batch or length")
+        require(query.shape[2] == e, "MultiheadAttention: query \(query.shape) should have \(e) features")
+        require(key.shape[2] == keyDimension, "MultiheadAttention: key \(key.shape) should have \(keyDimension) features")
+        require(value.shape[2] == valueDimension, "MultiheadAttention: value \(value.shape) should have \(valueDimension) features")
+        require(keyBatch == batch && Array(value.shape.prefix(2)) == Array(key.shape.prefix(2)),
+                "MultiheadAttention: query \(query.shape), key \(key.shape) and value \(value.shape) disagree on batch or length")
 
         // Projections: one GEMM for self-attention, two when key and value are the same tensor.
         let q: AttentionOperand, k: AttentionOperand, v: AttentionOperand
@@ -319,18 +319,18 @@ public final class MultiheadAttention: Module {
 
         var masks: [AttentionMask] = []
         if let keyPaddingMask {
-            precondition(keyPaddingMask.shape == [batch, s],
-                         "MultiheadAttention: key padding mask \(keyPaddingMask.shape) should be [\(batch), \(s)]")
+            require(keyPaddingMask.shape == [batch, s],
+                    "MultiheadAttention: key padding mask \(keyPaddingMask.shape) should be [\(batch), \(s)]")
             masks.append(multiheadMask(keyPaddingMask, batchStride: s, headStride: 0, rowStride: 0))
         }
         if let attentionMask {
             if attentionMask.rank == 2 {
-                precondition(attentionMask.shape == [l, s],
-                             "MultiheadAttention: a 2-D attention mask should be [\(l), \(s)], got \(attentionMask.shape)")
+                require(attentionMask.shape == [l, s],
+                        "MultiheadAttention: a 2-D attention mask should be [\(l), \(s)], got \(attentionMask.shape)")
                 masks.append(multiheadMask(attentionMask, batchStride: 0, headStride: 0, rowStride: s))
             } else {
-                precondition(attentionMask.shape == [batch * self.heads, l, s],
-                             "MultiheadAttention: a 3-D attention mask should be [\(batch * self.heads), \(l), \(s)], got \(attentionMask.shape)")
+                require(attentionMask.shape == [batch * self.heads, l, s],
+                        "MultiheadAttention: a 3-D attention mask should be [\(batch * self.heads), \(l), \(s)], got \(attentionMask.shape)")
                 masks.append(multiheadMask(attentionMask, batchStride: self.heads * l * s, headStride: l * s, rowStride: s))
             }
         }
@@ -360,10 +360,14 @@ public final class MultiheadAttention: Module {
 
     /// A key-padding or attention mask with torch's `nn.MultiheadAttention` meaning.
     private func multiheadMask(_ mask: Tensor, batchStride: Int, headStride: Int, rowStride: Int) -> AttentionMask {
-        precondition(mask.dtype == .bool || mask.dtype.isFloatingPoint,
-                     "MultiheadAttention: masks must be bool or floating point, got \(mask.dtype)")
+        require(mask.dtype == .bool || mask.dtype.isFloatingPoint,
+                "MultiheadAttention: masks must be bool or floating point, got \(mask.dtype)")
         return AttentionMask(withNoGrad { mask.detached() }, meaning: mask.dtype == .bool ? .trueHides : .additive,
                              batchStride: batchStride, headStride: headStride, rowStride: rowStride, columnStride: 1)
+    }
+
+    public override var ownGenerators: [(name: String, generator: Generator)] {
+        generator.map { [("generator", $0)] } ?? []
     }
 
     public override var configurationDescription: String {

@@ -55,10 +55,10 @@ open class BatchNormBase: Module {
     var acceptedRanks: Set<Int> { [2, 3, 4] }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        precondition(acceptedRanks.contains(input.rank),
-                     "\(typeName): expected an input of rank \(acceptedRanks.sorted().map(String.init).joined(separator: " or ")), got shape \(input.shape)")
-        precondition(input.shape[1] == numFeatures,
-                     "\(typeName): expected \(numFeatures) channels in dimension 1, got shape \(input.shape)")
+        require(acceptedRanks.contains(input.rank),
+                "\(typeName): expected an input of rank \(acceptedRanks.sorted().map(String.init).joined(separator: " or ")), got shape \(input.shape)")
+        require(input.shape[1] == numFeatures,
+                "\(typeName): expected \(numFeatures) channels in dimension 1, got shape \(input.shape)")
         var factor = momentum ?? 0
         if isTraining, let batchesTracked {
             withNoGrad { batchesTracked.withUnsafeMutableBufferPointer(as: Int64.self) { $0[0] += 1 } }

@@ -45,8 +45,8 @@ public final class Conv2d: Module {
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Size2D, stride: Size2D = 1, padding: Size2D = 0,
                 dilation: Size2D = 1, groups: Int = 1, bias: Bool = true, dtype: DType = .float32,
                 generator: Generator? = nil) {
-        precondition(groups > 0 && inChannels % groups == 0 && outChannels % groups == 0,
-                     "Conv2d: channels \(inChannels) → \(outChannels) must both be divisible by groups \(groups)")
+        require(groups > 0 && inChannels % groups == 0 && outChannels % groups == 0,
+                "Conv2d: channels \(inChannels) → \(outChannels) must both be divisible by groups \(groups)")
         weight = Tensor.zeros([outChannels, inChannels / groups, kernelSize.height, kernelSize.width],
                               dtype: dtype, requiresGrad: true)
         self.bias = bias ? Tensor.zeros([outChannels], dtype: dtype, requiresGrad: true) : nil
@@ -93,8 +93,8 @@ public final class Conv1d: Module {
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 dilation: Int = 1, groups: Int = 1, bias: Bool = true, dtype: DType = .float32,
                 generator: Generator? = nil) {
-        precondition(groups > 0 && inChannels % groups == 0 && outChannels % groups == 0,
-                     "Conv1d: channels \(inChannels) → \(outChannels) must both be divisible by groups \(groups)")
+        require(groups > 0 && inChannels % groups == 0 && outChannels % groups == 0,
+                "Conv1d: channels \(inChannels) → \(outChannels) must both be divisible by groups \(groups)")
         weight = Tensor.zeros([outChannels, inChannels / groups, kernelSize], dtype: dtype, requiresGrad: true)
         self.bias = bias ? Tensor.zeros([outChannels], dtype: dtype, requiresGrad: true) : nil
         self.stride = stride

@@ -12,18 +12,18 @@ import LuzTensor
 ///   - weight: `[count, dimension]`.
 ///   - paddingIndex: a row that never receives a gradient; negative values count from the end.
 public func embedding(_ indices: Tensor, weight: Tensor, paddingIndex: Int? = nil) -> Tensor {
-    precondition(indices.dtype == .int64, "embedding: indices must be int64, got \(indices.dtype)")
-    precondition(weight.rank == 2, "embedding: weight must be [count, dimension], got \(weight.shape)")
-    precondition(weight.dtype.isFloatingPoint, "embedding: weight must be floating point, got \(weight.dtype)")
+    require(indices.dtype == .int64, "embedding: indices must be int64, got \(indices.dtype)")
+    require(weight.rank == 2, "embedding: weight must be [count, dimension], got \(weight.shape)")
+    require(weight.dtype.isFloatingPoint, "embedding: weight must be floating point, got \(weight.dtype)")
     let count = weight.shape[0], dimension = weight.shape[1]
     let padding = paddingIndex.map { $0 < 0 ? $0 + count : $0 }
     if let padding {
-        precondition(padding >= 0 && padding < count,
-                     "embedding: padding index \(paddingIndex!) is out of range for \(count) rows")
+        require(padding >= 0 && padding < count,
+                "embedding: padding index \(paddingIndex!) is out of range for \(count) rows")
     }
     let rows = indices.scalars(as: Int64.self)
     for row in rows where row < 0 || row >= Int64(count) {
-        preconditionFailure("embedding: index \(row) is out of range for \(count) rows")
+        fatalError("embedding: index \(row) is out of range for \(count) rows")
     }
     func gather<T: TensorFloat>(_: T.Type) -> Tensor {
         weight.withUnsafeBufferPointer(as: T.self) { w in
@@ -85,10 +85,10 @@ public final class Embedding: Module {
     ///   - generator: the source of the initial values (the default generator when `nil`).
     public init(_ count: Int, _ dimension: Int, paddingIndex: Int? = nil, dtype: DType = .float32,
                 generator: Generator? = nil) {
-        precondition(count > 0 && dimension >= 0, "Embedding: invalid size \(count) × \(dimension)")
+        require(count > 0 && dimension >= 0, "Embedding: invalid size \(count) × \(dimension)")
         if let paddingIndex {
-            precondition(paddingIndex >= -count && paddingIndex < count,
-                         "Embedding: padding index \(paddingIndex) is out of range for \(count) rows")
+            require(paddingIndex >= -count && paddingIndex < count,
+                    "Embedding: padding index \(paddingIndex) is out of range for \(count) rows")
         }
         self.paddingIndex = paddingIndex.map { $0 < 0 ? $0 + count : $0 }
         weight = Tensor.randn([count, dimension], dtype: dtype, generator: generator, requiresGrad: true)
@@ -100,7 +100,7 @@ public final class Embedding: Module {
 
     /// Creates the layer around a given table (torch's `Embedding.from_pretrained`, trainable).
     public init(weight: Tensor, paddingIndex: Int? = nil) {
-        precondition(weight.rank == 2, "Embedding: weight must be [count, dimension], got \(weight.shape)")
+        require(weight.rank == 2, "Embedding: weight must be [count, dimension], got \(weight.shape)")
         self.paddingIndex = paddingIndex.map { $0 < 0 ? $0 + weight.shape[0] : $0 }
         self.weight = weight
         super.init()

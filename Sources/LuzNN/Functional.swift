@@ -46,12 +46,12 @@ public func flatten(_ x: Tensor, startDim: Int = 0, endDim: Int = -1) -> Tensor 
 ///   - bias: `[outputFeatures]`, or `nil`.
 /// - Returns: `[..., outputFeatures]`.
 public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
-    precondition(weight.rank == 2, "linear: weight must be [outputFeatures, inputFeatures], got \(weight.shape)")
+    require(weight.rank == 2, "linear: weight must be [outputFeatures, inputFeatures], got \(weight.shape)")
     let inputFeatures = weight.shape[1], outputFeatures = weight.shape[0]
-    precondition(input.rank >= 1 && input.shape[input.rank - 1] == inputFeatures,
-                 "linear: input \(input.shape) × weight \(weight.shape): the input's last dimension should be \(inputFeatures)")
+    require(input.rank >= 1 && input.shape[input.rank - 1] == inputFeatures,
+            "linear: input \(input.shape) × weight \(weight.shape): the input's last dimension should be \(inputFeatures)")
     if let bias {
-        precondition(bias.shape == [outputFeatures], "linear: bias shape \(bias.shape) should be [\(outputFeatures)]")
+        require(bias.shape == [outputFeatures], "linear: bias shape \(bias.shape) should be [\(outputFeatures)]")
     }
     let outputShape = Array(input.shape.dropLast()) + [outputFeatures]
     let output = withNoGrad { () -> Tensor in
@@ -97,7 +97,7 @@ func addRowVector(_ vector: Tensor, to matrix: Tensor) {
     switch matrix.dtype {
     case .float32: run(Float.self)
     case .float64: run(Double.self)
-    default: preconditionFailure("linear: needs floating-point tensors, got \(matrix.dtype)")
+    default: fatalError("linear: needs floating-point tensors, got \(matrix.dtype)")
     }
 }
 
@@ -124,7 +124,7 @@ func columnSums(_ matrix: Tensor) -> Tensor {
     switch matrix.dtype {
     case .float32: return run(Float.self)
     case .float64: return run(Double.self)
-    default: preconditionFailure("columnSums: needs floating-point tensors, got \(matrix.dtype)")
+    default: fatalError("columnSums: needs floating-point tensors, got \(matrix.dtype)")
     }
 }
 
@@ -138,7 +138,7 @@ func columnSums(_ matrix: Tensor) -> Tensor {
 ///   - generator: the source of the random mask; the default generator when `nil`.
 public func dropout(_ input: Tensor, probability: Double = 0.5, training: Bool = true,
                     generator: Generator? = nil) -> Tensor {
-    precondition((0...1).contains(probability), "dropout: probability \(probability) is outside [0, 1]")
+    require((0...1).contains(probability), "dropout: probability \(probability) is outside [0, 1]")
     guard training && probability > 0 else { return input }
     if probability == 1 { return input * 0 }
     return input.droppingOut(probability: probability, generator: generator ?? .default)
@@ -161,7 +161,7 @@ public func dropout(_ input: Tensor, probability: Double = 0.5, training: Bool =
 public func batchNorm(_ input: Tensor, runningMean: Tensor?, runningVariance: Tensor?,
                       weight: Tensor? = nil, bias: Tensor? = nil, training: Bool,
                       momentum: Double = 0.1, epsilon: Double = 1e-5) -> Tensor {
-    precondition(input.rank >= 2, "batchNorm: input must be [N, C, ...], got \(input.shape)")
+    require(input.rank >= 2, "batchNorm: input must be [N, C, ...], got \(input.shape)")
     let channels = input.shape[1]
     var statShape = [Int](repeating: 1, count: input.rank)
     statShape[1] = channels
@@ -169,7 +169,7 @@ public func batchNorm(_ input: Tensor, runningMean: Tensor?, runningVariance: Te
     let normalized: Tensor
     if training || runningMean == nil || runningVariance == nil {
         let n = input.count / Swift.max(channels, 1)
-        precondition(n > 1 || !training, "batchNorm: expected more than 1 value per channel when training, got input \(input.shape)")
+        require(n > 1 || !training, "batchNorm: expected more than 1 value per channel when training, got input \(input.shape)")
         let mean = input.mean(dims: dims, keepDim: true)
         let centered = input - mean
         let variance = (centered * centered).mean(dims: dims, keepDim: true)

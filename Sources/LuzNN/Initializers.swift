@@ -51,7 +51,7 @@ public enum Initializer {
     /// The fan-in and fan-out of a weight of shape `[out, in, k...]`: `in·Πk` and `out·Πk`
     /// (torch's `_calculate_fan_in_and_fan_out`).
     public static func fans(of shape: [Int]) -> (fanIn: Int, fanOut: Int) {
-        precondition(shape.count >= 2, "fans: need at least 2 dimensions, got shape \(shape)")
+        require(shape.count >= 2, "fans: need at least 2 dimensions, got shape \(shape)")
         let receptive = shape.dropFirst(2).reduce(1, *)
         return (shape[1] * receptive, shape[0] * receptive)
     }
@@ -112,7 +112,7 @@ public enum Initializer {
     private static func kaimingStd(_ shape: [Int], a: Double, mode: FanMode, nonlinearity: Nonlinearity) -> Double {
         let (fanIn, fanOut) = fans(of: shape)
         let fan = mode == .fanIn ? fanIn : fanOut
-        precondition(fan > 0, "kaiming: zero fan for shape \(shape)")
+        require(fan > 0, "kaiming: zero fan for shape \(shape)")
         return gain(for: nonlinearity, parameter: a) / Double(fan).squareRoot()
     }
 
@@ -129,7 +129,7 @@ public enum Initializer {
     }
 
     private static func floatType(_ tensor: Tensor) -> DType {
-        precondition(tensor.dtype.isFloatingPoint, "initializer: needs a floating-point tensor, got \(tensor.dtype)")
+        require(tensor.dtype.isFloatingPoint, "initializer: needs a floating-point tensor, got \(tensor.dtype)")
         return tensor.dtype
     }
 }

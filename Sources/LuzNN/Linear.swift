@@ -23,8 +23,8 @@ public final class Linear: Module {
     ///   - generator: the source of the initial values (the default generator when `nil`).
     public init(_ inputFeatures: Int, _ outputFeatures: Int, bias: Bool = true,
                 dtype: DType = .float32, generator: Generator? = nil) {
-        precondition(inputFeatures >= 0 && outputFeatures >= 0,
-                     "Linear: feature counts must be non-negative, got \(inputFeatures) and \(outputFeatures)")
+        require(inputFeatures >= 0 && outputFeatures >= 0,
+                "Linear: feature counts must be non-negative, got \(inputFeatures) and \(outputFeatures)")
         weight = Tensor.zeros([outputFeatures, inputFeatures], dtype: dtype, requiresGrad: true)
         self.bias = bias ? Tensor.zeros([outputFeatures], dtype: dtype, requiresGrad: true) : nil
         super.init()
@@ -33,7 +33,7 @@ public final class Linear: Module {
 
     /// Creates a layer from given parameters (which should require gradients to be trained).
     public init(weight: Tensor, bias: Tensor? = nil) {
-        precondition(weight.rank == 2, "Linear: weight must be [outputFeatures, inputFeatures], got \(weight.shape)")
+        require(weight.rank == 2, "Linear: weight must be [outputFeatures, inputFeatures], got \(weight.shape)")
         self.weight = weight
         self.bias = bias
         super.init()

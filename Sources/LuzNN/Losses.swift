@@ -28,8 +28,8 @@ func reduce(_ loss: Tensor, _ reduction: Reduction) -> Tensor {
 private func checkSameShape(_ input: Tensor, _ target: Tensor, _ op: String) {
     // torch only warns here; a [N, 1] prediction against a [N] target silently broadcasting to
     // [N, N] is a classic bug, so shapes must match.
-    precondition(input.shape == target.shape,
-                 "\(op): input shape \(input.shape) and target shape \(target.shape) differ (reshape one of them)")
+    require(input.shape == target.shape,
+            "\(op): input shape \(input.shape) and target shape \(target.shape) differ (reshape one of them)")
 }
 
 // MARK: - Regression losses
@@ -51,7 +51,7 @@ public func l1Loss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .me
 /// |d| − 0.5·β elsewhere; β = 0 gives the L1 loss. torch's default β is 1.
 public func smoothL1Loss(_ input: Tensor, _ target: Tensor, beta: Double = 1, reduction: Reduction = .mean) -> Tensor {
     checkSameShape(input, target, "smoothL1Loss")
-    precondition(beta >= 0, "smoothL1Loss: beta must be non-negative, got \(beta)")
+    require(beta >= 0, "smoothL1Loss: beta must be non-negative, got \(beta)")
     let difference = input - target
     let magnitude = difference.abs()
     if beta == 0 { return reduce(magnitude, reduction) }
@@ -81,14 +81,14 @@ public func binaryCrossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor
 /// The unreduced binary cross-entropy as one node, with torch's backward:
 /// ∂/∂x = (x − y) / max(x·(1 − x), 1e-12), ∂/∂y = log(1 − x) − log x (clamped logs).
 private func elementwiseBinaryCrossEntropy(_ input: Tensor, _ target: Tensor) -> Tensor {
-    precondition(input.dtype.isFloatingPoint, "binaryCrossEntropy: needs a floating-point input, got \(input.dtype)")
+    require(input.dtype.isFloatingPoint, "binaryCrossEntropy: needs a floating-point input, got \(input.dtype)")
     let y = target.dtype == input.dtype ? target : withNoGrad { target.to(input.dtype) }
     func forward<T: TensorFloat>(_: T.Type) -> Tensor {
         input.withUnsafeBufferPointer(as: T.self) { x in
             y.withUnsafeBufferPointer(as: T.self) { t in
                 Tensor(shape: input.shape) { (out: UnsafeMutableBufferPointer<T>) in
                     for i in 0..<out.count {
-                        precondition(x[i] >= 0 && x[i] <= 1, "binaryCrossEntropy: input value \(x[i]) is outside [0, 1]")
+                        require(x[i] >= 0 && x[i] <= 1, "binaryCrossEntropy: input value \(x[i]) is outside [0, 1]")
                         let logX = Swift.max(T.luzLog(x[i]), -100)
                         let logOneMinusX = Swift.max(T.luzLog(1 - x[i]), -100)
                         out[i] = -(t[i] * logX + (1 - t[i]) * logOneMinusX)
@@ -166,7 +166,7 @@ public func binaryCrossEntropyWithLogits(_ input: Tensor, _ target: Tensor, weig
 ///   - labelSmoothing: ε in [0, 1].
 public func crossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100,
                          labelSmoothing: Double = 0, reduction: Reduction = .mean) -> Tensor {
-    precondition((0...1).contains(labelSmoothing), "crossEntropy: labelSmoothing \(labelSmoothing) is outside [0, 1]")
+    require((0...1).contains(labelSmoothing), "crossEntropy: labelSmoothing \(labelSmoothing) is outside [0, 1]")
     let (rows, targets, outputShape) = classRows(input, target, probabilities: target.dtype.isFloatingPoint, op: "crossEntropy")
     if target.dtype.isFloatingPoint {
         let loss = ClassLossKernel.crossEntropyProbabilities(rows, targets, weight: weight, smoothing: labelSmoothing,
@@ -188,7 +188,7 @@ public func crossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor? = ni
 ///   - target: int64 class indices `[N]` (`[]`, `[N, d₁, …]`).
 public func nllLoss(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100,
                     reduction: Reduction = .mean) -> Tensor {
-    precondition(target.dtype == .int64, "nllLoss: the target must hold int64 class indices, got \(target.dtype)")
+    require(target.dtype == .int64, "nllLoss: the target must hold int64 class indices, got \(target.dtype)")
     let (rows, targets, outputShape) = classRows(input, target, probabilities: false, op: "nllLoss")
     let loss = ClassLossKernel.classIndexLoss(rows, targets, weight: weight, ignoreIndex: ignoreIndex,
                                               smoothing: 0, fromLogits: false, reduction: reduction)
@@ -199,17 +199,17 @@ public func nllLoss(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ig
 /// (indices) or `[M, C]` (probabilities); also returns the shape of an unreduced loss.
 private func classRows(_ input: Tensor, _ target: Tensor, probabilities: Bool,
                        op: String) -> (Tensor, Tensor, [Int]) {
-    precondition(input.dtype.isFloatingPoint, "\(op): the input must be floating point, got \(input.dtype)")
-    precondition(input.rank >= 1, "\(op): the input must have a class dimension, got a scalar")
+    require(input.dtype.isFloatingPoint, "\(op): the input must be floating point, got \(input.dtype)")
+    require(input.rank >= 1, "\(op): the input must have a class dimension, got a scalar")
     if probabilities {
-        precondition(target.shape == input.shape,
-                     "\(op): probability targets must have the input's shape \(input.shape), got \(target.shape)")
+        require(target.shape == input.shape,
+                "\(op): probability targets must have the input's shape \(input.shape), got \(target.shape)")
     } else {
-        precondition(target.dtype == .int64, "\(op): class-index targets must be int64, got \(target.dtype)")
+        require(target.dtype == .int64, "\(op): class-index targets must be int64, got \(target.dtype)")
         var expected = input.shape
         expected.remove(at: input.rank == 1 ? 0 : 1)
-        precondition(target.shape == expected,
-                     "\(op): input \(input.shape) needs a target of shape \(expected), got \(target.shape)")
+        require(target.shape == expected,
+                "\(op): input \(input.shape) needs a target of shape \(expected), got \(target.shape)")
     }
     switch input.rank {
     case 1:
@@ -236,7 +236,7 @@ enum ClassLossKernel {
                                smoothing: Double, fromLogits: Bool, reduction: Reduction) -> Tensor {
         let m = input.shape[0], c = input.shape[1]
         if let weight {
-            precondition(weight.shape == [c], "\(fromLogits ? "crossEntropy" : "nllLoss"): weight shape \(weight.shape) should be [\(c)]")
+            require(weight.shape == [c], "\(fromLogits ? "crossEntropy" : "nllLoss"): weight shape \(weight.shape) should be [\(c)]")
         }
         let w = weight.map { $0.dtype == input.dtype ? $0 : $0.to(input.dtype) }
         let dtype = input.dtype
@@ -258,7 +258,7 @@ enum ClassLossKernel {
                                 for n in 0..<m {
                                     let label = Int(t[n])
                                     if label == ignoreIndex { continue }
-                                    precondition(label >= 0 && label < c, "\(op): target \(label) is out of range for \(c) classes")
+                                    require(label >= 0 && label < c, "\(op): target \(label) is out of range for \(c) classes")
                                     let row = x + n * c
                                     var logSumExp = T.zero
                                     if let lse {
@@ -353,7 +353,7 @@ enum ClassLossKernel {
                                           reduction: Reduction) -> Tensor {
         let m = input.shape[0], c = input.shape[1]
         if let weight {
-            precondition(weight.shape == [c], "crossEntropy: weight shape \(weight.shape) should be [\(c)]")
+            require(weight.shape == [c], "crossEntropy: weight shape \(weight.shape) should be [\(c)]")
         }
         let dtype = input.dtype
         let w = weight.map { $0.dtype == dtype ? $0 : $0.to(dtype) }

@@ -61,9 +61,15 @@ extension Module {
     /// or by Python's `safetensors` (`save_file(model.state_dict(), path)`).
     ///
     /// - Throws: ``WeightFileError`` for an unreadable or malformed file, ``StateDictError``
-    ///   naming the first key or shape that does not match the module.
+    ///   naming the first key or shape that does not match the module, wrapped in a
+    ///   ``WeightFileError`` that names the file.
     public func load(from path: String, strict: Bool = true) throws {
-        try loadStateDict(StateDict(contentsOf: path), strict: strict)
+        let state = try StateDict(contentsOf: path)
+        do {
+            try loadStateDict(state, strict: strict)
+        } catch let error as StateDictError {
+            throw WeightFileError(file: path, reason: "does not fit \(typeName): \(error)")
+        }
     }
 }
 

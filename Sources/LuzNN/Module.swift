@@ -55,7 +55,7 @@ open class Module: CustomStringConvertible {
     /// its own `callAsFunction` overload instead (calling ``runForwardHooks(input:output:)`` if it
     /// wants hooks to see its output); its children and parameters work the same way.
     open func forward(_ input: Tensor) -> Tensor {
-        preconditionFailure("\(typeName): forward(_:) is not implemented; override it in the subclass")
+        fatalError("\(typeName): forward(_:) is not implemented; override it in the subclass")
     }
 
     /// Runs ``forward(_:)`` on `input`, then the registered forward hooks.
@@ -198,6 +198,26 @@ open class Module: CustomStringConvertible {
             }
         }
         visit(self, "")
+        return result
+    }
+
+    /// The random generators this module draws from itself (not its children's), by name.
+    ///
+    /// A layer that owns a ``Generator`` (``Dropout``'s `generator`) lists it here, so that a
+    /// training checkpoint saves and restores its position with everything else a run owns:
+    /// without it a resumed run would draw other masks than an uninterrupted one.
+    open var ownGenerators: [(name: String, generator: Generator)] { [] }
+
+    /// Every random generator of this module and the modules below it, with dotted paths
+    /// (`layers.2.generator`), each generator once (the first name wins when layers share one).
+    public func namedGenerators() -> [(name: String, generator: Generator)] {
+        var result: [(name: String, generator: Generator)] = []
+        var seen = Set<ObjectIdentifier>()
+        for (prefix, module) in namedModules() {
+            for (name, generator) in module.ownGenerators where seen.insert(ObjectIdentifier(generator)).inserted {
+                result.append((prefix.isEmpty ? name : prefix + "." + name, generator))
+            }
+        }
         return result
     }
 

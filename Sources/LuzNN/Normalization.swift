@@ -28,8 +28,8 @@ public final class LayerNorm: Module {
     ///   - dtype: the parameters' element type.
     public init(_ normalizedShape: [Int], epsilon: Double = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true,
                 dtype: DType = .float32) {
-        precondition(!normalizedShape.isEmpty && normalizedShape.allSatisfy { $0 > 0 },
-                     "LayerNorm: invalid normalized shape \(normalizedShape)")
+        require(!normalizedShape.isEmpty && normalizedShape.allSatisfy { $0 > 0 },
+                "LayerNorm: invalid normalized shape \(normalizedShape)")
         self.normalizedShape = normalizedShape
         self.epsilon = epsilon
         if elementwiseAffine {
@@ -68,12 +68,12 @@ public final class LayerNorm: Module {
 ///   - epsilon: added to the mean square; `nil` uses the machine epsilon of the input's type,
 ///     as torch does (1.19e-7 for float32, 2.22e-16 for float64).
 public func rmsNorm(_ input: Tensor, normalizedShape: [Int], weight: Tensor? = nil, epsilon: Double? = nil) -> Tensor {
-    precondition(!normalizedShape.isEmpty && normalizedShape.count <= input.rank
+    require(!normalizedShape.isEmpty && normalizedShape.count <= input.rank
                     && Array(input.shape.suffix(normalizedShape.count)) == normalizedShape,
-                 "rmsNorm: normalized shape \(normalizedShape) does not end the input shape \(input.shape)")
+            "rmsNorm: normalized shape \(normalizedShape) does not end the input shape \(input.shape)")
     if let weight {
-        precondition(weight.shape == normalizedShape,
-                     "rmsNorm: weight shape \(weight.shape) should be \(normalizedShape)")
+        require(weight.shape == normalizedShape,
+                "rmsNorm: weight shape \(weight.shape) should be \(normalizedShape)")
     }
     let eps = epsilon ?? (input.dtype == .float64 ? Double.ulpOfOne : Double(Float.ulpOfOne))
     let dims = Array((input.rank - normalizedShape.count)..<input.rank)
@@ -103,8 +103,8 @@ public final class RMSNorm: Module {
     ///   - elementwiseAffine: learn `weight` (torch's default `true`).
     ///   - dtype: the parameters' element type.
     public init(_ normalizedShape: [Int], epsilon: Double? = nil, elementwiseAffine: Bool = true, dtype: DType = .float32) {
-        precondition(!normalizedShape.isEmpty && normalizedShape.allSatisfy { $0 > 0 },
-                     "RMSNorm: invalid normalized shape \(normalizedShape)")
+        require(!normalizedShape.isEmpty && normalizedShape.allSatisfy { $0 > 0 },
+                "RMSNorm: invalid normalized shape \(normalizedShape)")
         self.normalizedShape = normalizedShape
         self.epsilon = epsilon
         if elementwiseAffine { weight = Tensor.ones(normalizedShape, dtype: dtype, requiresGrad: true) }

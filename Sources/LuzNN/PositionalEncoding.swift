@@ -10,7 +10,7 @@ import LuzTensor
 /// `dimension` ends with a sine column.
 public func sinusoidalPositionalEncoding(length: Int, dimension: Int, base: Double = 10_000,
                                          dtype: DType = .float32) -> Tensor {
-    precondition(length >= 0 && dimension > 0, "sinusoidalPositionalEncoding: invalid size \(length) × \(dimension)")
+    require(length >= 0 && dimension > 0, "sinusoidalPositionalEncoding: invalid size \(length) × \(dimension)")
     var values = [Double](repeating: 0, count: length * dimension)
     for i in stride(from: 0, to: dimension, by: 2) {
         // exp(−ln(base)·2i/d), the tutorial's div_term, computed the same way.
@@ -63,10 +63,10 @@ public final class SinusoidalPositionalEncoding: Module {
 
     /// `input` plus the table's first `length` rows, with dropout.
     public override func forward(_ input: Tensor) -> Tensor {
-        precondition(input.rank == 3 && input.shape[2] == dimension,
-                     "SinusoidalPositionalEncoding: expected [\(batchFirst ? "batch, length" : "length, batch"), \(dimension)], got \(input.shape)")
+        require(input.rank == 3 && input.shape[2] == dimension,
+                "SinusoidalPositionalEncoding: expected [\(batchFirst ? "batch, length" : "length, batch"), \(dimension)], got \(input.shape)")
         let length = input.shape[batchFirst ? 1 : 0]
-        precondition(length <= maxLength, "SinusoidalPositionalEncoding: length \(length) exceeds maxLength \(maxLength)")
+        require(length <= maxLength, "SinusoidalPositionalEncoding: length \(length) exceeds maxLength \(maxLength)")
         let table = tables.table(maxLength: maxLength, dimension: dimension, dtype: input.dtype)[0..<length]
         return dropout(input + (batchFirst ? table : table.unsqueezed(dim: 1)))
     }
@@ -112,7 +112,7 @@ public final class LearnedPositionalEmbedding: Module {
     ///   - generator: the source of the initial values.
     public init(maxLength: Int, dimension: Int, batchFirst: Bool = false, dtype: DType = .float32,
                 generator: Generator? = nil) {
-        precondition(maxLength > 0 && dimension > 0, "LearnedPositionalEmbedding: invalid size \(maxLength) × \(dimension)")
+        require(maxLength > 0 && dimension > 0, "LearnedPositionalEmbedding: invalid size \(maxLength) × \(dimension)")
         weight = Tensor.randn([maxLength, dimension], dtype: dtype, generator: generator, requiresGrad: true)
         self.batchFirst = batchFirst
         super.init()
@@ -120,10 +120,10 @@ public final class LearnedPositionalEmbedding: Module {
 
     /// `input` plus the first `length` position vectors.
     public override func forward(_ input: Tensor) -> Tensor {
-        precondition(input.rank == 3 && input.shape[2] == dimension,
-                     "LearnedPositionalEmbedding: expected [\(batchFirst ? "batch, length" : "length, batch"), \(dimension)], got \(input.shape)")
+        require(input.rank == 3 && input.shape[2] == dimension,
+                "LearnedPositionalEmbedding: expected [\(batchFirst ? "batch, length" : "length, batch"), \(dimension)], got \(input.shape)")
         let length = input.shape[batchFirst ? 1 : 0]
-        precondition(length <= maxLength, "LearnedPositionalEmbedding: length \(length) exceeds maxLength \(maxLength)")
+        require(length <= maxLength, "LearnedPositionalEmbedding: length \(length) exceeds maxLength \(maxLength)")
         let positions = weight[0..<length]
         return input + (batchFirst ? positions : positions.unsqueezed(dim: 1))
     }

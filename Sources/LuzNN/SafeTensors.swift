@@ -45,20 +45,30 @@ public enum SafeTensors {
 
     // MARK: - Writing
 
+    /// The metadata key of the tensors' checksums: a JSON object from tensor name to the CRC-32
+    /// of its bytes (eight hex digits). Written for every tensor, checked on reading when present
+    /// (files from other writers have none), and not part of the metadata a reader sees.
+    static let checksumKey = "luz.crc32"
+
     /// The complete file contents for `state`.
     public static func encode(_ state: StateDict) -> [UInt8] {
+        var data: [UInt8] = []
         var offsets: [(Int, Int)] = []
-        var position = 0
-        for (_, tensor) in state {
-            let size = tensor.count * tensor.dtype.byteCount
-            offsets.append((position, position + size))
-            position += size
+        var checksums: [String] = []
+        for (key, tensor) in state {
+            let begin = data.count
+            appendLittleEndian(tensor, to: &data)
+            offsets.append((begin, data.count))
+            let crc = data.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[begin...])) }
+            checksums.append("\(jsonString(key)):\"\(CRC32.hex(crc))\"")
         }
+        var metadata = state.metadata
+        if !state.isEmpty { metadata[checksumKey] = "{" + checksums.joined(separator: ",") + "}" }
         var header = "{"
         var first = true
-        if !state.metadata.isEmpty {
+        if !metadata.isEmpty {
             header += "\"__metadata__\":{"
-            header += state.metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(state.metadata[$0]!))" }
+            header += metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
                 .joined(separator: ",")
             header += "}"
             first = false
@@ -75,11 +85,11 @@ public enum SafeTensors {
         // Pad so the data section starts 8-byte aligned, as the reference writer does.
         while (8 + headerBytes.count) % 8 != 0 { headerBytes.append(0x20) }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(8 + headerBytes.count + position)
+        bytes.reserveCapacity(8 + headerBytes.count + data.count)
         var length = UInt64(headerBytes.count).littleEndian
         withUnsafeBytes(of: &length) { bytes.append(contentsOf: $0) }
         bytes.append(contentsOf: headerBytes)
-        for (_, tensor) in state { appendLittleEndian(tensor, to: &bytes) }
+        bytes.append(contentsOf: data)
         return bytes
     }
 
@@ -160,7 +170,9 @@ public enum SafeTensors {
     /// (converted to float32) and `I32`, `I16`, `I8`, `U8` (converted to int64), so that
     /// checkpoints saved elsewhere load too.
     public static func read(from path: String) throws -> StateDict {
-        let descriptor = open(path, O_RDONLY)
+        // O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer; only regular
+        // files are read, which the fstat below checks before any read.
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK)
         guard descriptor >= 0 else {
             throw WeightFileError(file: path, reason: "cannot open: \(String(cString: strerror(errno)))")
         }
@@ -168,6 +180,9 @@ public enum SafeTensors {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else {
             throw WeightFileError(file: path, reason: "cannot stat: \(String(cString: strerror(errno)))")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw WeightFileError(file: path, reason: "not a regular file (a directory, FIFO, socket or device)")
         }
         let fileSize = Int(info.st_size)
         return try decode(file: path, size: fileSize) { offset, destination, count in
@@ -267,14 +282,17 @@ public enum SafeTensors {
             guard let elementSize = byteCount(ofCode: dtype) else {
                 throw fail("unsupported dtype '\(dtype)' for '\(key)'")
             }
-            var elements = 1
+            // The byte size of the shape without its zero dimensions must fit too, as the
+            // reference implementation demands: [0, 2^62, 2^62] holds no bytes but no tensor
+            // op could index it.
+            var bytes = elementSize, nonzeroBytes = elementSize
             for dimension in shape {
-                let (product, overflow) = elements.multipliedReportingOverflow(by: dimension)
-                guard !overflow else { throw fail("malformed header: shape \(shape) of '\(key)' is too large") }
-                elements = product
+                let (product, overflow) = bytes.multipliedReportingOverflow(by: dimension)
+                let (nonzero, nonzeroOverflow) = nonzeroBytes.multipliedReportingOverflow(by: Swift.max(dimension, 1))
+                guard !overflow, !nonzeroOverflow else { throw fail("malformed header: shape \(shape) of '\(key)' is too large") }
+                bytes = product
+                nonzeroBytes = nonzero
             }
-            let (bytes, overflow) = elements.multipliedReportingOverflow(by: elementSize)
-            guard !overflow else { throw fail("malformed header: shape \(shape) of '\(key)' is too large") }
             let (begin, end) = (offsets[0], offsets[1])
             guard begin <= end else { throw fail("malformed header: data_offsets [\(begin), \(end)] of '\(key)' are reversed") }
             guard end <= dataSize else {
@@ -285,16 +303,54 @@ public enum SafeTensors {
             }
             entries.append(Entry(key: key, dtype: dtype, shape: shape, begin: begin, end: end))
         }
+        // The tensors tile the data section exactly, as the reference implementation demands:
+        // no overlap, no gap between them, nothing before the first or after the last.
         let byPosition = entries.sorted { ($0.begin, $0.end) < ($1.begin, $1.end) }
-        for (a, b) in zip(byPosition, byPosition.dropFirst()) where b.begin < a.end {
-            throw fail("malformed header: the bytes of '\(a.key)' and '\(b.key)' overlap")
+        var position = 0
+        var previous: String?
+        for entry in byPosition {
+            if entry.begin < position {
+                throw fail("malformed header: the bytes of '\(previous ?? "")' and '\(entry.key)' overlap")
+            }
+            if entry.begin > position {
+                throw fail("malformed header: bytes \(position)..<\(entry.begin) of the data section, before '\(entry.key)', belong to no tensor")
+            }
+            position = entry.end
+            previous = entry.key
         }
+        guard position == dataSize else {
+            throw fail("malformed header: bytes \(position)..<\(dataSize) at the end of the data section belong to no tensor")
+        }
+        let checksums = try metadata.removeValue(forKey: checksumKey).map { try parseChecksums($0, keys: entries.map(\.key), fail) }
         var state = StateDict()
         state.metadata = metadata
         for entry in entries {
-            state[entry.key] = try decodeTensor(entry, dataStart: dataStart, readBytes: readBytes)
+            state[entry.key] = try decodeTensor(entry, dataStart: dataStart, checksum: checksums?[entry.key], file: file,
+                                                readBytes: readBytes)
         }
         return state
+    }
+
+    /// The checksums of the `luz.crc32` metadata entry: one for each of `keys`, no other.
+    private static func parseChecksums(_ text: String, keys: [String], _ fail: (String) -> WeightFileError) throws -> [String: UInt32] {
+        guard let json = try? JSONParser.parse(Array(text.utf8)), case .object(let members) = json else {
+            throw fail("malformed metadata: \(checksumKey) is not a JSON object")
+        }
+        var checksums: [String: UInt32] = [:]
+        for (key, value) in members {
+            guard case .string(let hex) = value, hex.count == 8, let crc = UInt32(hex, radix: 16) else {
+                throw fail("malformed metadata: \(checksumKey) for '\(key)' is not eight hex digits")
+            }
+            checksums[key] = crc
+        }
+        let expected = Set(keys)
+        if let missing = keys.first(where: { checksums[$0] == nil }) {
+            throw fail("malformed metadata: \(checksumKey) has no checksum for '\(missing)'")
+        }
+        if let extra = checksums.keys.sorted().first(where: { !expected.contains($0) }) {
+            throw fail("malformed metadata: \(checksumKey) names '\(extra)', which the file does not hold")
+        }
+        return checksums
     }
 
     private static func integers(_ value: JSONValue, what: String, _ fail: (String) -> WeightFileError) throws -> [Int] {
@@ -317,13 +373,22 @@ public enum SafeTensors {
         }
     }
 
-    private static func decodeTensor(_ entry: Entry, dataStart: Int,
+    private static func decodeTensor(_ entry: Entry, dataStart: Int, checksum: UInt32?, file: String,
                                      readBytes: (Int, UnsafeMutableRawPointer, Int) throws -> Void) throws -> Tensor {
         let offset = dataStart + entry.begin
         let byteCount = entry.end - entry.begin
+        /// Checks the bytes as read from the file against the stored checksum.
+        func verify(_ bytes: UnsafeRawBufferPointer) throws {
+            guard let checksum else { return }
+            let found = CRC32.checksum(bytes)
+            guard found == checksum else {
+                throw WeightFileError(file: file, reason: "damaged: the bytes of '\(entry.key)' do not match their checksum (CRC-32 \(CRC32.hex(found)), stored \(CRC32.hex(checksum)))")
+            }
+        }
         func direct<T: TensorScalar>(_: T.Type) throws -> Tensor {
             try Tensor(shape: entry.shape) { (buffer: UnsafeMutableBufferPointer<T>) in
                 if byteCount > 0 { try readBytes(offset, UnsafeMutableRawPointer(buffer.baseAddress!), byteCount) }
+                try verify(UnsafeRawBufferPointer(start: buffer.baseAddress, count: byteCount))
                 #if _endian(big)
                 let raw = UnsafeMutableRawBufferPointer(buffer)
                 let size = MemoryLayout<T>.size
@@ -335,6 +400,7 @@ public enum SafeTensors {
         func converted<T: TensorScalar>(_: T.Type, size: Int, _ convert: (UnsafeRawPointer) -> T) throws -> Tensor {
             var raw = [UInt8](repeating: 0, count: byteCount)
             if byteCount > 0 { try raw.withUnsafeMutableBytes { try readBytes(offset, $0.baseAddress!, byteCount) } }
+            try raw.withUnsafeBytes { try verify($0) }
             return raw.withUnsafeBytes { bytes in
                 Tensor(shape: entry.shape) { (buffer: UnsafeMutableBufferPointer<T>) in
                     for i in 0..<buffer.count { buffer[i] = convert(bytes.baseAddress! + i * size) }
@@ -358,7 +424,7 @@ public enum SafeTensors {
         case "F16":
             return try converted(Float.self, size: 2) { halfToFloat(littleEndian($0, UInt16.self)) }
         default:
-            preconditionFailure("unreachable: dtype \(entry.dtype) was validated")
+            fatalError("unreachable: dtype \(entry.dtype) was validated")
         }
     }
 

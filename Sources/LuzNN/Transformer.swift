@@ -219,7 +219,7 @@ public final class TransformerEncoder: Module {
     /// Creates a stack of `layerCount` copies of `layer`, weights included, as torch does (so all
     /// layers start equal; `layer` itself is not part of the stack).
     public convenience init(_ layer: TransformerEncoderLayer, layerCount: Int, norm: LayerNorm? = nil) {
-        precondition(layerCount > 0, "TransformerEncoder: layerCount must be positive, got \(layerCount)")
+        require(layerCount > 0, "TransformerEncoder: layerCount must be positive, got \(layerCount)")
         self.init((0..<layerCount).map { _ in layer.copied() }, norm: norm)
     }
 
@@ -329,7 +329,7 @@ public final class TransformerDecoderLayer: Module {
     /// Not available: a decoder layer needs the memory. Call
     /// ``callAsFunction(_:memory:targetMask:memoryMask:targetKeyPaddingMask:memoryKeyPaddingMask:targetCausal:memoryCausal:)``.
     public override func forward(_ input: Tensor) -> Tensor {
-        preconditionFailure("TransformerDecoderLayer: needs the encoder output; call layer(target, memory: memory)")
+        fatalError("TransformerDecoderLayer: needs the encoder output; call layer(target, memory: memory)")
     }
 
     /// The layer applied to `target`, attending to `memory` (torch's `forward`).
@@ -399,14 +399,14 @@ public final class TransformerDecoder: Module {
 
     /// Creates a stack of `layerCount` copies of `layer`, weights included, as torch does.
     public convenience init(_ layer: TransformerDecoderLayer, layerCount: Int, norm: LayerNorm? = nil) {
-        precondition(layerCount > 0, "TransformerDecoder: layerCount must be positive, got \(layerCount)")
+        require(layerCount > 0, "TransformerDecoder: layerCount must be positive, got \(layerCount)")
         self.init((0..<layerCount).map { _ in layer.copied() }, norm: norm)
     }
 
     /// Not available: a decoder needs the memory. Call
     /// ``callAsFunction(_:memory:targetMask:memoryMask:targetKeyPaddingMask:memoryKeyPaddingMask:targetCausal:memoryCausal:)``.
     public override func forward(_ input: Tensor) -> Tensor {
-        preconditionFailure("TransformerDecoder: needs the encoder output; call decoder(target, memory: memory)")
+        fatalError("TransformerDecoder: needs the encoder output; call decoder(target, memory: memory)")
     }
 
     /// The stack applied to `target`, every layer attending to `memory`; the masks go to every

@@ -39,8 +39,8 @@ public final class Adagrad: Optimizer {
     /// `learningRate`.
     public init(groups: [ParameterGroup], learningRate: Double = 1e-2, learningRateDecay: Double = 0,
                 weightDecay: Double = 0, initialAccumulatorValue: Double = 0, epsilon: Double = 1e-10) {
-        precondition(learningRateDecay >= 0, "Adagrad: invalid learning-rate decay \(learningRateDecay)")
-        precondition(initialAccumulatorValue >= 0, "Adagrad: invalid initial accumulator value \(initialAccumulatorValue)")
+        require(learningRateDecay >= 0, "Adagrad: invalid learning-rate decay \(learningRateDecay)")
+        require(initialAccumulatorValue >= 0, "Adagrad: invalid initial accumulator value \(initialAccumulatorValue)")
         self.learningRateDecay = learningRateDecay
         self.weightDecay = weightDecay
         self.initialAccumulatorValue = initialAccumulatorValue

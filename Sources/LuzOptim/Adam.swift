@@ -60,9 +60,9 @@ public class Adam: Optimizer {
 
     init(groups: [ParameterGroup], learningRate: Double, betas: (Double, Double), epsilon: Double,
          weightDecay: Double, amsgrad: Bool, decoupled: Bool) {
-        precondition((0..<1).contains(betas.0) && (0..<1).contains(betas.1), "Adam: invalid betas \(betas)")
-        precondition(epsilon >= 0, "Adam: invalid epsilon \(epsilon)")
-        precondition(weightDecay >= 0, "Adam: invalid weight decay \(weightDecay)")
+        require((0..<1).contains(betas.0) && (0..<1).contains(betas.1), "Adam: invalid betas \(betas)")
+        require(epsilon >= 0, "Adam: invalid epsilon \(epsilon)")
+        require(weightDecay >= 0, "Adam: invalid weight decay \(weightDecay)")
         beta1 = betas.0
         beta2 = betas.1
         self.epsilon = epsilon

@@ -12,7 +12,7 @@ import LuzTensor
 /// - Returns: the total norm before clipping (for logging; torch returns it too).
 @discardableResult
 public func clipGradientNorm(_ parameters: [Tensor], maximumNorm: Double, normType: Double = 2) -> Double {
-    precondition(normType > 0, "clipGradientNorm: normType must be positive, got \(normType)")
+    require(normType > 0, "clipGradientNorm: normType must be positive, got \(normType)")
     let gradients = parameters.compactMap(\.grad)
     if gradients.isEmpty { return 0 }
     var total = 0.0
@@ -40,7 +40,7 @@ public func clipGradientNorm(_ parameters: [Tensor], maximumNorm: Double, normTy
 /// Limits every gradient element of `parameters` to [−maximumValue, maximumValue] in place
 /// (torch's `clip_grad_value_`).
 public func clipGradientValue(_ parameters: [Tensor], maximumValue: Double) {
-    precondition(maximumValue >= 0, "clipGradientValue: maximumValue must be non-negative, got \(maximumValue)")
+    require(maximumValue >= 0, "clipGradientValue: maximumValue must be non-negative, got \(maximumValue)")
     withNoGrad {
         for parameter in parameters {
             guard let gradient = parameter.grad else { continue }

@@ -13,8 +13,10 @@ import LuzTensor
 open class LRScheduler {
     /// The optimizer whose learning rates are scheduled.
     public let optimizer: Optimizer
-    /// Each group's learning rate when the scheduler was created.
-    public let baseLearningRates: [Double]
+    /// Each group's learning rate when the scheduler was created (restored by
+    /// ``loadStateDict(_:)``: a scheduler rebuilt on a resumed run must not take the decayed
+    /// rate as its base).
+    public private(set) var baseLearningRates: [Double]
     /// The number of ``step()`` calls so far (torch's `last_epoch`, 0 after creation).
     public private(set) var lastEpoch = 0
     /// The learning rates set by the last step (torch's `get_last_lr()`).
@@ -39,8 +41,8 @@ open class LRScheduler {
     }
 
     private func apply(_ rates: [Double]) {
-        precondition(rates.count == optimizer.parameterGroups.count,
-                     "\(Self.self): \(rates.count) rates for \(optimizer.parameterGroups.count) groups")
+        require(rates.count == optimizer.parameterGroups.count,
+                "\(Self.self): \(rates.count) rates for \(optimizer.parameterGroups.count) groups")
         for (i, rate) in rates.enumerated() { optimizer.parameterGroups[i].learningRate = rate }
         learningRates = rates
     }
@@ -65,7 +67,12 @@ open class LRScheduler {
         guard base.shape == [baseLearningRates.count] else {
             throw StateDictError.shapeMismatch(key: "base_lrs", expected: [baseLearningRates.count], found: base.shape)
         }
+        let bases = base.doubles
+        guard bases.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw StateDictError.incompatible("'base_lrs' holds \(bases), not learning rates")
+        }
         lastEpoch = try StateDict.counter(of: epoch, key: "last_epoch")
+        baseLearningRates = bases
         learningRates = optimizer.parameterGroups.map(\.learningRate)
     }
 }
@@ -80,7 +87,7 @@ public final class StepLR: LRScheduler {
 
     /// Creates the scheduler.
     public init(optimizer: Optimizer, stepSize: Int, gamma: Double = 0.1) {
-        precondition(stepSize > 0, "StepLR: stepSize must be positive, got \(stepSize)")
+        require(stepSize > 0, "StepLR: stepSize must be positive, got \(stepSize)")
         self.stepSize = stepSize
         self.gamma = gamma
         super.init(optimizer: optimizer)
@@ -145,7 +152,7 @@ public final class CosineAnnealingLR: LRScheduler {
 
     /// Creates the scheduler.
     public init(optimizer: Optimizer, maximumEpochs: Int, minimumLearningRate: Double = 0) {
-        precondition(maximumEpochs > 0, "CosineAnnealingLR: maximumEpochs must be positive, got \(maximumEpochs)")
+        require(maximumEpochs > 0, "CosineAnnealingLR: maximumEpochs must be positive, got \(maximumEpochs)")
         self.maximumEpochs = maximumEpochs
         self.minimumLearningRate = minimumLearningRate
         super.init(optimizer: optimizer)
@@ -240,10 +247,10 @@ public final class OneCycleLR: LRScheduler {
                 annealing: Annealing = .cosine, cycleMomentum: Bool = true, baseMomentum: Double = 0.85,
                 maximumMomentum: Double = 0.95, divFactor: Double = 25, finalDivFactor: Double = 1e4,
                 threePhase: Bool = false) {
-        precondition(totalSteps > 0, "OneCycleLR: totalSteps must be positive, got \(totalSteps)")
-        precondition((0...1).contains(percentStart), "OneCycleLR: percentStart must be in [0, 1], got \(percentStart)")
-        precondition(!cycleMomentum || optimizer.schedulableMomentum != nil,
-                     "OneCycleLR: \(type(of: optimizer)) has no momentum to cycle; pass cycleMomentum: false")
+        require(totalSteps > 0, "OneCycleLR: totalSteps must be positive, got \(totalSteps)")
+        require((0...1).contains(percentStart), "OneCycleLR: percentStart must be in [0, 1], got \(percentStart)")
+        require(!cycleMomentum || optimizer.schedulableMomentum != nil,
+                "OneCycleLR: \(type(of: optimizer)) has no momentum to cycle; pass cycleMomentum: false")
         self.totalSteps = totalSteps
         self.annealing = annealing
         self.cycleMomentum = cycleMomentum
@@ -276,6 +283,16 @@ public final class OneCycleLR: LRScheduler {
         start()
     }
 
+    /// Restores the position; one past the end of the cycle at most (a damaged count must be
+    /// an error here, not a stop at the next step).
+    public override func loadStateDict(_ state: StateDict) throws {
+        let steps = try state.counter("last_epoch")
+        guard steps <= totalSteps else {
+            throw StateDictError.incompatible("'last_epoch' is \(steps), past totalSteps \(totalSteps)")
+        }
+        try super.loadStateDict(state)
+    }
+
     private func anneal(_ start: Double, _ end: Double, _ pct: Double) -> Double {
         switch annealing {
         case .cosine: return end + (start - end) / 2 * (1 + cos(Double.pi * pct))
@@ -295,8 +312,8 @@ public final class OneCycleLR: LRScheduler {
 
     public override func learningRates(current: [Double]) -> [Double] {
         // torch allows one step past the last (step number == totalSteps) and refuses more.
-        precondition(lastEpoch <= totalSteps,
-                     "OneCycleLR: stepped \(lastEpoch) times, more than totalSteps \(totalSteps)")
+        require(lastEpoch <= totalSteps,
+                "OneCycleLR: stepped \(lastEpoch) times, more than totalSteps \(totalSteps)")
         let stepNumber = Double(lastEpoch)
         var startStep = 0.0
         for (i, phase) in phases.enumerated() {
@@ -368,7 +385,7 @@ public final class ReduceLROnPlateau {
     public init(optimizer: Optimizer, mode: Mode = .min, factor: Double = 0.1, patience: Int = 10,
                 threshold: Double = 1e-4, thresholdMode: ThresholdMode = .relative, cooldown: Int = 0,
                 minimumLearningRate: Double = 0, epsilon: Double = 1e-8) {
-        precondition(factor < 1, "ReduceLROnPlateau: factor must be below 1, got \(factor)")
+        require(factor < 1, "ReduceLROnPlateau: factor must be below 1, got \(factor)")
         self.optimizer = optimizer
         self.mode = mode
         self.factor = factor

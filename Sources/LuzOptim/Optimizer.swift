@@ -50,7 +50,7 @@ open class Optimizer {
     /// Creates an optimizer over `groups`; groups without a learning rate get
     /// `defaultLearningRate`.
     public init(groups: [ParameterGroup], defaultLearningRate: Double) {
-        precondition(defaultLearningRate >= 0, "\(Self.self): invalid learning rate \(defaultLearningRate)")
+        require(defaultLearningRate >= 0, "\(Self.self): invalid learning rate \(defaultLearningRate)")
         var resolved = groups
         for i in resolved.indices where !resolved[i].setsLearningRate {
             resolved[i].learningRate = defaultLearningRate
@@ -59,10 +59,10 @@ open class Optimizer {
         parameters = resolved.flatMap(\.parameters)
         var seen = Set<ObjectIdentifier>()
         for parameter in parameters {
-            precondition(seen.insert(ObjectIdentifier(parameter)).inserted,
-                         "\(Self.self): a parameter appears more than once (shape \(parameter.shape))")
-            precondition(parameter.dtype.isFloatingPoint,
-                         "\(Self.self): parameters must be floating point, got \(parameter.dtype)")
+            require(seen.insert(ObjectIdentifier(parameter)).inserted,
+                    "\(Self.self): a parameter appears more than once (shape \(parameter.shape))")
+            require(parameter.dtype.isFloatingPoint,
+                    "\(Self.self): parameters must be floating point, got \(parameter.dtype)")
         }
     }
 
@@ -86,7 +86,7 @@ open class Optimizer {
     /// Updates every parameter that has a gradient (parameters whose `grad` is `nil` are
     /// skipped, as in torch). Subclasses override it.
     open func step() {
-        preconditionFailure("\(Self.self): step() is not implemented")
+        fatalError("\(Self.self): step() is not implemented")
     }
 
     /// Clears the gradients of every parameter: set to `nil` (torch's default
@@ -190,13 +190,21 @@ open class Optimizer {
         if let saved = state.metadata["optimizer"], saved != "\(Self.self)" {
             throw StateDictError.incompatible("the state was saved by \(saved), this optimizer is \(Self.self)")
         }
-        let scalar = state.scalar
+        // Every value is checked before use: a damaged file's NaN or negative rate would
+        // otherwise train on silently, to NaN weights.
+        func scalar(_ key: String) throws -> Double {
+            let value = try state.scalar(key)
+            guard value.isFinite else { throw StateDictError.incompatible("'\(key)' holds \(value), not a finite value") }
+            return value
+        }
         // Counters go through `counter`: a damaged file's NaN or 1e300 must not reach `Int(_:)`.
         let steps = try state.counter("step_count")
         var learningRates: [Double] = []
         var weightDecays: [Double?] = []
         for (g, group) in parameterGroups.enumerated() {
-            learningRates.append(try scalar("param_groups.\(g).lr"))
+            let rate = try scalar("param_groups.\(g).lr")
+            guard rate >= 0 else { throw StateDictError.incompatible("'param_groups.\(g).lr' holds \(rate), not a learning rate") }
+            learningRates.append(rate)
             let size = try state.counter("param_groups.\(g).size")
             guard size == group.parameters.count else {
                 throw StateDictError.incompatible("group \(g) has \(group.parameters.count) parameters, the state has \(size)")
@@ -237,8 +245,13 @@ open class Optimizer {
     /// Checks that saved per-parameter entries have the parameter's shape (step counts, 0-D,
     /// excepted).
     func validateParameterState(_ entries: StateDict, at index: Int) throws {
-        for (name, tensor) in entries where name != "step" && tensor.shape != parameters[index].shape {
-            throw StateDictError.shapeMismatch(key: "state.\(index).\(name)", expected: parameters[index].shape, found: tensor.shape)
+        for (name, tensor) in entries {
+            if name != "step" && tensor.shape != parameters[index].shape {
+                throw StateDictError.shapeMismatch(key: "state.\(index).\(name)", expected: parameters[index].shape, found: tensor.shape)
+            }
+            if !tensor.doubles.allSatisfy(\.isFinite) {
+                throw StateDictError.incompatible("'state.\(index).\(name)' holds values that are not finite")
+            }
         }
     }
 }
@@ -251,7 +264,7 @@ func dispatchFloat(_ dtype: DType, float: () -> Void, double: () -> Void) {
     switch dtype {
     case .float32: float()
     case .float64: double()
-    default: preconditionFailure("optimizer: parameters must be floating point, got \(dtype)")
+    default: fatalError("optimizer: parameters must be floating point, got \(dtype)")
     }
 }
 

@@ -43,10 +43,10 @@ public final class RMSprop: Optimizer {
     /// `learningRate`.
     public init(groups: [ParameterGroup], learningRate: Double = 1e-2, alpha: Double = 0.99,
                 epsilon: Double = 1e-8, weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false) {
-        precondition(alpha >= 0, "RMSprop: invalid alpha \(alpha)")
-        precondition(epsilon >= 0, "RMSprop: invalid epsilon \(epsilon)")
-        precondition(momentum >= 0, "RMSprop: invalid momentum \(momentum)")
-        precondition(weightDecay >= 0, "RMSprop: invalid weight decay \(weightDecay)")
+        require(alpha >= 0, "RMSprop: invalid alpha \(alpha)")
+        require(epsilon >= 0, "RMSprop: invalid epsilon \(epsilon)")
+        require(momentum >= 0, "RMSprop: invalid momentum \(momentum)")
+        require(weightDecay >= 0, "RMSprop: invalid weight decay \(weightDecay)")
         self.alpha = alpha
         self.epsilon = epsilon
         self.weightDecay = weightDecay

@@ -35,9 +35,9 @@ public final class SGD: Optimizer {
     /// `learningRate`.
     public init(groups: [ParameterGroup], learningRate: Double = 1e-3, momentum: Double = 0,
                 dampening: Double = 0, weightDecay: Double = 0, nesterov: Bool = false) {
-        precondition(momentum >= 0, "SGD: invalid momentum \(momentum)")
-        precondition(weightDecay >= 0, "SGD: invalid weight decay \(weightDecay)")
-        precondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum requires a momentum and zero dampening")
+        require(momentum >= 0, "SGD: invalid momentum \(momentum)")
+        require(weightDecay >= 0, "SGD: invalid weight decay \(weightDecay)")
+        require(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum requires a momentum and zero dampening")
         self.momentum = momentum
         self.dampening = dampening
         self.weightDecay = weightDecay

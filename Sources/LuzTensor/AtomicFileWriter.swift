@@ -23,8 +23,13 @@ import Darwin
 /// try file.commit()                                   // or let it go: the temporary file is deleted
 /// ```
 ///
-/// Temporary files are named `.<name>.<pid>.<random>.partial`; those whose process is gone are
-/// deleted before a new one is created in the same folder.
+/// Temporary files are named `.<name>.<pid>.<random>.partial`, and the writer holds an
+/// exclusive `flock(2)` on its file from creation until the rename or deletion. Before a new
+/// one is created in the same folder, the `.partial` files that nobody holds locked are
+/// deleted: what a killed process left. A process id cannot tell that: across PID namespaces
+/// (containers sharing a cache volume) or hosts (NFS) another writer's process is invisible and
+/// its live file would be deleted, and a reused id keeps a dead writer's file forever. A lock
+/// lives exactly as long as the writer's open file, on every kernel sharing the file system.
 public final class AtomicFileWriter {
     /// The file that ``commit()`` creates or replaces.
     public let path: String
@@ -46,9 +51,23 @@ public final class AtomicFileWriter {
             + ".\(getpid()).\(String(UInt32.random(in: 0...UInt32.max), radix: 16)).partial"
         descriptor = -1
         try FaultInjection.check(.create, path: path)
-        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        // Created under a name the cleanup does not lock-check, locked, then renamed to the
+        // `.partial` name: a `.partial` file is never unlocked while its writer lives.
+        let creatingPath = temporaryPath + AtomicFileWriter.creatingSuffix
+        descriptor = open(creatingPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw FileWriteError(path: path, step: .create, code: errno)
+        }
+        // A file system without flock support leaves the file unlocked; the cleanup then never
+        // deletes it by lock, only by age.
+        _ = flock(descriptor, LOCK_EX | LOCK_NB)
+        guard rename(creatingPath, temporaryPath) == 0 else {
+            let code = errno
+            unlink(creatingPath)
+            close(descriptor)
+            descriptor = -1
+            finished = true
+            throw FileWriteError(path: path, step: .create, code: code)
         }
     }
 
@@ -58,7 +77,7 @@ public final class AtomicFileWriter {
     /// - Throws: ``FileWriteError`` (step ``FileWriteError/Step/write``), e.g. when the disk is
     ///   full; the temporary file is then deleted and the writer can no longer be used.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        precondition(!finished, "AtomicFileWriter: write after commit or discard of \(path)")
+        require(!finished, "AtomicFileWriter: write after commit or discard of \(path)")
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         var done = 0
         var limit = bytes.count
@@ -94,7 +113,7 @@ public final class AtomicFileWriter {
     /// - Throws: ``FileWriteError`` naming the step that failed (flush, close or rename); the
     ///   temporary file is deleted and the previous file at ``path``, if any, is untouched.
     public func commit() throws {
-        precondition(!finished, "AtomicFileWriter: commit after commit or discard of \(path)")
+        require(!finished, "AtomicFileWriter: commit after commit or discard of \(path)")
         func fail(_ step: FileWriteError.Step, _ code: Int32) -> FileWriteError {
             discard()
             return FileWriteError(path: path, step: step, code: code)
@@ -103,11 +122,14 @@ public final class AtomicFileWriter {
         // Without the flush, a power cut right after the rename can leave an empty file under
         // the final name on some file systems (ext4 with delalloc, XFS).
         if fsync(descriptor) != 0 { throw fail(.sync, errno) }
-        let status = close(descriptor)
-        descriptor = -1
-        if status != 0 { throw fail(.close, errno) }
+        if let code = FaultInjection.failure(at: .close, path: path) { throw fail(.close, code) }
         if let code = FaultInjection.failure(at: .rename, path: path) { throw fail(.rename, code) }
+        // Renamed while still open, so the lock covers the file until it has its final name
+        // (closing first would let another process's cleanup delete it in between). The data
+        // is on disk already; a failing close after the rename loses nothing.
         if rename(temporaryPath, path) != 0 { throw fail(.rename, errno) }
+        close(descriptor)
+        descriptor = -1
         finished = true
     }
 
@@ -115,9 +137,9 @@ public final class AtomicFileWriter {
     public func discard() {
         guard !finished else { return }
         finished = true
+        unlink(temporaryPath)      // before closing: unlocked, it would be fair game for a cleanup
         if descriptor >= 0 { close(descriptor) }
         descriptor = -1
-        unlink(temporaryPath)
     }
 
     /// Writes `bytes` to `path` atomically.
@@ -136,17 +158,32 @@ public final class AtomicFileWriter {
         try file.commit()
     }
 
-    /// Deletes the temporary files (`.<name>.<pid>.<random>.partial`) in `directory` whose
-    /// process no longer exists: what a process killed in the middle of a write leaves behind.
+    /// The suffix of a temporary file between its creation and its lock (microseconds).
+    static let creatingSuffix = ".new"
+    /// Files stuck in creation (a process killed between `open` and `rename`) are deleted
+    /// once this old: no writer takes anywhere near that long to lock its new file.
+    static let creatingLifetime: TimeInterval = 3600
+
+    /// Deletes the temporary files (`.<name>.<pid>.<random>.partial`) in `directory` that no
+    /// writer holds locked: what a process killed in the middle of a write leaves behind. A
+    /// live writer's file, in this process or any other sharing the file system, is kept.
     public static func removeStaleTemporaries(in directory: String) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)
-        else { return }
-        for name in names where name.hasPrefix(".") && name.hasSuffix(".partial") {
-            let parts = name.split(separator: ".")
-            // <name parts>, pid, random, "partial"
-            guard parts.count >= 4, let pid = Int32(parts[parts.count - 3]), pid > 0 else { continue }
-            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
-                unlink((directory.isEmpty ? "." : directory) + "/" + name)
+        let folder = directory.isEmpty ? "." : directory
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        for name in names where name.hasPrefix(".") {
+            let path = folder + "/" + name
+            if name.hasSuffix(".partial") {
+                let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
+                guard descriptor >= 0 else { continue }
+                // Held by nobody: the writer is gone. Deleted while locked, so that no new
+                // writer can be confused with it (names are never reused: O_EXCL, random).
+                if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { unlink(path) }
+                close(descriptor)
+            } else if name.hasSuffix(".partial" + creatingSuffix),
+                      let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                      let modified = attributes[.modificationDate] as? Date,
+                      Date().timeIntervalSince(modified) > creatingLifetime {
+                unlink(path)
             }
         }
     }

@@ -57,16 +57,16 @@ extension Tensor {
     ///   - retainGraph: keep the graph so that `backward` can run through it again. Without it
     ///     the graph is released as the pass goes, which frees memory early.
     public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false) {
-        precondition(requiresGrad,
-                     "backward: the tensor (shape \(describe(shape))) does not require grad and has no graph")
+        require(requiresGrad,
+                "backward: the tensor (shape \(describe(shape))) does not require grad and has no graph")
         let seed: Tensor
         if let gradient {
-            precondition(gradient.shape == shape,
-                         "backward: gradient shape \(describe(gradient.shape)) differs from the tensor's \(describe(shape))")
+            require(gradient.shape == shape,
+                    "backward: gradient shape \(describe(gradient.shape)) differs from the tensor's \(describe(shape))")
             seed = gradient.dtype == dtype ? gradient : gradient.to(dtype)
         } else {
-            precondition(count == 1,
-                         "backward: the tensor has shape \(describe(shape)); pass a gradient for a non-scalar output")
+            require(count == 1,
+                    "backward: the tensor has shape \(describe(shape)); pass a gradient for a non-scalar output")
             seed = Tensor.ones(shape, dtype: dtype)
         }
         let order = topologicalOrder()
@@ -80,7 +80,7 @@ extension Tensor {
             }
             guard let node = tensor.node else { continue }
             guard let rule = node.rule else {
-                preconditionFailure("backward: the graph through '\(node.op)' was already freed; pass retainGraph: true to the first backward")
+                fatalError("backward: the graph through '\(node.op)' was already freed; pass retainGraph: true to the first backward")
             }
             var bits: UInt64 = 0
             for (i, input) in node.inputs.enumerated() where input.requiresGrad { bits |= 1 << UInt64(i) }
@@ -153,16 +153,16 @@ extension Tensor {
     /// Sums a broadcast result back to `target`, a shape it was broadcast from.
     func summed(toShape target: [Int], op: String) -> Tensor {
         if shape == target { return self }
-        precondition(shape.count >= target.count,
-                     "\(op): gradient of shape \(describe(shape)) cannot reduce to \(describe(target))")
+        require(shape.count >= target.count,
+                "\(op): gradient of shape \(describe(shape)) cannot reduce to \(describe(target))")
         let lead = shape.count - target.count
         var dims: [Int] = Array(0..<lead)
         for (i, size) in target.enumerated() where size == 1 && shape[lead + i] != 1 {
             dims.append(lead + i)
         }
         let summedTensor = dims.isEmpty ? self : sum(dims: dims, keepDim: true)
-        precondition(summedTensor.count == target.reduce(1, *),
-                     "\(op): gradient of shape \(describe(shape)) cannot reduce to \(describe(target))")
+        require(summedTensor.count == target.reduce(1, *),
+                "\(op): gradient of shape \(describe(shape)) cannot reduce to \(describe(target))")
         return summedTensor.reshaped(target)
     }
 
@@ -208,7 +208,7 @@ extension Tensor {
     @discardableResult
     public static func recordOperation(_ name: String, inputs: [Tensor], output: Tensor,
                                        backward: @escaping (_ gradient: Tensor) -> [Tensor?]) -> Tensor {
-        precondition(output.node == nil, "recordOperation(\(name)): the output already belongs to a recorded operation")
+        require(output.node == nil, "recordOperation(\(name)): the output already belongs to a recorded operation")
         return output.recording(name, inputs) { g, _ in backward(g) }
     }
 }

@@ -11,7 +11,7 @@ struct BroadcastPlan {
     let leftStrides: [Int]
     let rightStrides: [Int]
 
-    /// The broadcast shape of `left` and `right`, or a precondition failure naming the op.
+    /// The broadcast shape of `left` and `right`, or a stop with a message naming the op.
     static func resultShape(_ left: [Int], _ right: [Int], op: String) -> [Int] {
         if left == right { return left }
         let rank = max(left.count, right.count)
@@ -24,7 +24,7 @@ struct BroadcastPlan {
             } else if l == 1 {
                 result[i] = r
             } else {
-                preconditionFailure("\(op): shapes \(describe(left)) and \(describe(right)) cannot broadcast: dimension \(i) is \(l) against \(r)")
+                fatalError("\(op): shapes \(describe(left)) and \(describe(right)) cannot broadcast: dimension \(i) is \(l) against \(r)")
             }
         }
         return result
@@ -226,8 +226,8 @@ extension Tensor {
     public func expanded(to target: [Int]) -> Tensor {
         if target == shape { return self }
         let resultShape = BroadcastPlan.resultShape(shape, target, op: "expand")
-        precondition(resultShape == target,
-                     "expand: shape \(describe(shape)) cannot expand to \(describe(target))")
+        require(resultShape == target,
+                "expand: shape \(describe(shape)) cannot expand to \(describe(target))")
         // The plan walks the target shape on the left (the output itself, read but ignored) and
         // this tensor on the right, so that every read stays inside its own buffer.
         let plan = BroadcastPlan(target, shape, op: "expand")

@@ -48,7 +48,7 @@ public final class Generator: @unchecked Sendable {
             }
         }
         set {
-            precondition(newValue.count == 7, "Generator.stateWords: expected 7 words, got \(newValue.count)")
+            require(newValue.count == 7, "Generator.stateWords: expected 7 words, got \(newValue.count)")
             lock.withLock {
                 state = (newValue[0], newValue[1], newValue[2], newValue[3])
                 seed = newValue[4]
@@ -57,7 +57,22 @@ public final class Generator: @unchecked Sendable {
         }
     }
 
-    @inline(__always)
+    /// Why `words` cannot be restored as a generator's ``stateWords``, or `nil` when they can.
+    ///
+    /// A checkpoint is read back from disk, where a damaged or hand-edited file can hold any
+    /// words: xoshiro's all-zero state gives zeros forever (a normal sample then never leaves
+    /// its rejection loop), and a cached normal must be a finite number.
+    public static func problem(withStateWords words: [UInt64]) -> String? {
+        guard words.count == 7 else { return "\(words.count) words, not 7" }
+        if words[0...3].allSatisfy({ $0 == 0 }) { return "an all-zero state, which only ever yields zeros" }
+        switch words[6] {
+        case 0: return words[5] == 0 ? nil : "a cached normal sample without its flag"
+        case 1: return Double(bitPattern: words[5]).isFinite ? nil : "a cached normal sample that is not finite"
+        default: return "a cached-sample flag of \(words[6]), not 0 or 1"
+        }
+    }
+
+
     private func nextUnlocked() -> UInt64 {
         var words = XoshiroState(state)
         let result = words.next()
@@ -95,7 +110,7 @@ public final class Generator: @unchecked Sendable {
     public func nextInt(below bound: Int) -> Int { lock.withLock { intUnlocked(below: bound) } }
 
     private func intUnlocked(below bound: Int) -> Int {
-        precondition(bound > 0, "Generator.nextInt: bound must be positive, got \(bound)")
+        require(bound > 0, "Generator.nextInt: bound must be positive, got \(bound)")
         let b = UInt64(bound)
         let threshold = (0 &- b) % b
         while true {

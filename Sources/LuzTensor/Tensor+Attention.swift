@@ -59,7 +59,7 @@ package struct AttentionOperand {
     /// The heads of a `[batch, length, width]` tensor (`[length, batch, width]` when not
     /// `batchFirst`) whose head `h` occupies columns `columnOffset + h·columns ..< columnOffset + (h+1)·columns`.
     package static func heads(of tensor: Tensor, batchFirst: Bool, columnOffset: Int, columns: Int) -> AttentionOperand {
-        precondition(tensor.rank == 3, "attention: expected a [batch, length, width] tensor, got \(describe(tensor.shape))")
+        require(tensor.rank == 3, "attention: expected a [batch, length, width] tensor, got \(describe(tensor.shape))")
         let width = tensor.shape[2]
         let (batch, length) = batchFirst ? (tensor.shape[0], tensor.shape[1]) : (tensor.shape[1], tensor.shape[0])
         return AttentionOperand(tensor, offset: columnOffset,
@@ -76,15 +76,15 @@ package struct AttentionOperand {
     /// Checks that every matrix lies inside the tensor and that distinct matrices do not
     /// share a start (gradients are written by several threads, one matrix each).
     func validate(batch: Int, heads: Int, _ name: String) {
-        precondition(tensor.dtype.isFloatingPoint, "attention: the \(name) must be floating point, got \(tensor.dtype)")
-        precondition(rows > 0 && columns > 0, "attention: the \(name) matrices are empty (\(rows) × \(columns))")
-        precondition(offset >= 0 && batchStride >= 0 && headStride >= 0 && rowStride >= columns,
-                     "attention: invalid \(name) layout")
-        precondition((batch == 1 || batchStride > 0) && (heads == 1 || headStride > 0),
-                     "attention: the \(name) layout repeats a matrix")
+        require(tensor.dtype.isFloatingPoint, "attention: the \(name) must be floating point, got \(tensor.dtype)")
+        require(rows > 0 && columns > 0, "attention: the \(name) matrices are empty (\(rows) × \(columns))")
+        require(offset >= 0 && batchStride >= 0 && headStride >= 0 && rowStride >= columns,
+                "attention: invalid \(name) layout")
+        require((batch == 1 || batchStride > 0) && (heads == 1 || headStride > 0),
+                "attention: the \(name) layout repeats a matrix")
         let last = start(batch - 1, heads - 1) + (rows - 1) * rowStride + columns
-        precondition(last <= tensor.count,
-                     "attention: the \(name) layout reaches element \(last) of a tensor of \(tensor.count) (shape \(describe(tensor.shape)))")
+        require(last <= tensor.count,
+                "attention: the \(name) layout reaches element \(last) of a tensor of \(tensor.count) (shape \(describe(tensor.shape)))")
     }
 }
 
@@ -112,9 +112,9 @@ package struct AttentionMask {
     package init(_ tensor: Tensor, meaning: Meaning, batchStride: Int, headStride: Int, rowStride: Int, columnStride: Int) {
         switch meaning {
         case .additive:
-            precondition(tensor.dtype.isFloatingPoint, "attention: an additive mask must be floating point, got \(tensor.dtype)")
+            require(tensor.dtype.isFloatingPoint, "attention: an additive mask must be floating point, got \(tensor.dtype)")
         case .trueAttends, .trueHides:
-            precondition(tensor.dtype == .bool, "attention: a boolean mask must be bool, got \(tensor.dtype)")
+            require(tensor.dtype == .bool, "attention: a boolean mask must be bool, got \(tensor.dtype)")
         }
         self.tensor = tensor
         self.meaning = meaning
@@ -134,8 +134,8 @@ package struct AttentionMask {
     func validate(batch: Int, heads: Int, rows: Int, columns: Int) {
         let last = (batch - 1) * batchStride + (heads - 1) * headStride + (rows - 1) * rowStride
             + (columns - 1) * columnStride
-        precondition(last < tensor.count,
-                     "attention: the mask of shape \(describe(tensor.shape)) is too small for \(batch) × \(heads) × \(rows) × \(columns) scores")
+        require(last < tensor.count,
+                "attention: the mask of shape \(describe(tensor.shape)) is too small for \(batch) × \(heads) × \(rows) × \(columns) scores")
     }
 }
 
@@ -209,10 +209,10 @@ private struct ScoreKernel<T: GemmScalar> {
          masks: [AttentionMask], causal: Bool) {
         query.validate(batch: batch, heads: heads, "query")
         key.validate(batch: batch, heads: heads, "key")
-        precondition(query.columns == key.columns,
-                     "attention: query width \(query.columns) differs from key width \(key.columns)")
-        precondition(key.tensor.dtype == query.tensor.dtype,
-                     "attention: query is \(query.tensor.dtype) but key is \(key.tensor.dtype)")
+        require(query.columns == key.columns,
+                "attention: query width \(query.columns) differs from key width \(key.columns)")
+        require(key.tensor.dtype == query.tensor.dtype,
+                "attention: query is \(query.tensor.dtype) but key is \(key.tensor.dtype)")
         self.query = query
         self.key = key
         q = query.tensor.pointer(T.self)
@@ -221,7 +221,7 @@ private struct ScoreKernel<T: GemmScalar> {
             mask.validate(batch: batch, heads: heads, rows: query.rows, columns: key.rows)
             let base: UnsafeRawPointer
             if mask.meaning == .additive {
-                precondition(mask.tensor.dtype == T.dtype, "attention: an additive mask must be converted to \(T.dtype) first")
+                require(mask.tensor.dtype == T.dtype, "attention: an additive mask must be converted to \(T.dtype) first")
                 base = UnsafeRawPointer(mask.tensor.pointer(T.self))
             } else {
                 base = UnsafeRawPointer(mask.tensor.pointer(Bool.self))
@@ -444,12 +444,12 @@ extension Tensor {
                                   causal: Bool = false, layout: AttentionOutputLayout) -> Tensor {
         let dtype = query.tensor.dtype
         value.validate(batch: batch, heads: heads, "value")
-        precondition(value.rows == key.rows, "attention: \(key.rows) keys but \(value.rows) values")
-        precondition(value.tensor.dtype == dtype, "attention: query is \(dtype) but value is \(value.tensor.dtype)")
+        require(value.rows == key.rows, "attention: \(key.rows) keys but \(value.rows) values")
+        require(value.tensor.dtype == dtype, "attention: query is \(dtype) but value is \(value.tensor.dtype)")
         let l = query.rows, s = key.rows, d = query.columns, dv = value.columns
         let out = Tensor.empty(layout.shape, dtype: dtype)
-        precondition(out.count == batch * heads * l * dv,
-                     "attention: output shape \(describe(layout.shape)) does not hold \(batch) × \(heads) × \(l) × \(dv) values")
+        require(out.count == batch * heads * l * dv,
+                "attention: output shape \(describe(layout.shape)) does not hold \(batch) × \(heads) × \(l) × \(dv) values")
         let probabilities = Tensor.empty([batch, heads, l, s], dtype: dtype)
         let typedMasks = masks.map { $0.typed(dtype) }
 
@@ -590,16 +590,16 @@ extension Tensor {
     ///   - layout: where the `L × Dv` output matrices go; they must fill `layout.shape`.
     package static func attentionValues(_ probabilities: Tensor, value: AttentionOperand,
                                         layout: AttentionOutputLayout) -> Tensor {
-        precondition(probabilities.rank == 4, "attention: probabilities must be [batch, heads, L, S], got \(describe(probabilities.shape))")
+        require(probabilities.rank == 4, "attention: probabilities must be [batch, heads, L, S], got \(describe(probabilities.shape))")
         let batch = probabilities.shape[0], heads = probabilities.shape[1]
         let l = probabilities.shape[2], s = probabilities.shape[3], dv = value.columns
         value.validate(batch: batch, heads: heads, "value")
-        precondition(value.rows == s, "attention: \(s) keys but \(value.rows) values")
+        require(value.rows == s, "attention: \(s) keys but \(value.rows) values")
         let dtype = value.tensor.dtype
         let p = probabilities.dtype == dtype ? probabilities : probabilities.to(dtype)
         let out = Tensor.empty(layout.shape, dtype: dtype)
-        precondition(out.count == batch * heads * l * dv,
-                     "attention: output shape \(describe(layout.shape)) does not hold \(batch) × \(heads) × \(l) × \(dv) values")
+        require(out.count == batch * heads * l * dv,
+                "attention: output shape \(describe(layout.shape)) does not hold \(batch) × \(heads) × \(l) × \(dv) values")
 
         func run<T: GemmScalar>(_: T.Type) {
             let pp = p.pointer(T.self), v = value.tensor.pointer(T.self), o = out.pointer(T.self)

@@ -27,10 +27,10 @@ extension Tensor {
     ///     (1, as torch; `groups == C` is a depthwise convolution).
     public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Size2D = 1, padding: Size2D = 0,
                        dilation: Size2D = 1, groups: Int = 1) -> Tensor {
-        precondition(rank == 3 || rank == 4,
-                     "conv2d: input \(describe(shape)) should be [N, C, H, W] or [C, H, W]")
-        precondition(weight.rank == 4,
-                     "conv2d: weight \(describe(weight.shape)) should be [outChannels, inChannels/groups, kH, kW]")
+        require(rank == 3 || rank == 4,
+                "conv2d: input \(describe(shape)) should be [N, C, H, W] or [C, H, W]")
+        require(weight.rank == 4,
+                "conv2d: weight \(describe(weight.shape)) should be [outChannels, inChannels/groups, kH, kW]")
         let batched = rank == 4
         let lead = batched ? 1 : 0
         let geometry = ConvGeometry(
@@ -63,10 +63,10 @@ extension Tensor {
     ///   - groups: the number of blocked connections between input and output channels (1).
     public func conv1d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
                        dilation: Int = 1, groups: Int = 1) -> Tensor {
-        precondition(rank == 2 || rank == 3,
-                     "conv1d: input \(describe(shape)) should be [N, C, L] or [C, L]")
-        precondition(weight.rank == 3,
-                     "conv1d: weight \(describe(weight.shape)) should be [outChannels, inChannels/groups, k]")
+        require(rank == 2 || rank == 3,
+                "conv1d: input \(describe(shape)) should be [N, C, L] or [C, L]")
+        require(weight.rank == 3,
+                "conv1d: weight \(describe(weight.shape)) should be [outChannels, inChannels/groups, k]")
         let batched = rank == 3
         let lead = batched ? 1 : 0
         let geometry = ConvGeometry(
@@ -86,29 +86,29 @@ extension Tensor {
     private func convolution(_ op: String, _ geometry: ConvGeometry, weight: Tensor, bias: Tensor?,
                              outShape: [Int], stride: String, padding: String, dilation: String) -> Tensor {
         let g = geometry
-        precondition(dtype.isFloatingPoint, "\(op): needs a floating-point input, got \(dtype)")
-        precondition(weight.dtype == dtype,
-                     "\(op): input is \(dtype) but weight is \(weight.dtype); convert one with to(_:)")
-        precondition(g.groups > 0, "\(op): groups must be positive, got \(g.groups)")
-        precondition(g.strideHeight > 0 && g.strideWidth > 0, "\(op): stride must be positive, got \(stride)")
-        precondition(g.dilationHeight > 0 && g.dilationWidth > 0,
-                     "\(op): dilation must be positive, got \(dilation)")
-        precondition(g.paddingHeight >= 0 && g.paddingWidth >= 0,
-                     "\(op): padding must not be negative, got \(padding)")
-        precondition(g.kernelHeight > 0 && g.kernelWidth > 0,
-                     "\(op): weight \(describe(weight.shape)) has an empty kernel")
-        precondition(g.channels == weight.shape[1] * g.groups,
-                     "\(op): input \(describe(shape)) has \(g.channels) channels, weight \(describe(weight.shape)) expects \(weight.shape[1] * g.groups) (groups \(g.groups))")
-        precondition(g.outChannels % g.groups == 0,
-                     "\(op): weight \(describe(weight.shape)) has \(g.outChannels) output channels, not divisible by groups \(g.groups)")
+        require(dtype.isFloatingPoint, "\(op): needs a floating-point input, got \(dtype)")
+        require(weight.dtype == dtype,
+                "\(op): input is \(dtype) but weight is \(weight.dtype); convert one with to(_:)")
+        require(g.groups > 0, "\(op): groups must be positive, got \(g.groups)")
+        require(g.strideHeight > 0 && g.strideWidth > 0, "\(op): stride must be positive, got \(stride)")
+        require(g.dilationHeight > 0 && g.dilationWidth > 0,
+                "\(op): dilation must be positive, got \(dilation)")
+        require(g.paddingHeight >= 0 && g.paddingWidth >= 0,
+                "\(op): padding must not be negative, got \(padding)")
+        require(g.kernelHeight > 0 && g.kernelWidth > 0,
+                "\(op): weight \(describe(weight.shape)) has an empty kernel")
+        require(g.channels == weight.shape[1] * g.groups,
+                "\(op): input \(describe(shape)) has \(g.channels) channels, weight \(describe(weight.shape)) expects \(weight.shape[1] * g.groups) (groups \(g.groups))")
+        require(g.outChannels % g.groups == 0,
+                "\(op): weight \(describe(weight.shape)) has \(g.outChannels) output channels, not divisible by groups \(g.groups)")
         if let bias {
-            precondition(bias.shape == [g.outChannels],
-                         "\(op): bias \(describe(bias.shape)) should be [\(g.outChannels)] for weight \(describe(weight.shape))")
-            precondition(bias.dtype == dtype,
-                         "\(op): input is \(dtype) but bias is \(bias.dtype); convert one with to(_:)")
+            require(bias.shape == [g.outChannels],
+                    "\(op): bias \(describe(bias.shape)) should be [\(g.outChannels)] for weight \(describe(weight.shape))")
+            require(bias.dtype == dtype,
+                    "\(op): input is \(dtype) but bias is \(bias.dtype); convert one with to(_:)")
         }
-        precondition(g.outHeight > 0 && g.outWidth > 0,
-                     "\(op): input \(describe(shape)) with padding \(padding) is smaller than the kernel \(describe(Array(weight.shape.dropFirst(2)))) with dilation \(dilation): output size \(op == "conv1d" ? "\(g.outWidth)" : "\(g.outHeight) × \(g.outWidth)")")
+        require(g.outHeight > 0 && g.outWidth > 0,
+                "\(op): input \(describe(shape)) with padding \(padding) is smaller than the kernel \(describe(Array(weight.shape.dropFirst(2)))) with dilation \(dilation): output size \(op == "conv1d" ? "\(g.outWidth)" : "\(g.outHeight) × \(g.outWidth)")")
 
         let out = Tensor.empty(outShape, dtype: dtype)
         // 3×3, stride 1, one group and enough channels: Winograd's F(2×2, 3×3), which keeps

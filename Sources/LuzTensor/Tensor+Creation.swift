@@ -2,7 +2,7 @@ extension Tensor {
     /// A tensor filled with `value` (converted to `dtype`).
     public static func full(_ shape: [Int], value: Double, dtype: DType = .float32,
                             requiresGrad: Bool = false) -> Tensor {
-        let result = empty(shape, dtype: dtype)
+        let result = empty(shape, dtype: dtype, op: "full")
         result.fill(value)
         result.requiresGrad = requiresGrad
         return result
@@ -10,7 +10,7 @@ extension Tensor {
 
     /// A tensor of zeros.
     public static func zeros(_ shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
-        let result = empty(shape, dtype: dtype)
+        let result = empty(shape, dtype: dtype, op: "zeros")
         if result.count > 0 { memset(result.storage.raw, 0, result.count * dtype.byteCount) }
         result.requiresGrad = requiresGrad
         return result
@@ -31,7 +31,7 @@ extension Tensor {
     /// all arguments are whole numbers would be surprising in Swift; the type is explicit instead.
     public static func arange(_ start: Double = 0, _ end: Double, step: Double = 1,
                               dtype: DType = .float32) -> Tensor {
-        precondition(step != 0, "arange: step must be nonzero")
+        require(step != 0, "arange: step must be nonzero")
         let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
         let result = empty([n], dtype: dtype)
         for i in 0..<n { result.setElement(at: i, start + Double(i) * step) }
@@ -45,7 +45,7 @@ extension Tensor {
 
     /// `steps` evenly spaced values from `start` to `end`, both included.
     public static func linspace(_ start: Double, _ end: Double, steps: Int, dtype: DType = .float32) -> Tensor {
-        precondition(steps >= 0, "linspace: steps must be non-negative, got \(steps)")
+        require(steps >= 0, "linspace: steps must be non-negative, got \(steps)")
         let result = empty([steps], dtype: dtype)
         let step = steps > 1 ? (end - start) / Double(steps - 1) : 0
         for i in 0..<steps {
@@ -84,8 +84,8 @@ extension Tensor {
     /// Uniform samples from [low, high).
     public static func uniform(_ shape: [Int], low: Double, high: Double, dtype: DType = .float32,
                                generator: Generator? = nil, requiresGrad: Bool = false) -> Tensor {
-        precondition(dtype.isFloatingPoint, "uniform: needs a floating-point dtype, got \(dtype)")
-        let result = empty(shape, dtype: dtype)
+        require(dtype.isFloatingPoint, "uniform: needs a floating-point dtype, got \(dtype)")
+        let result = empty(shape, dtype: dtype, op: "uniform")
         let g = generator ?? .default
         let width = high - low
         switch dtype {
@@ -109,9 +109,9 @@ extension Tensor {
     /// Normal samples with the given mean and standard deviation.
     public static func normal(_ shape: [Int], mean: Double, std: Double, dtype: DType = .float32,
                               generator: Generator? = nil, requiresGrad: Bool = false) -> Tensor {
-        precondition(dtype.isFloatingPoint, "normal: needs a floating-point dtype, got \(dtype)")
-        precondition(std >= 0, "normal: std must be non-negative, got \(std)")
-        let result = empty(shape, dtype: dtype)
+        require(dtype.isFloatingPoint, "normal: needs a floating-point dtype, got \(dtype)")
+        require(std >= 0, "normal: std must be non-negative, got \(std)")
+        let result = empty(shape, dtype: dtype, op: "normal")
         let g = generator ?? .default
         switch dtype {
         case .float32:
@@ -128,8 +128,8 @@ extension Tensor {
     /// Uniform random integers in `low..<high` (int64 by default).
     public static func randint(_ low: Int, _ high: Int, _ shape: [Int], dtype: DType = .int64,
                                generator: Generator? = nil) -> Tensor {
-        precondition(high > low, "randint: empty range \(low)..<\(high)")
-        let result = empty(shape, dtype: dtype)
+        require(high > low, "randint: empty range \(low)..<\(high)")
+        let result = empty(shape, dtype: dtype, op: "randint")
         let g = generator ?? .default
         g.fillInt(result.count, below: high - low) { i, v in result.setElement(at: i, Double(low + v)) }
         return result
@@ -144,8 +144,8 @@ extension Tensor {
     /// Samples of 0 or 1, each 1 with probability `probability` (a float tensor of the same shape).
     public static func bernoulli(_ shape: [Int], probability: Double, dtype: DType = .float32,
                                  generator: Generator? = nil) -> Tensor {
-        precondition((0...1).contains(probability), "bernoulli: probability \(probability) is outside [0, 1]")
-        let result = empty(shape, dtype: dtype)
+        require((0...1).contains(probability), "bernoulli: probability \(probability) is outside [0, 1]")
+        let result = empty(shape, dtype: dtype, op: "bernoulli")
         (generator ?? .default).fillUniform(result.count) { i, u in
             result.setElement(at: i, u < probability ? 1 : 0)
         }
@@ -155,7 +155,7 @@ extension Tensor {
     /// Samples of 0 or 1 with per-element probabilities given by this tensor.
     public func bernoulli(generator: Generator? = nil) -> Tensor {
         let probabilities = doubles
-        let result = Tensor.empty(shape, dtype: dtype)
+        let result = Tensor.empty(shape, dtype: dtype, op: "bernoulli")
         (generator ?? .default).fillUniform(count) { i, u in
             result.setElement(at: i, u < probabilities[i] ? 1 : 0)
         }

@@ -6,9 +6,9 @@ extension Tensor {
     ///
     /// `probability` must be in [0, 1).
     public func droppingOut(probability: Double, generator: Generator) -> Tensor {
-        precondition(probability >= 0 && probability < 1,
-                     "dropout: probability \(probability) must be in [0, 1) here")
-        precondition(dtype.isFloatingPoint, "dropout: needs a floating-point tensor, got \(dtype)")
+        require(probability >= 0 && probability < 1,
+                "dropout: probability \(probability) must be in [0, 1) here")
+        require(dtype.isFloatingPoint, "dropout: needs a floating-point tensor, got \(dtype)")
         let out = Tensor.empty(shape, dtype: dtype)
         let keep = Tensor.empty(shape, dtype: .bool)
         let scale = 1 / (1 - probability)

@@ -55,10 +55,10 @@ extension Tensor {
     /// graph may have saved its old values (torch raises the same error).
     @inline(__always)
     func checkInPlace(_ op: String) {
-        precondition(!(requiresGrad && GradMode.isEnabled && node == nil),
-                     "\(op): in-place update of a leaf that requires grad; do it inside withNoGrad { }")
-        precondition(node == nil || !GradMode.isEnabled,
-                     "\(op): in-place update of a tensor that is part of a recorded graph")
+        require(!(requiresGrad && GradMode.isEnabled && node == nil),
+                "\(op): in-place update of a leaf that requires grad; do it inside withNoGrad { }")
+        require(node == nil || !GradMode.isEnabled,
+                "\(op): in-place update of a tensor that is part of a recorded graph")
     }
 
     /// Sets every element to `value`.
@@ -98,11 +98,11 @@ extension Tensor {
     /// Applies `Op(self, other)` into this tensor's memory; `other` broadcasts to this shape.
     private func updateInPlace<Op: BinaryArithmeticOp>(_ other: Tensor, _: Op.Type, op: String) {
         checkInPlace(op)
-        precondition(dtype != .bool, "\(op): in-place arithmetic on a bool tensor")
+        require(dtype != .bool, "\(op): in-place arithmetic on a bool tensor")
         let rhs = other.dtype == dtype ? other : other.to(dtype)
         let plan = BroadcastPlan(shape, rhs.shape, op: op)
-        precondition(plan.shape == shape,
-                     "\(op): \(describe(rhs.shape)) does not broadcast to the updated tensor's \(describe(shape))")
+        require(plan.shape == shape,
+                "\(op): \(describe(rhs.shape)) does not broadcast to the updated tensor's \(describe(shape))")
         func run<T: ArithmeticScalar>(_: T.Type) {
             let p = pointer(T.self)
             plan.apply(UnsafePointer(p), rhs.pointer(T.self), p, ArithmeticKernel<Op, T>.self)
@@ -150,8 +150,8 @@ extension Tensor {
     /// `self += alpha · other` in one pass (the optimizers' workhorse, torch's `add_(other, alpha:)`).
     public func addInPlace(_ other: Tensor, alpha: Double) {
         checkInPlace("add_")
-        precondition(other.shape == shape,
-                     "add_: shapes \(describe(shape)) and \(describe(other.shape)) differ")
+        require(other.shape == shape,
+                "add_: shapes \(describe(shape)) and \(describe(other.shape)) differ")
         let rhs = other.dtype == dtype ? other : other.to(dtype)
         func run<T: TensorFloat>(_: T.Type) {
             let p = pointer(T.self), q = rhs.pointer(T.self), a = T(alpha)

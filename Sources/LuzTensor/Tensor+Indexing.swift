@@ -43,11 +43,11 @@ extension Tensor {
             return flat.reshaped(index.shape + Array(shape.dropFirst()))
         case .bool:
             if index.shape == shape { return maskedSelect(index) }
-            precondition(index.rank == 1 && index.count == (shape.first ?? 0),
-                         "subscript: a bool mask of shape \(describe(index.shape)) fits neither the shape \(describe(shape)) nor its first dimension")
+            require(index.rank == 1 && index.count == (shape.first ?? 0),
+                    "subscript: a bool mask of shape \(describe(index.shape)) fits neither the shape \(describe(shape)) nor its first dimension")
             return indexSelect(dim: 0, index: index.nonzeroIndices())
         default:
-            preconditionFailure("subscript: index tensors must be int64 or bool, got \(index.dtype)")
+            fatalError("subscript: index tensors must be int64 or bool, got \(index.dtype)")
         }
     }
 
@@ -56,7 +56,7 @@ extension Tensor {
         var result = self
         var dim = 0
         let consuming = indices.filter { if case .newAxis = $0 { return false }; if case .ellipsis = $0 { return false }; return true }.count
-        precondition(consuming <= rank, "subscript: \(consuming) indices for a tensor of rank \(rank)")
+        require(consuming <= rank, "subscript: \(consuming) indices for a tensor of rank \(rank)")
         for index in indices {
             switch index {
             case .index(let i):
@@ -102,17 +102,17 @@ extension Tensor {
 
     /// Checks that every index lies in `0..<size`, naming the op and the offending value.
     private func checkIndices(_ index: Tensor, size: Int, op: String) {
-        precondition(index.dtype == .int64, "\(op): indices must be int64, got \(index.dtype)")
+        require(index.dtype == .int64, "\(op): indices must be int64, got \(index.dtype)")
         let p = index.pointer(Int64.self)
         for i in 0..<index.count where p[i] < 0 || p[i] >= size {
-            preconditionFailure("\(op): index \(p[i]) is out of range for a dimension of size \(size)")
+            fatalError("\(op): index \(p[i]) is out of range for a dimension of size \(size)")
         }
     }
 
     /// The slices at `index` along `dim` (torch's `index_select`); negative indices are refused.
     public func indexSelect(dim: Int, index: Tensor) -> Tensor {
         let d = normalizedDim(dim, rank: rank, op: "indexSelect")
-        precondition(index.rank <= 1, "indexSelect: the index must be 1-D, got shape \(describe(index.shape))")
+        require(index.rank <= 1, "indexSelect: the index must be 1-D, got shape \(describe(index.shape))")
         let (outer, n, inner) = splitShape(at: d)
         checkIndices(index, size: n, op: "indexSelect")
         let k = index.count
@@ -166,8 +166,8 @@ extension Tensor {
         checkIndices(index, size: shape[d], op: "indexAdd")
         var expected = shape
         expected[d] = index.count
-        precondition(source.shape == expected,
-                     "indexAdd: source shape \(describe(source.shape)) should be \(describe(expected))")
+        require(source.shape == expected,
+                "indexAdd: source shape \(describe(source.shape)) should be \(describe(expected))")
         let out = withNoGrad { contiguousCopy() }
         out.indexAddKernel(dim: d, index: index, source: source.to(dtype))
         return out.recording("indexAdd", [self, source]) { g, need in
@@ -179,10 +179,10 @@ extension Tensor {
     /// `out[i][j][k] = self[index[i][j][k]][j][k]` for `dim` 0.
     public func gather(dim: Int, index: Tensor) -> Tensor {
         let d = normalizedDim(dim, rank: rank, op: "gather")
-        precondition(index.rank == rank, "gather: index rank \(index.rank) differs from the tensor's \(rank)")
+        require(index.rank == rank, "gather: index rank \(index.rank) differs from the tensor's \(rank)")
         for i in 0..<rank where i != d {
-            precondition(index.shape[i] <= shape[i],
-                         "gather: index shape \(describe(index.shape)) exceeds \(describe(shape)) in dimension \(i)")
+            require(index.shape[i] <= shape[i],
+                    "gather: index shape \(describe(index.shape)) exceeds \(describe(shape)) in dimension \(i)")
         }
         checkIndices(index, size: shape[d], op: "gather")
         let out = Tensor.empty(index.shape, dtype: dtype)
@@ -229,9 +229,9 @@ extension Tensor {
     /// (torch's `scatter_add`; the reverse of ``gather(dim:index:)``).
     public func scatterAdding(dim: Int, index: Tensor, source: Tensor) -> Tensor {
         let d = normalizedDim(dim, rank: rank, op: "scatterAdd")
-        precondition(index.shape == source.shape,
-                     "scatterAdd: index shape \(describe(index.shape)) differs from source shape \(describe(source.shape))")
-        precondition(index.rank == rank, "scatterAdd: index rank \(index.rank) differs from the tensor's \(rank)")
+        require(index.shape == source.shape,
+                "scatterAdd: index shape \(describe(index.shape)) differs from source shape \(describe(source.shape))")
+        require(index.rank == rank, "scatterAdd: index rank \(index.rank) differs from the tensor's \(rank)")
         checkIndices(index, size: shape[d], op: "scatterAdd")
         let out = withNoGrad { contiguousCopy() }
         let offsets = gatherOffsets(dim: d, index: index)
@@ -252,8 +252,8 @@ extension Tensor {
 
     /// The elements where `mask` (same shape, bool) is true, as a 1-D tensor.
     public func maskedSelect(_ mask: Tensor) -> Tensor {
-        precondition(mask.shape == shape,
-                     "maskedSelect: mask shape \(describe(mask.shape)) differs from \(describe(shape))")
+        require(mask.shape == shape,
+                "maskedSelect: mask shape \(describe(mask.shape)) differs from \(describe(shape))")
         let flatIndex = mask.to(.bool).reshaped([count]).nonzeroIndices()
         return reshaped([count]).indexSelect(dim: 0, index: flatIndex)
     }

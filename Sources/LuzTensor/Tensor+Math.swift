@@ -156,7 +156,7 @@ extension Tensor {
 
     /// Elements limited to `[min, max]`; the gradient flows where the input was inside the range.
     public func clamped(min lower: Double? = nil, max upper: Double? = nil) -> Tensor {
-        precondition(lower != nil || upper != nil, "clamp: give min, max or both")
+        require(lower != nil || upper != nil, "clamp: give min, max or both")
         var result = self.detached()
         var inside: Tensor? = nil
         withNoGrad {

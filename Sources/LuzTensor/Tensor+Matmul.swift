@@ -9,8 +9,8 @@ extension Tensor {
     ///   - transposingOther: use the transpose of `other`'s last two dimensions.
     ///   The transposes are passed to BLAS, never copied.
     public func matmul(_ other: Tensor, transposingSelf: Bool = false, transposingOther: Bool = false) -> Tensor {
-        precondition(rank >= 1 && other.rank >= 1,
-                     "matmul: \(describe(shape)) × \(describe(other.shape)): both operands need at least one dimension")
+        require(rank >= 1 && other.rank >= 1,
+                "matmul: \(describe(shape)) × \(describe(other.shape)): both operands need at least one dimension")
         // Vectors become one-row / one-column matrices and a batch times one matrix folds the
         // batch into the rows (one GEMM). These are unrecorded views: the whole product is one
         // node whose rule maps the gradients back to the original shapes.
@@ -69,7 +69,7 @@ extension Tensor {
         let k = transposeA ? a.shape[a.rank - 2] : a.shape[a.rank - 1]
         let kb = transposeB ? b.shape[b.rank - 1] : b.shape[b.rank - 2]
         let n = transposeB ? b.shape[b.rank - 2] : b.shape[b.rank - 1]
-        precondition(k == kb, "matmul: \(describe(a.shape))\(transposeA ? "ᵀ" : "") × \(describe(b.shape))\(transposeB ? "ᵀ" : ""): inner dimensions \(k) and \(kb) differ")
+        require(k == kb, "matmul: \(describe(a.shape))\(transposeA ? "ᵀ" : "") × \(describe(b.shape))\(transposeB ? "ᵀ" : ""): inner dimensions \(k) and \(kb) differ")
         var type = promotedType(a.dtype, b.dtype)
         if !type.isFloatingPoint { type = .float32 }
         let av = a.dtype == type ? a : withNoGrad { a.to(type) }
@@ -106,8 +106,8 @@ extension Tensor {
 
     /// The dot product of two 1-D tensors.
     public func dot(_ other: Tensor) -> Tensor {
-        precondition(rank == 1 && other.rank == 1,
-                     "dot: needs two 1-D tensors, got \(describe(shape)) and \(describe(other.shape))")
+        require(rank == 1 && other.rank == 1,
+                "dot: needs two 1-D tensors, got \(describe(shape)) and \(describe(other.shape))")
         return matmul(other)
     }
 }

@@ -7,17 +7,17 @@ extension Tensor {
     /// gradient needs no temporaries of the input's size beyond the result.
     public func layerNormalized(normalizedShape: [Int], weight: Tensor? = nil, bias: Tensor? = nil,
                                 epsilon: Double = 1e-5) -> Tensor {
-        precondition(normalizedShape.count <= rank && Array(shape.suffix(normalizedShape.count)) == normalizedShape,
-                     "layerNorm: normalized shape \(describe(normalizedShape)) does not end the input shape \(describe(shape))")
+        require(normalizedShape.count <= rank && Array(shape.suffix(normalizedShape.count)) == normalizedShape,
+                "layerNorm: normalized shape \(describe(normalizedShape)) does not end the input shape \(describe(shape))")
         if let weight {
-            precondition(weight.shape == normalizedShape,
-                         "layerNorm: weight shape \(describe(weight.shape)) should be \(describe(normalizedShape))")
+            require(weight.shape == normalizedShape,
+                    "layerNorm: weight shape \(describe(weight.shape)) should be \(describe(normalizedShape))")
         }
         if let bias {
-            precondition(bias.shape == normalizedShape,
-                         "layerNorm: bias shape \(describe(bias.shape)) should be \(describe(normalizedShape))")
+            require(bias.shape == normalizedShape,
+                    "layerNorm: bias shape \(describe(bias.shape)) should be \(describe(normalizedShape))")
         }
-        precondition(dtype.isFloatingPoint, "layerNorm: needs a floating-point input, got \(dtype)")
+        require(dtype.isFloatingPoint, "layerNorm: needs a floating-point input, got \(dtype)")
         let width = normalizedShape.reduce(1, *)
         let rows = count / Swift.max(width, 1)
         let out = Tensor.empty(shape, dtype: dtype)

@@ -101,15 +101,15 @@ struct PoolGeometry {
 
     /// Checks the arguments the way torch does and names the op and shapes on failure.
     func check(_ op: String, inputShape: [Int], kernel: String, stride: String, padding: String) {
-        precondition(kernelHeight > 0 && kernelWidth > 0, "\(op): kernel size must be positive, got \(kernel)")
-        precondition(strideHeight > 0 && strideWidth > 0, "\(op): stride must be positive, got \(stride)")
-        precondition(dilationHeight > 0 && dilationWidth > 0, "\(op): dilation must be positive")
-        precondition(paddingHeight >= 0 && paddingWidth >= 0, "\(op): padding must not be negative, got \(padding)")
+        require(kernelHeight > 0 && kernelWidth > 0, "\(op): kernel size must be positive, got \(kernel)")
+        require(strideHeight > 0 && strideWidth > 0, "\(op): stride must be positive, got \(stride)")
+        require(dilationHeight > 0 && dilationWidth > 0, "\(op): dilation must be positive")
+        require(paddingHeight >= 0 && paddingWidth >= 0, "\(op): padding must not be negative, got \(padding)")
         // A window centred on the border must still see the input: torch refuses more padding.
-        precondition(paddingHeight <= kernelHeight / 2 && paddingWidth <= kernelWidth / 2,
-                     "\(op): padding \(padding) should be at most half of the kernel size \(kernel)")
-        precondition(outHeight > 0 && outWidth > 0,
-                     "\(op): input \(describe(inputShape)) is too small for kernel \(kernel) with padding \(padding) (output size \(outHeight) × \(outWidth))")
+        require(paddingHeight <= kernelHeight / 2 && paddingWidth <= kernelWidth / 2,
+                "\(op): padding \(padding) should be at most half of the kernel size \(kernel)")
+        require(outHeight > 0 && outWidth > 0,
+                "\(op): input \(describe(inputShape)) is too small for kernel \(kernel) with padding \(padding) (output size \(outHeight) × \(outWidth))")
     }
 }
 
@@ -137,7 +137,7 @@ extension Tensor {
     /// `h · W + w` of the maximum inside its input plane, as torch's `return_indices=True`.
     public func maxPool2dWithIndices(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
                                      dilation: Size2D = 1) -> (values: Tensor, indices: Tensor) {
-        precondition(rank == 3 || rank == 4, "maxPool2d: input \(describe(shape)) should be [N, C, H, W] or [C, H, W]")
+        require(rank == 3 || rank == 4, "maxPool2d: input \(describe(shape)) should be [N, C, H, W] or [C, H, W]")
         let stride = stride ?? kernelSize
         let geometry = PoolGeometry(
             planes: shape[0..<(rank - 2)].reduce(1, *), height: shape[rank - 2], width: shape[rank - 1],
@@ -159,7 +159,7 @@ extension Tensor {
     ///   - stride: the step between windows; `nil` means `kernelSize` (torch's default).
     ///   - padding: implicit −∞ added at both ends; at most half the kernel size.
     public func maxPool1d(kernelSize: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
-        precondition(rank == 2 || rank == 3, "maxPool1d: input \(describe(shape)) should be [N, C, L] or [C, L]")
+        require(rank == 2 || rank == 3, "maxPool1d: input \(describe(shape)) should be [N, C, L] or [C, L]")
         let stride = stride ?? kernelSize
         let geometry = PoolGeometry(
             planes: shape.dropLast().reduce(1, *), height: 1, width: shape[rank - 1],
@@ -171,7 +171,7 @@ extension Tensor {
     }
 
     private func maxPool(_ op: String, _ g: PoolGeometry, outShape: [Int]) -> (values: Tensor, indices: Tensor) {
-        precondition(dtype.isFloatingPoint, "\(op): needs a floating-point input, got \(dtype)")
+        require(dtype.isFloatingPoint, "\(op): needs a floating-point input, got \(dtype)")
         let values = Tensor.empty(outShape, dtype: dtype)
         let indices = Tensor.empty(outShape, dtype: .int64)
         let table = g.windowTable()
@@ -265,8 +265,8 @@ extension Tensor {
     ///     by the number of input elements it covers. `true`, as torch.
     public func avgPool2d(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
                           countIncludePad: Bool = true) -> Tensor {
-        precondition(rank == 3 || rank == 4, "avgPool2d: input \(describe(shape)) should be [N, C, H, W] or [C, H, W]")
-        precondition(dtype.isFloatingPoint, "avgPool2d: needs a floating-point input, got \(dtype)")
+        require(rank == 3 || rank == 4, "avgPool2d: input \(describe(shape)) should be [N, C, H, W] or [C, H, W]")
+        require(dtype.isFloatingPoint, "avgPool2d: needs a floating-point input, got \(dtype)")
         let stride = stride ?? kernelSize
         let g = PoolGeometry(
             planes: shape[0..<(rank - 2)].reduce(1, *), height: shape[rank - 2], width: shape[rank - 1],
@@ -351,13 +351,13 @@ extension Tensor {
     ///
     /// - Parameter outputSize: the output height and width (`1` gives global average pooling).
     public func adaptiveAvgPool2d(outputSize: Size2D) -> Tensor {
-        precondition(rank == 3 || rank == 4,
-                     "adaptiveAvgPool2d: input \(describe(shape)) should be [N, C, H, W] or [C, H, W]")
-        precondition(dtype.isFloatingPoint, "adaptiveAvgPool2d: needs a floating-point input, got \(dtype)")
-        precondition(outputSize.height > 0 && outputSize.width > 0,
-                     "adaptiveAvgPool2d: output size \(outputSize) must be positive")
+        require(rank == 3 || rank == 4,
+                "adaptiveAvgPool2d: input \(describe(shape)) should be [N, C, H, W] or [C, H, W]")
+        require(dtype.isFloatingPoint, "adaptiveAvgPool2d: needs a floating-point input, got \(dtype)")
+        require(outputSize.height > 0 && outputSize.width > 0,
+                "adaptiveAvgPool2d: output size \(outputSize) must be positive")
         let height = shape[rank - 2], width = shape[rank - 1]
-        precondition(height > 0 && width > 0, "adaptiveAvgPool2d: input \(describe(shape)) has an empty plane")
+        require(height > 0 && width > 0, "adaptiveAvgPool2d: input \(describe(shape)) has an empty plane")
         let oh = outputSize.height, ow = outputSize.width
         let planes = shape[0..<(rank - 2)].reduce(1, *)
         let inputPlane = height * width, outputPlane = oh * ow

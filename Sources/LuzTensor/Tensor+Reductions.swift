@@ -3,8 +3,8 @@
 func normalizedDim(_ dim: Int, rank: Int, op: String, allowEnd: Bool = false) -> Int {
     let limit = allowEnd ? rank + 1 : rank
     let d = dim < 0 ? dim + limit : dim
-    precondition(d >= 0 && d < max(limit, 1) && (rank > 0 || allowEnd || d == 0),
-                 "\(op): dimension \(dim) is out of range for a tensor of rank \(rank)")
+    require(d >= 0 && d < max(limit, 1) && (rank > 0 || allowEnd || d == 0),
+            "\(op): dimension \(dim) is out of range for a tensor of rank \(rank)")
     return d
 }
 
@@ -220,7 +220,7 @@ extension Tensor {
     private func extremum(dim: Int, keepDim: Bool, largest: Bool, op: String) -> (values: Tensor, indices: Tensor) {
         let d = normalizedDim(dim, rank: rank, op: op)
         let (outer, n, inner) = splitShape(at: d)
-        precondition(n > 0, "\(op): dimension \(dim) of shape \(describe(shape)) is empty")
+        require(n > 0, "\(op): dimension \(dim) of shape \(describe(shape)) is empty")
         let x = dtype == .bool ? to(.int64) : self
         let outShape = reducedShape(d, keepDim: keepDim)
         let values = Tensor.empty(outShape, dtype: x.dtype)
@@ -286,13 +286,13 @@ extension Tensor {
 
     /// The largest element as a 0-dimensional tensor (the gradient goes to the first maximum).
     public func max() -> Tensor {
-        precondition(count > 0, "max: the tensor is empty")
+        require(count > 0, "max: the tensor is empty")
         return reshaped([count]).max(dim: 0).values
     }
 
     /// The smallest element as a 0-dimensional tensor.
     public func min() -> Tensor {
-        precondition(count > 0, "min: the tensor is empty")
+        require(count > 0, "min: the tensor is empty")
         return reshaped([count]).min(dim: 0).values
     }
 

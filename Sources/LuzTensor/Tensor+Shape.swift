@@ -9,15 +9,17 @@ extension Tensor {
     public func reshaped(_ newShape: [Int]) -> Tensor {
         var target = newShape
         let unknown = target.indices.filter { target[$0] == -1 }
-        precondition(unknown.count <= 1, "reshape: more than one -1 in \(describe(newShape))")
+        require(unknown.count <= 1, "reshape: more than one -1 in \(describe(newShape))")
         if let u = unknown.first {
-            let known = target.enumerated().filter { $0.offset != u }.reduce(1) { $0 * $1.element }
-            precondition(known > 0 && count % known == 0,
-                         "reshape: shape \(describe(shape)) (\(count) elements) cannot become \(describe(newShape))")
+            var rest = target
+            rest.remove(at: u)
+            let known = elementCount(of: rest, op: "reshape")
+            require(known > 0 && count % known == 0,
+                    "reshape: shape \(describe(shape)) (\(count) elements) cannot become \(describe(newShape))")
             target[u] = count / known
         }
-        precondition(target.allSatisfy { $0 >= 0 } && target.reduce(1, *) == count,
-                     "reshape: shape \(describe(shape)) (\(count) elements) cannot become \(describe(newShape))")
+        require(elementCount(of: target, op: "reshape") == count,
+                "reshape: shape \(describe(shape)) (\(count) elements) cannot become \(describe(newShape))")
         if target == shape { return self }
         let view = Tensor(storage: storage, shape: target, dtype: dtype, offset: offset)
         let inputShape = shape
@@ -29,7 +31,7 @@ extension Tensor {
         if rank == 0 { return reshaped([1]) }
         let s = normalizedDim(startDim, rank: rank, op: "flatten")
         let e = normalizedDim(endDim, rank: rank, op: "flatten")
-        precondition(s <= e, "flatten: start dimension \(startDim) is after end dimension \(endDim)")
+        require(s <= e, "flatten: start dimension \(startDim) is after end dimension \(endDim)")
         let merged = shape[s...e].reduce(1, *)
         return reshaped(Array(shape[..<s]) + [merged] + Array(shape[(e + 1)...]))
     }
@@ -57,9 +59,9 @@ extension Tensor {
 
     /// The dimensions reordered: dimension `i` of the result is dimension `dims[i]` of this tensor.
     public func permuted(_ dims: [Int]) -> Tensor {
-        precondition(dims.count == rank, "permute: \(dims) does not list the \(rank) dimensions of \(describe(shape))")
+        require(dims.count == rank, "permute: \(dims) does not list the \(rank) dimensions of \(describe(shape))")
         let order = dims.map { normalizedDim($0, rank: rank, op: "permute") }
-        precondition(Set(order).count == rank, "permute: \(dims) repeats a dimension")
+        require(Set(order).count == rank, "permute: \(dims) repeats a dimension")
         if order == Array(0..<rank) { return self }
         let outShape = order.map { shape[$0] }
         let out = Tensor.empty(outShape, dtype: dtype)
@@ -159,17 +161,17 @@ extension Tensor {
 
     /// Tensors joined along an existing dimension; all other sizes must match.
     public static func cat(_ tensors: [Tensor], dim: Int = 0) -> Tensor {
-        precondition(!tensors.isEmpty, "cat: no tensors given")
+        require(!tensors.isEmpty, "cat: no tensors given")
         let first = tensors[0]
         let d = normalizedDim(dim, rank: first.rank, op: "cat")
         var type = first.dtype
         for t in tensors { type = promotedType(type, t.dtype) }
         for (k, t) in tensors.enumerated() {
-            precondition(t.rank == first.rank,
-                         "cat: tensor \(k) has shape \(describe(t.shape)), tensor 0 has \(describe(first.shape))")
+            require(t.rank == first.rank,
+                    "cat: tensor \(k) has shape \(describe(t.shape)), tensor 0 has \(describe(first.shape))")
             for i in 0..<first.rank where i != d {
-                precondition(t.shape[i] == first.shape[i],
-                             "cat: tensor \(k) has shape \(describe(t.shape)), tensor 0 has \(describe(first.shape)): dimension \(i) differs")
+                require(t.shape[i] == first.shape[i],
+                        "cat: tensor \(k) has shape \(describe(t.shape)), tensor 0 has \(describe(first.shape)): dimension \(i) differs")
             }
         }
         var outShape = first.shape
@@ -206,12 +208,12 @@ extension Tensor {
     /// Tensors of equal shape stacked along a new dimension (one node in the graph, however
     /// many tensors: models that stack per-feature columns do it every step).
     public static func stack(_ tensors: [Tensor], dim: Int = 0) -> Tensor {
-        precondition(!tensors.isEmpty, "stack: no tensors given")
+        require(!tensors.isEmpty, "stack: no tensors given")
         let first = tensors[0]
         var type = first.dtype
         for (k, t) in tensors.enumerated() {
-            precondition(t.shape == first.shape,
-                         "stack: tensor \(k) has shape \(describe(t.shape)), tensor 0 has \(describe(first.shape))")
+            require(t.shape == first.shape,
+                    "stack: tensor \(k) has shape \(describe(t.shape)), tensor 0 has \(describe(first.shape))")
             type = promotedType(type, t.dtype)
         }
         let d = normalizedDim(dim, rank: first.rank, op: "stack", allowEnd: true)
@@ -256,8 +258,8 @@ extension Tensor {
     /// Pieces of the given sizes along `dim`.
     public func split(sizes: [Int], dim: Int = 0) -> [Tensor] {
         let d = normalizedDim(dim, rank: rank, op: "split")
-        precondition(sizes.reduce(0, +) == shape[d],
-                     "split: sizes \(sizes) do not add up to dimension \(dim) of \(describe(shape))")
+        require(sizes.reduce(0, +) == shape[d],
+                "split: sizes \(sizes) do not add up to dimension \(dim) of \(describe(shape))")
         var start = 0
         return sizes.map { n in
             defer { start += n }
@@ -267,7 +269,7 @@ extension Tensor {
 
     /// Pieces of `size` along `dim` (the last one smaller if it does not divide evenly).
     public func split(size: Int, dim: Int = 0) -> [Tensor] {
-        precondition(size > 0, "split: size must be positive, got \(size)")
+        require(size > 0, "split: size must be positive, got \(size)")
         let d = normalizedDim(dim, rank: rank, op: "split")
         let n = shape[d]
         var sizes: [Int] = []
@@ -278,7 +280,7 @@ extension Tensor {
 
     /// `chunks` pieces along `dim` of size ⌈n / chunks⌉ (fewer if that covers it, as in torch).
     public func chunked(_ chunks: Int, dim: Int = 0) -> [Tensor] {
-        precondition(chunks > 0, "chunk: the number of chunks must be positive, got \(chunks)")
+        require(chunks > 0, "chunk: the number of chunks must be positive, got \(chunks)")
         let d = normalizedDim(dim, rank: rank, op: "chunk")
         return split(size: Swift.max(1, (shape[d] + chunks - 1) / chunks), dim: d)
     }
@@ -310,7 +312,7 @@ extension Tensor {
     /// end; bounds are clamped to the dimension, as in Python slicing.
     public func sliced(dim: Int, start: Int = 0, end: Int? = nil, step: Int = 1) -> Tensor {
         let d = normalizedDim(dim, rank: rank, op: "slice")
-        precondition(step > 0, "slice: step must be positive, got \(step)")
+        require(step > 0, "slice: step must be positive, got \(step)")
         let n = shape[d]
         func clamp(_ v: Int) -> Int { Swift.min(Swift.max(v < 0 ? v + n : v, 0), n) }
         let lo = clamp(start)
@@ -359,8 +361,8 @@ extension Tensor {
     public func selected(dim: Int, index: Int) -> Tensor {
         let d = normalizedDim(dim, rank: rank, op: "select")
         let n = shape[d]
-        precondition(index >= -n && index < n,
-                     "select: index \(index) is out of range for dimension \(dim) of size \(n) (shape \(describe(shape)))")
+        require(index >= -n && index < n,
+                "select: index \(index) is out of range for dimension \(dim) of size \(n) (shape \(describe(shape)))")
         let i = index < 0 ? index + n : index
         return narrowed(dim: d, start: i, length: 1).squeezed(dim: d)
     }

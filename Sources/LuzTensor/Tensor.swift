@@ -42,10 +42,10 @@ public final class Tensor {
     public var requiresGrad: Bool {
         get { requiresGradStorage }
         set {
-            precondition(node == nil || newValue,
-                         "requiresGrad: cannot turn off gradients of a non-leaf tensor; use detached()")
-            precondition(!newValue || dtype.isFloatingPoint,
-                         "requiresGrad: only floating-point tensors can require gradients, this one is \(dtype)")
+            require(node == nil || newValue,
+                    "requiresGrad: cannot turn off gradients of a non-leaf tensor; use detached()")
+            require(!newValue || dtype.isFloatingPoint,
+                    "requiresGrad: only floating-point tensors can require gradients, this one is \(dtype)")
             requiresGradStorage = newValue
         }
     }
@@ -65,11 +65,11 @@ public final class Tensor {
     }
 
     /// A new tensor with uninitialized contents.
-    static func empty(_ shape: [Int], dtype: DType) -> Tensor {
-        for size in shape {
-            precondition(size >= 0, "Tensor: negative dimension in shape \(shape)")
-        }
-        let count = shape.reduce(1, *)
+    /// `op` names the caller in the message when the shape is negative or too large.
+    static func empty(_ shape: [Int], dtype: DType, op: String = "Tensor") -> Tensor {
+        let count = elementCount(of: shape, op: op)
+        require(count <= Int.max / dtype.byteCount,
+                "\(op): shape \(describe(shape)) of \(dtype) needs more bytes than an Int can count")
         return Tensor(storage: TensorStorage(count: count, dtype: dtype), shape: shape, dtype: dtype)
     }
 
@@ -115,7 +115,7 @@ public final class Tensor {
 
     @inline(__always)
     func checkType<T: TensorScalar>(_: T.Type, _ op: String) {
-        precondition(T.dtype == dtype, "\(op): the tensor holds \(dtype), not \(T.dtype)")
+        require(T.dtype == dtype, "\(op): the tensor holds \(dtype), not \(T.dtype)")
     }
 
     /// The elements in row-major order, as Swift values of type `T` (which must match ``dtype``).
@@ -144,14 +144,14 @@ public final class Tensor {
 
     /// The single element of a one-element tensor, as `T` (which must match ``dtype``).
     public func item<T: TensorScalar>(as type: T.Type) -> T {
-        precondition(count == 1, "item: the tensor has \(count) elements (shape \(shape)), not 1")
+        require(count == 1, "item: the tensor has \(count) elements (shape \(shape)), not 1")
         checkType(T.self, "item(as:)")
         return pointer(T.self).pointee
     }
 
     /// The single element of a one-element tensor, converted to `Double`.
     public var item: Double {
-        precondition(count == 1, "item: the tensor has \(count) elements (shape \(shape)), not 1")
+        require(count == 1, "item: the tensor has \(count) elements (shape \(shape)), not 1")
         return element(at: 0)
     }
 
@@ -170,10 +170,9 @@ public final class Tensor {
     /// A tensor holding `scalars` in the given shape (row-major). The element type follows `T`
     /// unless `dtype` converts it.
     public convenience init<T: TensorScalar>(_ scalars: [T], shape: [Int], dtype: DType? = nil) {
-        let count = shape.reduce(1, *)
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
-        precondition(count == scalars.count,
-                     "Tensor: \(scalars.count) values do not fill shape \(shape) (\(count) elements)")
+        let count = elementCount(of: shape, op: "Tensor")
+        require(count == scalars.count,
+                "Tensor: \(scalars.count) values do not fill shape \(shape) (\(count) elements)")
         let storage = TensorStorage(count: count, dtype: T.dtype)
         scalars.withUnsafeBufferPointer { source in
             if count > 0 {
@@ -196,8 +195,8 @@ public final class Tensor {
     public convenience init<T: TensorScalar>(_ rows: [[T]], dtype: DType? = nil) {
         let columns = rows.first?.count ?? 0
         for (i, row) in rows.enumerated() {
-            precondition(row.count == columns,
-                         "Tensor: row \(i) has \(row.count) values, row 0 has \(columns)")
+            require(row.count == columns,
+                    "Tensor: row \(i) has \(row.count) values, row 0 has \(columns)")
         }
         self.init(rows.flatMap { $0 }, shape: [rows.count, columns], dtype: dtype)
     }
@@ -207,8 +206,8 @@ public final class Tensor {
         let rows = planes.first?.count ?? 0
         let columns = planes.first?.first?.count ?? 0
         for (i, plane) in planes.enumerated() {
-            precondition(plane.count == rows && plane.allSatisfy { $0.count == columns },
-                         "Tensor: plane \(i) is not \(rows) × \(columns) like plane 0")
+            require(plane.count == rows && plane.allSatisfy { $0.count == columns },
+                    "Tensor: plane \(i) is not \(rows) × \(columns) like plane 0")
         }
         self.init(planes.flatMap { $0.flatMap { $0 } }, shape: [planes.count, rows, columns], dtype: dtype)
     }
@@ -238,7 +237,7 @@ extension Tensor {
         switch dtype {
         case .float32: return body(Float.self)
         case .float64: return body(Double.self)
-        default: preconditionFailure("\(op): needs a floating-point tensor, got \(dtype) with shape \(shape)")
+        default: fatalError("\(op): needs a floating-point tensor, got \(dtype) with shape \(shape)")
         }
     }
 }
@@ -250,7 +249,7 @@ func withFloatType<R>(_ dtype: DType, _ op: String,
     switch dtype {
     case .float32: return float()
     case .float64: return double()
-    default: preconditionFailure("\(op): needs a floating-point tensor, got \(dtype)")
+    default: fatalError("\(op): needs a floating-point tensor, got \(dtype)")
     }
 }
 

@@ -348,7 +348,7 @@ struct WinogradConvolution {
                                 output: UnsafeMutablePointer<T>) {
         let g = geometry
         let c = g.channels, o = g.outChannels, xi = Self.positions
-        precondition(T.Lanes.scalarCount == Self.lanes, "Winograd transforms assume \(Self.lanes)-lane vectors")
+        require(T.Lanes.scalarCount == Self.lanes, "Winograd transforms assume \(Self.lanes)-lane vectors")
         let perBlock = imagesPerBlock, blocks = (g.batch + perBlock - 1) / perBlock
         let ld = leadingDimension(images: perBlock)
         let workers = Swift.max(1, Swift.min(g.workerCount, blocks))
@@ -389,7 +389,7 @@ struct WinogradConvolution {
                                  gradBias: UnsafeMutablePointer<T>?) {
         let g = geometry
         let c = g.channels, o = g.outChannels, xi = Self.positions
-        precondition(T.Lanes.scalarCount == Self.lanes, "Winograd transforms assume \(Self.lanes)-lane vectors")
+        require(T.Lanes.scalarCount == Self.lanes, "Winograd transforms assume \(Self.lanes)-lane vectors")
         let chunks = Swift.min(g.batch, ConvolutionTuning.gradientChunks)
         let perBlock = imagesPerBlock, ld = leadingDimension(images: perBlock)
         let workers = Swift.max(1, Swift.min(g.workerCount, chunks))

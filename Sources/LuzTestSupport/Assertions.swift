@@ -57,7 +57,7 @@ public func checkGradients(_ inputs: [Tensor], eps: Double = 1e-6, rtol: Double 
                            _ comment: String = "", sourceLocation: SourceLocation = #_sourceLocation,
                            _ function: ([Tensor]) -> Tensor) -> Bool {
     for (i, input) in inputs.enumerated() {
-        precondition(input.dtype == .float64, "checkGradients: input \(i) must be float64, got \(input.dtype)")
+        require(input.dtype == .float64, "checkGradients: input \(i) must be float64, got \(input.dtype)")
     }
     let probe = withNoGrad { function(inputs) }
     let projection = Tensor.uniform(probe.shape, low: 0.5, high: 1.5, dtype: .float64,

@@ -100,4 +100,39 @@ struct PenguinsTests {
         #expect(withIsland.count == 342)
         #expect(withIsland.features[0].scalars(as: Float.self) == [2, 39.1])
     }
+
+    @Test("a number cell is wholly a number: a NUL and what follows it make it text, named by line and column")
+    func trailingBytesAreNotANumber() throws {
+        let table = try CSVTable(parsing: "a,b\n1,x\n5\u{0}xyz,y\n", source: "nul.csv")
+        #expect { try table.numbers("a") } throws: { error in
+            "\(error)".contains("nul.csv") && "\(error)".contains("line 3, column a") && "\(error)".contains("not a number")
+        }
+        #expect(try table.column("a") == .strings(["1", "5\u{0}xyz"]))
+    }
+
+    @Test("NaN and infinities as R writes them are read; hexadecimal numbers are not")
+    func specialValues() throws {
+        let cells = ["NaN", "Inf", "-Inf", "nan", "+infinity", " 7 ", ".5", "5.", "1e3", "-2.5E-2"]
+        let table = try CSVTable(parsing: "v\n" + cells.joined(separator: "\n") + "\n")
+        let values = try table.numbers("v").map { $0! }
+        #expect(values[0].isNaN && values[3].isNaN)
+        #expect(Array(values[1...2]) == [.infinity, -.infinity] && values[4] == .infinity)
+        #expect(Array(values[5...]) == [7, 0.5, 5, 1000, -0.025])
+        for cell in ["0x1A", "0x1p-3", "e5", "1e", ".", "-", "1.2.3", "nan(1)", "3 kg"] {
+            #expect(throws: DatasetError.self, "\(cell)") { try CSVTable(parsing: "v\n\(cell)\n").numbers("v") }
+        }
+    }
+
+    @Test("bytes that are not UTF-8 are an error naming the line and column")
+    func invalidUTF8() throws {
+        let bytes = Array("a,b\n1,2\n3,".utf8) + [0xC3, 0x28] + Array("\n".utf8)
+        #expect { try CSVTable(bytes: bytes, source: "latin.csv") } throws: { error in
+            "\(error)".contains("latin.csv") && "\(error)".contains("line 3, column 2") && "\(error)".contains("UTF-8")
+        }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("luz-utf8-\(UUID().uuidString).csv")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data(bytes).write(to: url)
+        #expect(throws: DatasetError.self) { try CSVTable(contentsOf: url) }
+        #expect(try CSVTable(bytes: Array("a\né\n".utf8)).strings("a") == ["é"])
+    }
 }

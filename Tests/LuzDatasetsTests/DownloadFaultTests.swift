@@ -31,7 +31,7 @@ struct DownloadFaultTests {
         // Without the fault the same download succeeds.
         let url = try downloader.fetch(file, from: mirrors, into: dir.url)
         #expect(try Data(contentsOf: url) == Data(bytes))
-        #expect(dir.contents() == [file.name])
+        #expect(dir.contents() == [".\(file.name).verified", file.name])   // the file and its verification stamp
     }
 
     @Test func aFaultOnAFileMirrorToo() throws {

@@ -1,5 +1,6 @@
 import Foundation
 @testable import LuzDatasets
+import LuzTensor
 import Testing
 
 /// Downloads from a loopback HTTP server and `file://` mirrors, into temporary caches.
@@ -34,7 +35,7 @@ struct DownloaderTests {
         let url = try downloader.fetch(file, from: [server.baseURL.appendingPathComponent("data")], into: folder)
         #expect(url == folder.appendingPathComponent(file.name))
         #expect(try Data(contentsOf: url) == Data(bytes))
-        #expect(dir.contents(of: "mnist") == [file.name])
+        #expect(dir.contents(of: "mnist") == [".\(file.name).verified", file.name])   // the file and its verification stamp
         // Cached now: a second fetch does not ask the server again.
         _ = try downloader.fetch(file, from: [server.baseURL.appendingPathComponent("data")], into: folder)
         #expect(server.requestedPaths == ["/data/\(file.name)"])
@@ -52,7 +53,7 @@ struct DownloaderTests {
         let url = try Self.downloader(cache: dir.url).fetch(file, from: mirrors, into: dir.url)
         #expect(try Data(contentsOf: url) == Data(bytes))
         #expect(server.requestedPaths == ["/first/\(file.name)", "/second/\(file.name)"])
-        #expect(dir.contents() == [file.name])
+        #expect(dir.contents() == [".\(file.name).verified", file.name])
     }
 
     @Test("every mirror failing gives an error listing each URL and its reason")
@@ -161,7 +162,7 @@ struct DownloaderTests {
         server.route("/good/\(file.name)", .body(bytes))
         _ = try Self.downloader(cache: dir.url).fetch(
             file, from: [server.baseURL, server.baseURL.appendingPathComponent("good")], into: folder)
-        #expect(dir.contents(of: "kmnist") == [file.name])
+        #expect(dir.contents(of: "kmnist") == [".\(file.name).verified", file.name])
     }
 
     @Test("file:// mirrors and plain paths work; LUZ_DATASET_MIRROR replaces the default mirrors")
@@ -196,16 +197,59 @@ struct DownloaderTests {
         #endif
     }
 
-    @Test("leftovers of a killed download are removed before the next one")
+    @Test("leftovers of a killed download are removed before the next one; a live one is kept")
     func stalePartials() throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
-        // Process id 2^22 + 1 is above Linux's maximum, so no such process can be alive.
+        // Left by killed processes: nobody holds them locked, whatever process id they name
+        // (this one's: ids are reused).
         let stale = dir.file(".train-images-idx3-ubyte.gz.4194305.123.partial")
-        let mine = dir.file(".train-images-idx3-ubyte.gz.\(getpid()).5.partial")
+        let reused = dir.file(".train-images-idx3-ubyte.gz.\(getpid()).5.partial")
         try [1, 2, 3].write(to: stale)
-        try [1, 2, 3].write(to: mine)
+        try [1, 2, 3].write(to: reused)
+        let live = try AtomicFileWriter(path: dir.file("train-labels-idx1-ubyte.gz").path)
+        defer { live.discard() }
         Downloader.removeStalePartials(in: dir.url)
-        #expect(dir.contents() == [mine.lastPathComponent])
+        #expect(dir.contents() == [URL(fileURLWithPath: live.temporaryPath).lastPathComponent])
+    }
+}
+
+@Suite("downloads from hostile mirrors")
+struct HostileMirrorTests {
+    /// A byte every 50 ms never trips the 20 s stall timeout; the overall deadline (1 s here,
+    /// from LUZ_DOWNLOAD_DEADLINE) ends the transfer, and nothing is left in the cache.
+    @Test func aTricklingMirrorMeetsTheOverallDeadline() throws {
+        let server = try LoopbackHTTPServer()
+        defer { server.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let (bytes, file) = DownloaderTests.sampleFile()
+        server.route("/slow/\(file.name)", .trickle(bytes, interval: 0.05))
+        var downloader = DownloaderTests.downloader(cache: dir.url)
+        downloader.environment["LUZ_DOWNLOAD_DEADLINE"] = "1"
+        #expect(downloader.transferDeadline(forBytes: 26_421_856) == 1)
+        #expect { try downloader.fetch(file, from: [server.baseURL.appendingPathComponent("slow")], into: dir.url) } throws: { error in
+            "\(error)".contains("longer than its deadline of 1 s") && "\(error)".contains("of \(bytes.count)")
+        }
+        #expect(dir.contents().isEmpty)
+        // Without the variable the deadline grows with the size: 2 minutes plus 20 kB/s.
+        #expect(DownloaderTests.downloader(cache: dir.url).transferDeadline(forBytes: 26_421_856) > 1400)
+    }
+
+    /// A mirror that labels the gzip file as gzip-encoded content: the transport decodes it, so
+    /// the sizes differ; the error says what happened instead of "truncated".
+    @Test func aGzipContentEncodingIsNamedAsSuch() throws {
+        let server = try LoopbackHTTPServer()
+        defer { server.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let (bytes, file) = DownloaderTests.sampleFile()
+        server.route("/encoded/\(file.name)", .encoded(bytes, contentEncoding: "gzip"))
+        #expect {
+            try DownloaderTests.downloader(cache: dir.url).fetch(file, from: [server.baseURL.appendingPathComponent("encoded")], into: dir.url)
+        } throws: { error in
+            "\(error)".contains("Content-Encoding: gzip although identity was asked") && !"\(error)".contains("truncated")
+        }
+        #expect(dir.contents().isEmpty)
     }
 }

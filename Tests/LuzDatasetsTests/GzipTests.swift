@@ -76,4 +76,35 @@ struct GzipTests {
         try (gzipCompressed(sampleBytes(1000)) + Array("not gzip at all".utf8)).write(to: url)
         #expect(throws: DatasetError.self) { try Gzip.decompress(contentsOf: url) }
     }
+
+    @Test("a gzip bomb stops at the content's known size, in memory, while hashing and while verifying")
+    func bombsStopAtTheKnownSize() throws {
+        let bomb = gzipCompressed([UInt8](repeating: 0, count: 4_000_000))
+        #expect { try Gzip.decompress(bomb, name: "bomb.gz", maximumBytes: 1000) } throws: { error in
+            "\(error)".contains("bomb.gz") && "\(error)".contains("more than 1000 bytes")
+        }
+        #expect(try Gzip.decompress(bomb, maximumBytes: 4_000_000).count == 4_000_000)
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let url = dir.file("bomb.gz")
+        try bomb.write(to: url)
+        #expect(throws: DatasetError.self) { try Checksum.contentMD5(ofGzip: url, maximumBytes: 60_008) }
+        #expect(throws: DatasetError.self) { try Gzip.decompress(contentsOf: url, maximumBytes: 60_008) }
+        let labels = RemoteFile(name: "bomb.gz", md5: "0", contentMD5: Checksum.md5(of: [UInt8](repeating: 0, count: 4_000_000)),
+                                contentSize: 60_008)
+        #expect { try Downloader.verify(url, as: labels) } throws: { error in
+            guard case .checksumMismatch(_, _, _, _, let actualContent) = error as? DatasetError else { return false }
+            return actualContent == nil     // not inflated to the end, so no content sum
+        }
+        #expect(MNIST.files.map(\.contentSize) == [47_040_016, 60_008, 7_840_016, 10_008])
+    }
+
+    @Test("an IDX header inside gzip that announces more than the data holds is a truncation, read as it comes")
+    func lyingCompressedHeaders() throws {
+        // 100 × 100 bytes announced, 10 present: within the deflate ratio of the small file.
+        let content: [UInt8] = [0, 0, 0x08, 2, 0, 0, 0, 100, 0, 0, 0, 100] + [UInt8](repeating: 7, count: 10)
+        #expect { try IDXArray(bytes: gzipCompressed(content), name: "liar.gz") } throws: { error in
+            "\(error)".contains("liar.gz") && "\(error)".contains("truncated")
+        }
+    }
 }

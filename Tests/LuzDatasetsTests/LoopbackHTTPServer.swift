@@ -21,6 +21,12 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         /// Announces the full `Content-Length`, sends the first `sent` bytes, then aborts the
         /// connection (TCP reset).
         case cut([UInt8], sent: Int)
+        /// Announces the full `Content-Length`, then sends one byte every `interval` seconds (a
+        /// mirror that trickles: never silent long enough for a stall timeout).
+        case trickle([UInt8], interval: TimeInterval)
+        /// `200 OK` with the body and a `Content-Encoding` header (a mirror that labels a gzip
+        /// file as gzip-encoded content, whatever the request asked).
+        case encoded([UInt8], contentEncoding: String)
     }
 
     let port: UInt16
@@ -138,22 +144,35 @@ final class LoopbackHTTPServer: @unchecked Sendable {
             var option = linger(l_onoff: 1, l_linger: 0)
             setsockopt(connection, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
             close(connection)
+        case .trickle(let body, let interval):
+            send(connection, header(status: "200 OK", length: body.count))
+            for byte in body {
+                if lock.withLock({ stopped }) || !send(connection, [byte]) { break }
+                Thread.sleep(forTimeInterval: interval)
+            }
+            close(connection)
+        case .encoded(let body, let encoding):
+            send(connection, header(status: "200 OK", length: body.count, extra: "Content-Encoding: \(encoding)\r\n") + body)
+            close(connection)
         }
     }
 
-    private func header(status: String, length: Int) -> [UInt8] {
-        Array("HTTP/1.1 \(status)\r\nContent-Type: application/octet-stream\r\nContent-Length: \(length)\r\nConnection: close\r\n\r\n".utf8)
+    private func header(status: String, length: Int, extra: String = "") -> [UInt8] {
+        Array("HTTP/1.1 \(status)\r\nContent-Type: application/octet-stream\r\n\(extra)Content-Length: \(length)\r\nConnection: close\r\n\r\n".utf8)
     }
 
-    private func send(_ connection: Int32, _ bytes: [UInt8]) {
+    /// Sends all of `bytes`; `false` when the client has gone.
+    @discardableResult
+    private func send(_ connection: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
-        bytes.withUnsafeBytes { raw in
+        return bytes.withUnsafeBytes { raw in
             while offset < raw.count {
                 // MSG_NOSIGNAL: a client that hung up must not kill the test process with SIGPIPE.
                 let n = Glibc.send(connection, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                if n <= 0 { return }
+                if n <= 0 { return false }
                 offset += n
             }
+            return true
         }
     }
 }

@@ -6,6 +6,9 @@ import Testing
 
 @Suite("MNIST-style datasets")
 struct MNISTTests {
+    /// For the tests' own small files, which are not the published ones.
+    static let ownFiles = Downloader(verifiesCachedFiles: false)
+
     /// Writes small MNIST-style files into `<root>/<folder>/` and returns the pixels and labels.
     static func makeCache(in root: URL, folder: String, count: Int, testCount: Int = 7)
         throws -> (pixels: [UInt8], labels: [UInt8]) {
@@ -25,9 +28,9 @@ struct MNISTTests {
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
         let (pixels, labels) = try Self.makeCache(in: dir.url, folder: "mnist", count: 30)
-        let train = try MNIST(root: dir.url, split: .train)
+        let train = try MNIST(root: dir.url, split: .train, downloader: Self.ownFiles)
         #expect(train.count == 30)
-        #expect(try MNIST(root: dir.url, split: .test).count == 7)
+        #expect(try MNIST(root: dir.url, split: .test, downloader: Self.ownFiles).count == 7)
         let example = train[3]
         #expect(example.input.shape == [1, 28, 28] && example.input.dtype == .float32)
         #expect(example.input.scalars(as: Float.self) == pixels[3 * 784..<4 * 784].map { Float($0) / 255 })
@@ -50,7 +53,7 @@ struct MNISTTests {
         let dataset = try FashionMNIST(
             root: dir.url,
             transform: Transform.toTensor.then(.normalize(mean: [0.5], std: [0.25])),
-            targetTransform: Transform { Tensor([Int64($0 + 100)], shape: []) })
+            targetTransform: Transform { Tensor([Int64($0 + 100)], shape: []) }, downloader: Self.ownFiles)
         #expect(dataset.batch(at: [0, 1]) == nil)
         let example = dataset[2]
         let expected = pixels[2 * 784..<3 * 784].map { (Float($0) / 255 - 0.5) / 0.25 }
@@ -66,7 +69,7 @@ struct MNISTTests {
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
         _ = try Self.makeCache(in: dir.url, folder: "mnist", count: 4)
-        #expect(try MNIST(root: dir.url).count == 4)
+        #expect(try MNIST(root: dir.url, downloader: Self.ownFiles).count == 4)
         do {
             _ = try KMNIST(root: dir.url, download: false)
             Issue.record("KMNIST loaded MNIST's files")
@@ -119,7 +122,10 @@ struct RealFashionMNISTTests {
 
         let train = try FashionMNIST(split: .train, download: true, downloader: downloader)
         let test = try FashionMNIST(split: .test, download: true, downloader: downloader)
-        #expect(dir.contents(of: "fashion-mnist") == names.sorted())
+        #expect(dir.contents(of: "fashion-mnist").filter { !$0.hasPrefix(".") } == names.sorted())
+        // Verified on download; checked against their stamps (written at the first load) after.
+        #expect(dir.contents(of: "fashion-mnist").filter { $0.hasSuffix(".verified") }.count == 4)
+        #expect(try FashionMNIST(split: .test, downloader: downloader).count == 10_000)
         #expect(train.count == 60_000 && test.count == 10_000)
         #expect(train.data.height == 28 && train.data.width == 28)
         #expect(test.data.height == 28 && test.data.width == 28)

@@ -53,7 +53,7 @@ struct ParserHardeningTests {
     }
 
     @Test func csvFromArbitraryBytes() {
-        // Invalid UTF-8 and a NUL byte are text like any other; an unclosed quote is an error.
+        // Text already decoded (invalid UTF-8 replaced) with a NUL byte parses; an unclosed quote is an error.
         let text = String(decoding: [0x61, 0x2c, 0x62, 0x0a, 0xff, 0x00, 0x2c, 0x22, 0x78] as [UInt8], as: UTF8.self)
         #expect { try CSVTable(parsing: text, source: "bytes.csv") } throws: { error in
             "\(error)".contains("bytes.csv") && "\(error)".contains("never closed")

@@ -117,6 +117,52 @@ struct AtomicFileWriterTests {
     }
 }
 
+@Suite("Atomic writes: stale temporary files")
+struct StaleTemporaryTests {
+    /// A live writer in another PID namespace (a container sharing the cache) names a process
+    /// this one cannot see; its file is locked, so it is kept. The pid-based cleanup deleted it.
+    @Test func aLockedFileOfAnInvisibleProcessIsKept() throws {
+        let folder = try makeScratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let invisible = (4_194_305...).first { kill(Int32($0), 0) != 0 && errno == ESRCH }!
+        let path = folder + "/.data.bin.\(invisible).1a2b.partial"
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        #expect(descriptor >= 0)
+        defer { close(descriptor) }
+        #expect(flock(descriptor, LOCK_EX | LOCK_NB) == 0)
+        AtomicFileWriter.removeStaleTemporaries(in: folder)
+        #expect(folderContents(folder) == [".data.bin.\(invisible).1a2b.partial"])
+        try AtomicFileWriter.write(Array("new".utf8), to: folder + "/data.bin")
+        #expect(folderContents(folder).sorted() == [".data.bin.\(invisible).1a2b.partial", "data.bin"])
+    }
+
+    /// A file nobody holds is a dead writer's, even when it names this process (a reused id).
+    @Test func anUnlockedFileIsRemovedWhateverItsProcessId() throws {
+        let folder = try makeScratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try Data([1]).write(to: URL(fileURLWithPath: folder + "/.data.bin.\(getpid()).77.partial"))
+        let live = try AtomicFileWriter(path: folder + "/other.bin")
+        AtomicFileWriter.removeStaleTemporaries(in: folder)
+        #expect(folderContents(folder) == [URL(fileURLWithPath: live.temporaryPath).lastPathComponent])
+        try live.write([1, 2])
+        try live.commit()
+        #expect(folderContents(folder) == ["other.bin"])
+    }
+
+    /// A process killed between creating its file and locking it leaves a `.partial.new` file,
+    /// deleted once it is an hour old (never sooner: it may be a writer about to lock it).
+    @Test func aFileStuckInCreationIsRemovedWhenOld() throws {
+        let folder = try makeScratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let young = folder + "/.a.bin.1.1.partial.new", old = folder + "/.b.bin.1.2.partial.new"
+        try Data([1]).write(to: URL(fileURLWithPath: young))
+        try Data([1]).write(to: URL(fileURLWithPath: old))
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -7200)], ofItemAtPath: old)
+        AtomicFileWriter.removeStaleTemporaries(in: folder)
+        #expect(folderContents(folder) == [".a.bin.1.1.partial.new"])
+    }
+}
+
 /// The scenario of `aProcessKilledMidWrite…`, reading its folder from the parent's file.
 func killedWriteScenarioFromFile(step: FileWriteError.Step) -> Int32 {
     guard let folder = try? String(contentsOfFile: "/tmp/luz-atomic-kill-\(getppid())-\(step)", encoding: .utf8) else {

@@ -69,7 +69,7 @@ struct FitTests {
         let (x, y) = blobs(count: 16, seed: 6)
         let failing = LambdaCallback(name: "Exploder") { event, _ in if event == .epochEnd { throw Boom() } }
         #expect {
-            _ = try smallNet().setup(loss: CrossEntropyLoss()).fit(inputs: x, targets: y, epochs: 2, callbacks: [failing], verbose: false)
+            _ = try smallNet().setup(loss: CrossEntropyLoss()).fit(inputs: x, targets: y, epochs: 2, callbacks: [failing], verbose: false, batchSize: 8)
         } throws: { error in
             "\(error)".contains("callback Exploder failed during on_epoch_end")
         }
@@ -106,7 +106,7 @@ struct CallbackTests {
     func fitWithScript(_ values: [Double], stopping: EarlyStopping, epochs: EpochSpec) throws -> FittedModel {
         let (x, y) = blobs(count: 16, seed: 9)
         return try smallNet().setup(loss: CrossEntropyLoss())
-            .fit(inputs: x, targets: y, epochs: epochs, callbacks: [Script(values), stopping], verbose: false)
+            .fit(inputs: x, targets: y, epochs: epochs, callbacks: [Script(values), stopping], verbose: false, batchSize: 8)
     }
 
     @Test func earlyStoppingCountsEpochsWithoutImprovement() throws {
@@ -227,7 +227,8 @@ struct CheckpointTests {
         let csv = directory.appendingPathComponent("log.csv").path
         let json = directory.appendingPathComponent("log.jsonl").path
         let fitted = try setup().fit(inputs: x, targets: y, epochs: 2, validData: 0.25,
-                                     callbacks: [CSVLogger(path: csv), MetricsLogger(path: json)], verbose: false)
+                                     callbacks: [CSVLogger(path: csv), MetricsLogger(path: json)], verbose: false,
+                                     batchSize: 8)
         let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 5)
         #expect(lines[0] == "epoch,set,loss,acc")

@@ -72,7 +72,8 @@ struct ModelHooksTests {
 
     @Test func evaluateFiresOnlyValidEventsAndPredictItsOwn() throws {
         let (x, y) = blobs(count: 16, seed: 43)
-        let fitted = try smallNet().setup(loss: CrossEntropyLoss()).fit(inputs: x, targets: y, epochs: 1, verbose: false)
+        let fitted = try smallNet().setup(loss: CrossEntropyLoss()).fit(inputs: x, targets: y, epochs: 1, verbose: false,
+                                                                        batchSize: 8)
         let recorder = EventRecorder()
         _ = try fitted.evaluate(.tensors(x, y, batchSize: 8), callbacks: [recorder])
         #expect(Set(recorder.events) == ["on_valid_begin", "on_valid_batch_begin", "on_valid_batch_after_pred",
@@ -88,7 +89,7 @@ struct ModelHooksTests {
     @Test func fittedModelDescriptionShowsTimingsMetricsAndModel() throws {
         let (x, y) = blobs(count: 32, seed: 44)
         let fitted = try smallNet().setup(loss: CrossEntropyLoss(), metrics: [Accuracy()])
-            .fit(inputs: x, targets: y, epochs: 2, validData: 0.25, verbose: false)
+            .fit(inputs: x, targets: y, epochs: 2, validData: 0.25, verbose: false, batchSize: 8)
         let text = fitted.description
         #expect(text.contains("2 epochs"))
         #expect(text.contains("Train metrics: Loss: "))
