@@ -37,7 +37,8 @@ func appendLog(_ line: String, folder: String) {
 /// One attempt: trains with AutoResume; from the start of its second epoch a thread kills the
 /// process with SIGKILL after a random delay of up to two epochs' duration, wherever the
 /// training is (mid-batch, mid-validation, mid-checkpoint-save). A process that finishes first
-/// waits for the kill, so every attempt ends the same way.
+/// kills itself, so every attempt ends the same way (and one that resumed with no epoch left to
+/// train, whose killer was never armed, does not wait forever).
 func randomKillAttempt() -> Never {
     let folder = randomKillFolder(pid: getppid())
     let auto = AutoResume(path: folder + "/run.ckpt")
@@ -66,6 +67,7 @@ func randomKillAttempt() -> Never {
         }
     }
     _ = try? randomKillFit(callbacks: [killer, auto])
+    kill(getpid(), SIGKILL)
     while true { pause() }
 }
 
