@@ -15,7 +15,12 @@ extension TrainingSetup {
     ///     same seed give identical weights and records.
     public func fit(_ data: DataSource, epochs: EpochSpec = 10, validData: ValidationData? = nil,
                     callbacks: [any Callback] = [], verbose: Bool = true, seed: UInt64? = nil) throws -> FittedModel {
-        if let seed { manualSeed(seed) }
+        if let seed {
+            manualSeed(seed)
+            // The data order too, as promised: a loader seeds its generator when it is made,
+            // from wherever the default generator then was (see `fit(_:…)` on a dataset: seed + 1).
+            data.generator?.manualSeed(seed &+ 1)
+        }
         let model = makeModel(hyperparameters)
         let optimizers = try makeOptimizers(for: model)
         let (train, valid) = try resolveData(data, validData: validData, seed: seed)

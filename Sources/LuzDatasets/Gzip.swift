@@ -184,15 +184,16 @@ final class GzipFileReader: ByteReader {
         return written
     }
 
-    /// Reads and discards the rest of the data, returning how many bytes it held.
-    func skipToEnd() throws -> Int {
+    /// Reads and discards the rest of the data, returning how many bytes it held; stops once
+    /// more than `maximum` came out (a bomb after the expected data is not inflated whole).
+    func skipToEnd(maximum: Int = .max) throws -> Int {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
         defer { scratch.deallocate() }
         var total = 0
         while true {
             let n = try read(into: scratch)
             total += n
-            if n < scratch.count { return total }
+            if n < scratch.count || total > maximum { return total }
         }
     }
 }

@@ -216,40 +216,43 @@ struct DownloaderTests {
 
 @Suite("downloads from hostile mirrors")
 struct HostileMirrorTests {
-    /// A byte every 50 ms never trips the 20 s stall timeout; the overall deadline (1 s here,
-    /// from LUZ_DOWNLOAD_DEADLINE) ends the transfer, and nothing is left in the cache.
-    @Test func aTricklingMirrorMeetsTheOverallDeadline() throws {
+    /// Serves the sample file at `/<folder>/<name>` as `behavior` makes of its bytes, and runs
+    /// `body` with the server, a fresh cache folder, the bytes and the file.
+    func withMirror(_ folder: String, _ behavior: ([UInt8]) -> LoopbackHTTPServer.Behavior,
+                    _ body: (URL, TemporaryDirectory, [UInt8], RemoteFile) throws -> Void) throws {
         let server = try LoopbackHTTPServer()
         defer { server.stop() }
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
         let (bytes, file) = DownloaderTests.sampleFile()
-        server.route("/slow/\(file.name)", .trickle(bytes, interval: 0.05))
-        var downloader = DownloaderTests.downloader(cache: dir.url)
-        downloader.environment["LUZ_DOWNLOAD_DEADLINE"] = "1"
-        #expect(downloader.transferDeadline(forBytes: 26_421_856) == 1)
-        #expect { try downloader.fetch(file, from: [server.baseURL.appendingPathComponent("slow")], into: dir.url) } throws: { error in
-            "\(error)".contains("longer than its deadline of 1 s") && "\(error)".contains("of \(bytes.count)")
+        server.route("/\(folder)/\(file.name)", behavior(bytes))
+        try body(server.baseURL.appendingPathComponent(folder), dir, bytes, file)
+    }
+
+    /// A byte every 50 ms never trips the 20 s stall timeout; the overall deadline (1 s here,
+    /// from LUZ_DOWNLOAD_DEADLINE) ends the transfer, and nothing is left in the cache.
+    @Test func aTricklingMirrorMeetsTheOverallDeadline() throws {
+        try withMirror("slow", { .trickle($0, interval: 0.05) }) { mirror, dir, bytes, file in
+            var downloader = DownloaderTests.downloader(cache: dir.url)
+            downloader.environment["LUZ_DOWNLOAD_DEADLINE"] = "1"
+            #expect(downloader.transferDeadline(forBytes: 26_421_856) == 1)
+            #expect { try downloader.fetch(file, from: [mirror], into: dir.url) } throws: { error in
+                "\(error)".contains("longer than its deadline of 1 s") && "\(error)".contains("of \(bytes.count)")
+            }
+            #expect(dir.contents().isEmpty)
+            // Without the variable the deadline grows with the size: 2 minutes plus 20 kB/s.
+            #expect(DownloaderTests.downloader(cache: dir.url).transferDeadline(forBytes: 26_421_856) > 1400)
         }
-        #expect(dir.contents().isEmpty)
-        // Without the variable the deadline grows with the size: 2 minutes plus 20 kB/s.
-        #expect(DownloaderTests.downloader(cache: dir.url).transferDeadline(forBytes: 26_421_856) > 1400)
     }
 
     /// A mirror that labels the gzip file as gzip-encoded content: the transport decodes it, so
     /// the sizes differ; the error says what happened instead of "truncated".
     @Test func aGzipContentEncodingIsNamedAsSuch() throws {
-        let server = try LoopbackHTTPServer()
-        defer { server.stop() }
-        let dir = try TemporaryDirectory()
-        defer { dir.cleanup() }
-        let (bytes, file) = DownloaderTests.sampleFile()
-        server.route("/encoded/\(file.name)", .encoded(bytes, contentEncoding: "gzip"))
-        #expect {
-            try DownloaderTests.downloader(cache: dir.url).fetch(file, from: [server.baseURL.appendingPathComponent("encoded")], into: dir.url)
-        } throws: { error in
-            "\(error)".contains("Content-Encoding: gzip although identity was asked") && !"\(error)".contains("truncated")
+        try withMirror("encoded", { .encoded($0, contentEncoding: "gzip") }) { mirror, dir, _, file in
+            #expect { try DownloaderTests.downloader(cache: dir.url).fetch(file, from: [mirror], into: dir.url) } throws: { error in
+                "\(error)".contains("Content-Encoding: gzip although identity was asked") && !"\(error)".contains("truncated")
+            }
+            #expect(dir.contents().isEmpty)
         }
-        #expect(dir.contents().isEmpty)
     }
 }

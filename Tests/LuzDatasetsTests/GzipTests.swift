@@ -99,6 +99,14 @@ struct GzipTests {
         #expect(MNIST.files.map(\.contentSize) == [47_040_016, 60_008, 7_840_016, 10_008])
     }
 
+    @Test("data far beyond what an IDX header announces is not inflated to its end")
+    func bombAfterTheData() throws {
+        let content: [UInt8] = [0, 0, 0x08, 1, 0, 0, 0, 4, 1, 2, 3, 4] + [UInt8](repeating: 0, count: 8_000_000)
+        #expect { try IDXArray(bytes: gzipCompressed(content), name: "tail.gz") } throws: { error in
+            "\(error)".contains("tail.gz") && "\(error)".contains("needs 12 bytes but the data holds more than 65548")
+        }
+    }
+
     @Test("an IDX header inside gzip that announces more than the data holds is a truncation, read as it comes")
     func lyingCompressedHeaders() throws {
         // 100 × 100 bytes announced, 10 present: within the deflate ratio of the small file.

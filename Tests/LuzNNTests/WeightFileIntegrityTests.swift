@@ -1,5 +1,6 @@
 import Foundation
 @testable import LuzNN
+import LuzTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -29,15 +30,10 @@ func expectDecodingError(_ bytes: [UInt8], containing text: String, sourceLocati
 
 @Suite("Weight-file integrity")
 struct WeightFileIntegrityTests {
-    func scratch() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("luz-integrity-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
     @Test func aFlippedBitNamesTheDamagedTensor() throws {
-        let directory = try scratch()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryFolder("luz-integrity")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let model = Sequential { Linear(3, 4); ReLU(); Linear(4, 2) }
         let path = directory + "/model.safetensors"
         try model.save(to: path)
@@ -96,8 +92,9 @@ struct WeightFileIntegrityTests {
     }
 
     @Test func aDirectoryIsNotAWeightFile() throws {
-        let directory = try scratch()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryFolder("luz-integrity")
+        defer { scratch.remove() }
+        let directory = scratch.path
         #expect { try StateDict(contentsOf: directory) } throws: { "\($0)".contains("not a regular file") }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Luz
+import LuzTestSupport
 import Testing
 
 // What a checkpoint holds is checked before a run uses it: the optimizer's type, every value
@@ -7,10 +8,19 @@ import Testing
 // (a checksum), the format version. A refused checkpoint leaves the model as it was, and the
 // error names the file and the entry.
 
-func validationFolder() throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("luz-validate-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
+/// Writes a real checkpoint, applies `edit` to it and expects reading it back to fail with an
+/// error naming the file and holding `text`.
+func expectCheckpointRefused(after edit: (inout StateDict) -> Void, saying text: String,
+                             sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let folder = try TemporaryFolder("luz-validate")
+    defer { folder.remove() }
+    let path = try writeParsingCheckpoint(folder: folder.path)
+    var state = try StateDict(contentsOf: path)
+    edit(&state)
+    try state.save(to: path)
+    #expect(sourceLocation: sourceLocation) { try Checkpoint(contentsOf: path) } throws: { error in
+        "\(error)".contains(path) && "\(error)".contains(text)
+    }
 }
 
 /// A checkpoint after two epochs of `parsingSetup` trained with `optimizer`.
@@ -32,8 +42,9 @@ func checkpoint(with optimizer: Optimizer.Type, folder: String) throws -> String
 struct CheckpointValidationTests {
     @Test(arguments: [(SGD.self as Optimizer.Type, "SGD"), (AdamW.self, "AdamW")])
     func aCheckpointOfAnotherOptimizerSaysWhichSavedIt(_ saved: Optimizer.Type, name: String) throws {
-        let folder = try validationFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let scratch = try TemporaryFolder("luz-validate")
+        defer { scratch.remove() }
+        let folder = scratch.path
         let path = try checkpoint(with: saved, folder: folder)
         let (x, y) = blobs(count: 32, seed: 61)
         let setup = TrainingSetup(model: { _ in Sequential { Linear(2, 3); ReLU(); Linear(3, 2) } },
@@ -58,8 +69,9 @@ struct CheckpointValidationTests {
         ("generator.default.state", Tensor([Int64](repeating: 1, count: 3), shape: [3]), "int64 [7]"),
     ])
     func damagedValuesAreRefusedNamingTheEntryAndTheFile(key: String, value: Tensor, named: String) throws {
-        let folder = try validationFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let scratch = try TemporaryFolder("luz-validate")
+        defer { scratch.remove() }
+        let folder = scratch.path
         let path = try writeParsingCheckpoint(folder: folder)
         var state = try StateDict(contentsOf: path)
         #expect(state[key] != nil, "\(key) is not in the checkpoint: \(state.keys)")
@@ -75,32 +87,20 @@ struct CheckpointValidationTests {
     }
 
     @Test func epochsThatDisagreeWithTheRecordsAreRefused() throws {
-        let folder = try validationFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let path = try writeParsingCheckpoint(folder: folder)
-        var state = try StateDict(contentsOf: path)
-        state.metadata["luz.epoch"] = "1"      // the records hold epoch 2
-        try state.save(to: path)
-        #expect { try Checkpoint(contentsOf: path) } throws: { error in
-            "\(error)".contains(path) && "\(error)".contains("luz.records has a row for epoch 2, outside 1...1")
-        }
+        // The records hold epoch 2.
+        try expectCheckpointRefused(after: { $0.metadata["luz.epoch"] = "1" },
+                                    saying: "luz.records has a row for epoch 2, outside 1...1")
     }
 
     @Test func aNewerFormatSaysSo() throws {
-        let folder = try validationFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let path = try writeParsingCheckpoint(folder: folder)
-        var state = try StateDict(contentsOf: path)
-        state.metadata["luz.format"] = "2"
-        try state.save(to: path)
-        #expect { try Checkpoint(contentsOf: path) } throws: { error in
-            "\(error)".contains(path) && "\(error)".contains("format 2 is newer than this Luz reads (1)")
-        }
+        try expectCheckpointRefused(after: { $0.metadata["luz.format"] = "2" },
+                                    saying: "format 2 is newer than this Luz reads (1)")
     }
 
     @Test func aFlippedBitInAWeightNamesTheTensor() throws {
-        let folder = try validationFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let scratch = try TemporaryFolder("luz-validate")
+        defer { scratch.remove() }
+        let folder = scratch.path
         let path = try writeParsingCheckpoint(folder: folder)
         let first = try #require(StateDict(contentsOf: path).keys.first)
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
@@ -115,8 +115,9 @@ struct CheckpointValidationTests {
     /// The model and optimizer are restored before the callbacks; when a callback refuses its
     /// state, both are put back.
     @Test func aResumeThatFailsHalfwayLeavesTheModelAsItWas() throws {
-        let folder = try validationFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let scratch = try TemporaryFolder("luz-validate")
+        defer { scratch.remove() }
+        let folder = scratch.path
         let path = try writeParsingCheckpoint(folder: folder)
         var state = try StateDict(contentsOf: path)
         state["callback.EarlyStopping.wait"] = Tensor(scalar: -1.0)

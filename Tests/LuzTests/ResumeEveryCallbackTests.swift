@@ -79,9 +79,6 @@ let resumeBatchesPerEpoch = 6   // 96 training examples in batches of 16
 /// A fit of the case's callbacks, plus `extra`; the model has a dropout drawing from the
 /// default generator and one drawing from its own.
 func resumeFit(_ scenario: ResumeCase, folder: String, extra: [any Callback]) throws -> FittedModel {
-    // As at the start of a new process: the loader takes its shuffling seed from the default
-    // generator when it is made, before the fit seeds it.
-    manualSeed(1)
     let (x, y) = blobs(count: 128, seed: 81)
     let setup = TrainingSetup(
         model: { _ in
