@@ -192,35 +192,34 @@ extension BLASBackend {
 /// Entry points for `luz-bench` to time each GEMM implementation side by side (not API).
 @_spi(Benchmarks)
 public enum GEMMImplementations {
-    /// The implementations this process can run: the loaded library, if any, then the built-in
-    /// GEMM on each instruction set the processor has, best first.
-    public static var available: [String] {
-        #if canImport(Accelerate)
-        return ["accelerate"]
-        #else
-        var names = BLAS.state.sgemm != nil ? ["library"] : []
-        for isa in [LUZ_GEMM_AVX512, LUZ_GEMM_AVX2, LUZ_GEMM_PORTABLE].map(Int32.init)
-        where luz_gemm_isa_supported(isa) != 0 {
-            names.append(String(cString: luz_gemm_isa_name(isa)))
-        }
-        return names
-        #endif
+    /// One implementation a product can be sent to.
+    public struct Implementation: Sendable {
+        /// "library", "avx512", "avx2", "sse2", "neon", "accelerate", or "auto" for Luz's choice.
+        public let name: String
+        let kernel: BLAS.Kernel?
     }
 
-    /// `C = op(A) · op(B)` (row-major, float32) on the named implementation (`nil`: the one
-    /// Luz chooses), split across Luz's threads as every product is.
-    public static func multiply(_ name: String?, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-                                a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
-        var kernel: BLAS.Kernel?
+    /// The implementations this process can run: the loaded library, if any, then the built-in
+    /// GEMM on each instruction set the processor has, best first, then Luz's own choice.
+    public static var available: [Implementation] {
+        var implementations: [Implementation] = []
         #if !canImport(Accelerate)
-        if let name {
-            kernel = name == "library" ? .library
-                : [LUZ_GEMM_AVX512, LUZ_GEMM_AVX2, LUZ_GEMM_PORTABLE].map(Int32.init)
-                    .first { String(cString: luz_gemm_isa_name($0)) == name }
-                    .map(BLAS.Kernel.builtin)
+        if BLAS.state.sgemm != nil { implementations.append(Implementation(name: "library", kernel: .library)) }
+        for isa in [LUZ_GEMM_AVX512, LUZ_GEMM_AVX2, LUZ_GEMM_PORTABLE].map(Int32.init)
+        where luz_gemm_isa_supported(isa) != 0 {
+            implementations.append(Implementation(name: String(cString: luz_gemm_isa_name(isa)), kernel: .builtin(isa)))
         }
         #endif
+        return implementations + [Implementation(name: "auto", kernel: nil)]
+    }
+
+    /// `C = op(A) · op(B)` (row-major, float32) on `implementation`, split across Luz's threads
+    /// as every product is.
+    public static func multiply(_ implementation: Implementation, transposeA: Bool, transposeB: Bool,
+                                m: Int, n: Int, k: Int,
+                                a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
         BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a,
-                  lda: transposeA ? m : k, b: b, ldb: transposeB ? k : n, beta: 0, c: c, ldc: n, kernel: kernel)
+                  lda: transposeA ? m : k, b: b, ldb: transposeB ? k : n, beta: 0, c: c, ldc: n,
+                  kernel: implementation.kernel)
     }
 }

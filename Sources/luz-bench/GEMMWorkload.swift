@@ -36,22 +36,25 @@ func gemmWorkload() {
         for i in 0..<(m * k) { a[i] = Float(i % 7) * 0.1 - 0.3 }
         for i in 0..<(k * n) { b[i] = Float(i % 5) * 0.1 - 0.2 }
         let flops = 2.0 * Double(m * n * k)
-        // About 0.05 s per timing, the best of 5 taken (the machine is shared).
-        let repetitions = Swift.max(1, Int(2e9 * 0.05 / flops))
+        // About 0.02 s per timing; the implementations take turns, 15 rounds, and each keeps its
+        // best (the machine is shared and its speed drifts: turns spread the drift over all).
+        let repetitions = Swift.max(1, Int(2e9 * 0.02 / flops))
         var line = String(format: "gemm %@ %@%@", "\(m)x\(n)x\(k)".padding(toLength: 15, withPad: " ", startingAt: 0),
                           transposeA ? "T" : "N", transposeB ? "T" : "N")
-        for name in implementations + ["auto"] {
-            var best = Double.infinity
-            for _ in 0..<5 {
+        var best = [Double](repeating: .infinity, count: implementations.count)
+        for _ in 0..<15 {
+            for (index, implementation) in implementations.enumerated() {
                 let seconds = timed {
                     for _ in 0..<repetitions {
-                        GEMMImplementations.multiply(name == "auto" ? nil : name, transposeA: transposeA,
-                                                     transposeB: transposeB, m: m, n: n, k: k, a: a, b: b, c: c)
+                        GEMMImplementations.multiply(implementation, transposeA: transposeA, transposeB: transposeB,
+                                                     m: m, n: n, k: k, a: a, b: b, c: c)
                     }
                 }
-                best = Swift.min(best, seconds / Double(repetitions))
+                best[index] = Swift.min(best[index], seconds / Double(repetitions))
             }
-            line += String(format: "  %@=%7.1f", name, flops / best / 1e9)
+        }
+        for (implementation, seconds) in zip(implementations, best) {
+            line += String(format: "  %@=%7.1f", implementation.name, flops / seconds / 1e9)
         }
         print(line)
         fflush(stdout)
