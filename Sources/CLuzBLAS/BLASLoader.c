@@ -5,6 +5,7 @@
 
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void copy_string(char *destination, size_t capacity, const char *source) {
@@ -26,11 +27,36 @@ static void use_one_thread(void *handle) {
     if (mkl_global) mkl_global(1);
 }
 
+// OpenBLAS starts its worker threads while it loads, as many as OPENBLAS_NUM_THREADS says (the
+// cores by default), and they spin for a while before they sleep, taking the cores from Luz's
+// threads although Luz never uses them. So the library is opened with one thread asked for,
+// and the caller's environment is put back once it has read it.
+static void *open_with_one_thread(const char *name) {
+    static const char *const variables[] = {"OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS"};
+    enum { COUNT = sizeof variables / sizeof variables[0] };
+    char *saved[COUNT];
+    for (int i = 0; i < COUNT; i++) {
+        const char *value = getenv(variables[i]);
+        saved[i] = value ? strdup(value) : NULL;
+        setenv(variables[i], "1", 1);
+    }
+    void *handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    for (int i = 0; i < COUNT; i++) {
+        if (saved[i]) {
+            setenv(variables[i], saved[i], 1);
+            free(saved[i]);
+        } else {
+            unsetenv(variables[i]);
+        }
+    }
+    return handle;
+}
+
 int luz_blas_open(const char *name, luz_blas_library *library, char *reason, size_t reason_capacity) {
     memset(library, 0, sizeof *library);
     copy_string(reason, reason_capacity, "");
     dlerror();
-    void *handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    void *handle = open_with_one_thread(name);
     if (!handle) {
         const char *error = dlerror();
         copy_string(reason, reason_capacity, error ? error : "cannot be opened");
