@@ -36,8 +36,8 @@ let package = Package(
     ],
     targets: [
         // The BLAS loader and Luz's own GEMM. Its kernels are optimized in every build
-        // configuration: a debug build's -O0 would make the built-in GEMM, and so every test
-        // that runs on it, twenty times slower.
+        // configuration: at a debug build's -O0 the built-in GEMM is eleven times slower (512³ on
+        // one core: 7.9 against 89.7 GFLOP/s), and so is every test that runs on it.
         .target(
             name: "CLuzBLAS",
             cSettings: [.unsafeFlags(["-O3"])],

@@ -92,7 +92,7 @@ int luz_gemm_isa(void) {
                 (c)[i * (ldc) + j] = (beta) == 0 ? 0 : (beta) * (c)[i * (ldc) + j];                \
     } while (0)
 
-// The entry points of one scalar type: the cases without a product, then the instance of the
+// The entry point of one scalar type: the cases without a product, then the instance of the
 // instruction set asked for (the portable one when the processor lacks it).
 #if defined(__x86_64__)
 #define RUN_ON(isa, type, run)                                                                     \
@@ -117,11 +117,6 @@ int luz_gemm_isa(void) {
         gemm_##type##_fn run = luz_gemm_portable_##type##_run;                                     \
         RUN_ON(isa, type, run)                                                                     \
         run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);                         \
-    }                                                                                              \
-    void luz_gemm_##type(int transA, int transB, long m, long n, long k, T alpha, const T *a,       \
-                         long lda, const T *b, long ldb, T beta, T *c, long ldc) {                  \
-        luz_gemm_##type##_with(luz_gemm_isa(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, \
-                               c, ldc);                                                            \
     }
 
 GEMM_ENTRY_POINTS(f32, float)

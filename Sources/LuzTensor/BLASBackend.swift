@@ -92,7 +92,7 @@ public struct BLASBackend: Sendable, CustomStringConvertible {
 
     /// OpenBLAS's kernels for processors without AVX2 (the names its build configuration
     /// reports). A Debian OpenBLAS older than a processor picks one of these on it (0.3.21
-    /// runs "Prescott" on Sapphire Rapids, about a fifth of the processor's speed), and then
+    /// runs "Prescott" on Sapphire Rapids, about a sixth of the speed of its own AVX-512 kernel there), and then
     /// Luz's built-in GEMM, compiled for AVX2 or AVX-512, is several times faster.
     static let kernelsWithoutAVX2: Set<String> = [
         "Katmai", "Coppermine", "Northwood", "Prescott", "Banias", "Atom", "Core2", "Penryn", "Dunnington",

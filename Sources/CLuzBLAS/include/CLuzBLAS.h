@@ -4,7 +4,7 @@
 //  - a loader that finds a BLAS library at run time (dlopen) and hands back its entry points;
 //  - Luz's own GEMM (packed panels, register-blocked micro-kernels written with clang's vector
 //    extensions, compiled for several instruction sets and chosen at run time), used when no
-//    library is found and for the small products where it beats the library.
+//    usable library is found.
 // Every product is row-major: C = alpha · op(A) · op(B) + beta · C, op transposing when asked.
 
 #include <stddef.h>
@@ -63,21 +63,12 @@ int luz_gemm_isa(void);
 const char *luz_gemm_isa_name(int isa);
 
 /// Row-major single-precision GEMM on the calling thread, with any transposes and leading
-/// dimensions (`lda` ≥ the columns of A as stored, and so on).
-void luz_gemm_f32(int transA, int transB, long m, long n, long k,
-                  float alpha, const float *a, long lda, const float *b, long ldb,
-                  float beta, float *c, long ldc);
-/// Row-major double-precision GEMM on the calling thread, as `luz_gemm_f32`.
-void luz_gemm_f64(int transA, int transB, long m, long n, long k,
-                  double alpha, const double *a, long lda, const double *b, long ldb,
-                  double beta, double *c, long ldc);
-
-/// `luz_gemm_f32` on the instruction set `isa`, which the processor must support (for tests and
-/// measurements of each instance).
+/// dimensions (`lda` ≥ the columns of A as stored, and so on), on the instruction set `isa`
+/// (the portable one when the processor lacks it; `luz_gemm_isa()` is the best it has).
 void luz_gemm_f32_with(int isa, int transA, int transB, long m, long n, long k,
                        float alpha, const float *a, long lda, const float *b, long ldb,
                        float beta, float *c, long ldc);
-/// `luz_gemm_f64` on the instruction set `isa`, as `luz_gemm_f32_with`.
+/// Row-major double-precision GEMM on the calling thread, as `luz_gemm_f32_with`.
 void luz_gemm_f64_with(int isa, int transA, int transB, long m, long n, long k,
                        double alpha, const double *a, long lda, const double *b, long ldb,
                        double beta, double *c, long ldc);
