@@ -1,3 +1,4 @@
+import Foundation
 import LuzTensor
 import LuzTestSupport
 import Testing
@@ -35,10 +36,16 @@ struct CreationTests {
         let c = Tensor.randn([100], generator: Generator(seed: 43))
         #expect(a.floats == b.floats)
         #expect(a.floats != c.floats)
-        manualSeed(5)
-        let d = Tensor.rand([10])
-        manualSeed(5)
-        #expect(Tensor.rand([10]).floats == d.floats)
+    }
+
+    /// In a child process: tests running in parallel draw from the default generator too.
+    @Test func manualSeedFixesTheDefaultGenerator() async {
+        await #expect(processExitsWith: .success) {
+            manualSeed(5)
+            let d = Tensor.rand([10])
+            manualSeed(5)
+            exit(Tensor.rand([10]).floats == d.floats ? 0 : 1)
+        }
     }
 
     @Test func generatorValuesAreFixedAcrossMachines() {
