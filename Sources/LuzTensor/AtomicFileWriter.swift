@@ -24,7 +24,9 @@ import Darwin
 /// ```
 ///
 /// Temporary files are named `.<name>.<pid>.<random>.partial`, and the writer holds an
-/// exclusive `flock(2)` on its file from creation until the rename or deletion. Before a new
+/// exclusive `flock(2)` on its file from just after creation until the rename or deletion
+/// (a file deleted by another writer's cleanup before the lock is granted is replaced by a
+/// new one under a new name). Before a new
 /// one is created in the same folder, the `.partial` files that nobody holds locked are
 /// deleted: what a killed process left. A process id cannot tell that: across PID namespaces
 /// (containers sharing a cache volume) or hosts (NFS) another writer's process is invisible and
@@ -35,7 +37,7 @@ public final class AtomicFileWriter {
     public let path: String
     /// The hidden temporary file the bytes are written to until ``commit()``.
     public let temporaryPath: String
-    private var descriptor: Int32
+    private var descriptor: Int32 = -1
     private var finished = false
 
     /// Creates the temporary file next to `path`.
@@ -47,27 +49,33 @@ public final class AtomicFileWriter {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
         AtomicFileWriter.removeStaleTemporaries(in: directory)
-        temporaryPath = directory + "/." + url.lastPathComponent
-            + ".\(getpid()).\(String(UInt32.random(in: 0...UInt32.max), radix: 16)).partial"
-        descriptor = -1
         try FaultInjection.check(.create, path: path)
-        // Created under a name the cleanup does not lock-check, locked, then renamed to the
-        // `.partial` name: a `.partial` file is never unlocked while its writer lives.
-        let creatingPath = temporaryPath + AtomicFileWriter.creatingSuffix
-        descriptor = open(creatingPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw FileWriteError(path: path, step: .create, code: errno)
-        }
-        // A file system without flock support leaves the file unlocked; the cleanup then never
-        // deletes it by lock, only by age.
-        _ = flock(descriptor, LOCK_EX | LOCK_NB)
-        guard rename(creatingPath, temporaryPath) == 0 else {
-            let code = errno
-            unlink(creatingPath)
-            close(descriptor)
-            descriptor = -1
-            finished = true
-            throw FileWriteError(path: path, step: .create, code: code)
+        // Between `open` and `flock` the new file is unlocked, and another writer's cleanup may
+        // delete it (it cannot tell it from a dead writer's). The lock is taken blocking, so it
+        // is granted only after such a cleanup has unlinked the file; a file found unlinked is
+        // given up for a fresh name. A kill anywhere leaves at most an unlocked `.partial`
+        // file, which the next write to the folder deletes.
+        var attempt = 0
+        while true {
+            let candidate = directory + "/." + url.lastPathComponent
+                + ".\(getpid()).\(String(UInt32.random(in: 0...UInt32.max), radix: 16)).partial"
+            let opened = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard opened >= 0 else {
+                if errno == EEXIST { continue }
+                throw FileWriteError(path: path, step: .create, code: errno)
+            }
+            var locked: Int32
+            repeat { locked = flock(opened, LOCK_EX) } while locked != 0 && errno == EINTR
+            // Without flock support (the call fails) the file is never deleted by a cleanup.
+            var info = stat()
+            if locked != 0 || (fstat(opened, &info) == 0 && info.st_nlink > 0) {
+                temporaryPath = candidate
+                descriptor = opened
+                break
+            }
+            close(opened)
+            attempt += 1
+            guard attempt < 100 else { throw FileWriteError(path: path, step: .create, code: ENOENT) }
         }
     }
 
@@ -158,12 +166,6 @@ public final class AtomicFileWriter {
         try file.commit()
     }
 
-    /// The suffix of a temporary file between its creation and its lock (microseconds).
-    static let creatingSuffix = ".new"
-    /// Files stuck in creation (a process killed between `open` and `rename`) are deleted
-    /// once this old: no writer takes anywhere near that long to lock its new file.
-    static let creatingLifetime: TimeInterval = 3600
-
     /// Deletes the temporary files (`.<name>.<pid>.<random>.partial`) in `directory` that no
     /// writer holds locked: what a process killed in the middle of a write leaves behind. A
     /// live writer's file, in this process or any other sharing the file system, is kept.
@@ -179,11 +181,6 @@ public final class AtomicFileWriter {
                 // writer can be confused with it (names are never reused: O_EXCL, random).
                 if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { unlink(path) }
                 close(descriptor)
-            } else if name.hasSuffix(".partial" + creatingSuffix),
-                      let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-                      let modified = attributes[.modificationDate] as? Date,
-                      Date().timeIntervalSince(modified) > creatingLifetime {
-                unlink(path)
             }
         }
     }

@@ -128,7 +128,7 @@ enum BLAS {
 }
 
 /// Generic entry so kernels written over `TensorFloat` reach the right GEMM.
-protocol GemmScalar: TensorFloat {
+protocol GemmScalar: TensorFloat, Codable {
     /// A vector of eight scalars, for kernels written with explicit SIMD.
     associatedtype Lanes: SIMD where Lanes.Scalar == Self
     /// One product on the calling thread, on `kernel`.

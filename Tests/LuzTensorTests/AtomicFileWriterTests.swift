@@ -149,18 +149,42 @@ struct StaleTemporaryTests {
         #expect(folderContents(folder) == ["other.bin"])
     }
 
-    /// A process killed between creating its file and locking it leaves a `.partial.new` file,
-    /// deleted once it is an hour old (never sooner: it may be a writer about to lock it).
-    @Test func aFileStuckInCreationIsRemovedWhenOld() throws {
+    /// A writer's file is unlocked for an instant after its creation, and a cleanup running then
+    /// deletes it; the writer must notice and start again under a new name. Writers racing a
+    /// cleanup that runs without pause all commit their content, and nothing is left over.
+    @Test func writersRacingACleanupAllCommit() async throws {
         let folder = try makeScratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let young = folder + "/.a.bin.1.1.partial.new", old = folder + "/.b.bin.1.2.partial.new"
-        try Data([1]).write(to: URL(fileURLWithPath: young))
-        try Data([1]).write(to: URL(fileURLWithPath: old))
-        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -7200)], ofItemAtPath: old)
-        AtomicFileWriter.removeStaleTemporaries(in: folder)
-        #expect(folderContents(folder) == [".a.bin.1.1.partial.new"])
+        let stop = Flag()
+        let cleaner = Thread {
+            while !stop.isSet { AtomicFileWriter.removeStaleTemporaries(in: folder) }
+        }
+        cleaner.start()
+        defer { stop.set() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<4 {
+                group.addTask {
+                    for round in 0..<200 {
+                        let bytes = Array("\(writer)-\(round)".utf8)
+                        try AtomicFileWriter.write(bytes, to: folder + "/file\(writer).bin")
+                        #expect(FileManager.default.contents(atPath: folder + "/file\(writer).bin") == Data(bytes))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        stop.set()
+        while !cleaner.isFinished { usleep(1000) }
+        #expect(folderContents(folder).sorted() == (0..<4).map { "file\($0).bin" })
     }
+}
+
+/// A flag set once from one thread and read from another.
+private final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    func set() { lock.lock(); value = true; lock.unlock() }
 }
 
 /// The scenario of `aProcessKilledMidWrite…`, reading its folder from the parent's file.
