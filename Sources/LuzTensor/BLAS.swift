@@ -21,6 +21,8 @@ enum BLAS {
         #if !canImport(Accelerate)
         var sgemm: luz_cblas_sgemm_fn?
         var dgemm: luz_cblas_dgemm_fn?
+        /// ``prefersBuiltinForSmallProducts(_:isa:)`` of this backend.
+        var smallProductsOnBuiltin = false
         #endif
     }
 
@@ -33,7 +35,8 @@ enum BLAS {
         let request = ProcessInfo.processInfo.environment["LUZ_BLAS"]
         let (backend, library, warning) = BLASBackend.select(request: request, candidates: BLASBackend.searchedLibraries)
         if let warning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
-        return State(backend: backend, sgemm: library?.sgemm, dgemm: library?.dgemm)
+        return State(backend: backend, sgemm: library?.sgemm, dgemm: library?.dgemm,
+                     smallProductsOnBuiltin: prefersBuiltinForSmallProducts(backend, isa: luz_gemm_isa()))
         #endif
     }()
 
@@ -45,12 +48,26 @@ enum BLAS {
         case builtin(Int32)
     }
 
-    /// Where a product goes when the caller does not say: the library where one is in use, the
-    /// built-in GEMM otherwise and for sizes the library's 32-bit interface cannot take.
-    ///
-    /// `luz-bench gemm` found no shape, small ones included, where the built-in GEMM was
-    /// reliably faster than OpenBLAS's own kernel for the processor (OpenBLAS has unpacked
-    /// kernels for small products), so a library in use runs every product.
+    /// The largest product (m · n · k) that the built-in GEMM takes from an OpenBLAS library
+    /// in use: the per-head products of attention (32 × 16 × 32, 32 × 32 × 64, ...), which it
+    /// reads in place without packing. `luz-bench gemm` on Sapphire Rapids, against OpenBLAS
+    /// 0.3.21's SkylakeX kernel: 1.28× (32 × 32 × 16 NT), 1.17× (32 × 16 × 32 NN), 1.05× (TN),
+    /// 1.06× (32 × 32 × 64 NT); from 32 × 676 × 9 (195 000) on OpenBLAS was faster.
+    static let builtinSmallProductLimit = 1 << 16
+
+    /// Whether products up to ``builtinSmallProductLimit`` go to the built-in GEMM although a
+    /// library is in use: with OpenBLAS, where the built-in GEMM runs AVX-512 (the only pairing
+    /// measured; other libraries and instruction sets keep the library for every product).
+    static func prefersBuiltinForSmallProducts(_ backend: BLASBackend, isa: Int32) -> Bool {
+        guard backend.kind == .library, isa == Int32(LUZ_GEMM_AVX512) else { return false }
+        return backend.configuration.hasPrefix("OpenBLAS")
+            || (backend.path ?? "").lowercased().contains("openblas")
+    }
+
+    /// Where a product goes when the caller does not say: the built-in GEMM when no library is
+    /// in use, for sizes the library's 32-bit interface cannot take, and for the small products
+    /// where it beats the library (``prefersBuiltinForSmallProducts(_:isa:)``); the library
+    /// otherwise.
     @inline(__always)
     static func automaticKernel(m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int) -> Kernel {
         #if canImport(Accelerate)
@@ -58,6 +75,9 @@ enum BLAS {
         #else
         let limit = Int(Int32.max)
         if state.backend.kind != .library || m > limit || n > limit || k > limit || lda > limit || ldb > limit || ldc > limit {
+            return .builtin(luz_gemm_isa())
+        }
+        if state.smallProductsOnBuiltin && m * n * k <= builtinSmallProductLimit {
             return .builtin(luz_gemm_isa())
         }
         return .library

@@ -65,7 +65,9 @@ private struct GEMMCase: CustomStringConvertible {
 private func cases() -> [GEMMCase] {
     var cases: [GEMMCase] = []
     let sizes = [(1, 1, 1), (1, 7, 3), (5, 1, 9), (7, 13, 5), (17, 31, 19), (31, 37, 41), (13, 129, 257),
-                 (97, 53, 300), (12, 32, 16), (24, 64, 1), (3, 5, 0), (60, 70, 520), (300, 40, 20), (3, 2100, 5)]
+                 (97, 53, 300), (12, 32, 16), (24, 64, 1), (3, 5, 0), (60, 70, 520), (300, 40, 20), (3, 2100, 5),
+                 // Half-width tiles of 2·MR rows (n ≤ half a tile, or the last half), with rows left over.
+                 (40, 16, 33), (35, 8, 17), (33, 48, 20), (64, 12, 64)]
     for (index, (m, n, k)) in sizes.enumerated() {
         for transposeA in [false, true] {
             for transposeB in [false, true] {
@@ -250,6 +252,25 @@ struct BLASBackendTests {
         } else {
             // OpenBLAS was found but runs a kernel older than the processor: said in the reason.
             #expect(backend.reason.contains("OpenBLAS at"), "\(backend.reason)")
+        }
+    }
+
+    @Test("with OpenBLAS, attention-sized products go to the built-in GEMM where it runs AVX-512")
+    func smallProductsChoice() {
+        func backend(_ path: String, _ configuration: String) -> BLASBackend {
+            BLASBackend(kind: .library, path: path, configuration: configuration, reason: "test", skipped: [],
+                        builtinInstructionSet: "avx512")
+        }
+        let openBLAS = backend("/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+                               "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64")
+        let avx512 = Int32(LUZ_GEMM_AVX512), avx2 = Int32(LUZ_GEMM_AVX2)
+        #expect(BLAS.prefersBuiltinForSmallProducts(openBLAS, isa: avx512))
+        #expect(!BLAS.prefersBuiltinForSmallProducts(openBLAS, isa: avx2))
+        #expect(!BLAS.prefersBuiltinForSmallProducts(backend("/opt/intel/libmkl_rt.so", ""), isa: avx512))
+        #expect(32 * 32 * 64 <= BLAS.builtinSmallProductLimit && 32 * 676 * 9 > BLAS.builtinSmallProductLimit)
+        if BLAS.state.smallProductsOnBuiltin {
+            #expect(BLAS.automaticKernel(m: 32, n: 16, k: 32, lda: 32, ldb: 16, ldc: 16) == .builtin(avx512))
+            #expect(BLAS.automaticKernel(m: 512, n: 512, k: 512, lda: 512, ldb: 512, ldc: 512) == .library)
         }
     }
 
