@@ -16,11 +16,11 @@ open class LRScheduler {
     /// Each group's learning rate when the scheduler was created (restored by
     /// ``loadStateDict(_:)``: a scheduler rebuilt on a resumed run must not take the decayed
     /// rate as its base).
-    public private(set) var baseLearningRates: [Double]
+    public internal(set) var baseLearningRates: [Double]
     /// The number of ``step()`` calls so far (torch's `last_epoch`, 0 after creation).
-    public private(set) var lastEpoch = 0
+    public internal(set) var lastEpoch = 0
     /// The learning rates set by the last step (torch's `get_last_lr()`).
-    public private(set) var learningRates: [Double]
+    public internal(set) var learningRates: [Double]
 
     /// Records the base rates of `optimizer`'s groups and sets the rates of epoch 0.
     public init(optimizer: Optimizer) {
@@ -40,7 +40,20 @@ open class LRScheduler {
         apply(learningRates(current: optimizer.parameterGroups.map(\.learningRate)))
     }
 
-    private func apply(_ rates: [Double]) {
+    /// Starts the schedule again from epoch 0, with the rates of epoch 0 computed from the base
+    /// rates (torch's `step(0)`, which ``SequentialLR`` calls at each milestone).
+    func restart() {
+        lastEpoch = 0
+        apply(learningRatesAtRestart())
+    }
+
+    /// The rates of epoch 0 from the base rates. A scheduler with more state than its epoch
+    /// resets it here.
+    func learningRatesAtRestart() -> [Double] {
+        learningRates(current: baseLearningRates)
+    }
+
+    func apply(_ rates: [Double]) {
         require(rates.count == optimizer.parameterGroups.count,
                 "\(Self.self): \(rates.count) rates for \(optimizer.parameterGroups.count) groups")
         for (i, rate) in rates.enumerated() { optimizer.parameterGroups[i].learningRate = rate }

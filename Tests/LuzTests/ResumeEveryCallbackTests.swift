@@ -69,6 +69,29 @@ let resumeCases: [ResumeCase] = [
     .scheduler("OneCycleLR", callOn: .trainBatchEnd) {
         OneCycleLR(optimizer: $0, maximumLearningRate: 0.05, totalSteps: resumeEpochs * resumeBatchesPerEpoch)
     },
+    .scheduler("LinearLR") { LinearLR(optimizer: $0, startFactor: 0.2, totalSteps: 6) },
+    .scheduler("ConstantLR") { ConstantLR(optimizer: $0, factor: 0.3, totalSteps: 6) },
+    .scheduler("PolynomialLR") { PolynomialLR(optimizer: $0, totalSteps: 10, power: 2) },
+    // Periods of 2, 4, 8 steps: the kill falls in the second, the end in the third.
+    .scheduler("CosineAnnealingWarmRestarts", callOn: .trainBatchEnd) {
+        CosineAnnealingWarmRestarts(optimizer: $0, firstPeriod: 2, periodMultiplier: 2, minimumLearningRate: 0.001)
+    },
+    // Cycles of 9 batches, the momentum (Adam's β₁) cycling too.
+    .scheduler("CyclicLR", callOn: .trainBatchEnd) {
+        CyclicLR(optimizer: $0, baseLearningRate: 0.001, maximumLearningRate: 0.05, stepSizeUp: 5, stepSizeDown: 4,
+                 mode: .triangular2)
+    },
+    // Warm-up, then a decay that starts at the milestone (before the kill) from its own epoch 0.
+    .scheduler("SequentialLR") { optimizer in
+        SequentialLR(optimizer: optimizer, schedulers: [
+            LinearLR(optimizer: optimizer, startFactor: 0.1, totalSteps: 3),
+            CosineAnnealingWarmRestarts(optimizer: optimizer, firstPeriod: 3),
+        ], milestones: [3])
+    },
+    .scheduler("ChainedScheduler") { optimizer in
+        ChainedScheduler(schedulers: [ConstantLR(optimizer: optimizer, factor: 0.5, totalSteps: 6),
+                                      ExponentialLR(optimizer: optimizer, gamma: 0.8)])
+    },
     ResumeCase(name: "ReduceLROnPlateau", covers: ["ReduceLROnPlateau", "LRSchedulerCallback"]) { _ in
         [LRSchedulerCallback(monitor: "valid_loss") { ReduceLROnPlateau(optimizer: $0, factor: 0.5, patience: 0, threshold: 0.2) }]
     },
@@ -198,7 +221,7 @@ func shippedTypes(in text: String, schedulersFile: Bool) -> Set<String> {
         let name = String(words[index + 1])
         let conformances = words[(index + 2)...]
         if conformances.contains("Callback") || conformances.contains("RestoresBeforeFit")
-            || (schedulersFile && name != "LRScheduler") {
+            || conformances.contains("LRScheduler") || (schedulersFile && name != "LRScheduler") {
             found.insert(name)
         }
     }
