@@ -242,11 +242,15 @@ open class Optimizer {
         for index in parameters.indices { try restoreParameterState(perParameter[index], at: index) }
     }
 
-    /// Checks that saved per-parameter entries have the parameter's shape (step counts, 0-D,
-    /// excepted).
+    /// The per-parameter entries that hold one number (the step count; NAdam's `mu_product`,
+    /// ASGD's `eta` and `mu`) rather than a tensor of the parameter's shape.
+    var scalarStateNames: Set<String> { ["step"] }
+
+    /// Checks that saved per-parameter entries have the parameter's shape (the entries of
+    /// ``scalarStateNames`` excepted).
     func validateParameterState(_ entries: StateDict, at index: Int) throws {
         for (name, tensor) in entries {
-            if name != "step" && tensor.shape != parameters[index].shape {
+            if !scalarStateNames.contains(name) && tensor.shape != parameters[index].shape {
                 throw StateDictError.shapeMismatch(key: "state.\(index).\(name)", expected: parameters[index].shape, found: tensor.shape)
             }
             if !tensor.doubles.allSatisfy(\.isFinite) {

@@ -259,10 +259,16 @@ struct OptimizerBehaviourTests {
         #expect(make(SGD.self, [Tensor.zeros([1], requiresGrad: true)]).learningRate == 1e-3)
     }
 
-    @Test(arguments: ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+    @Test(arguments: ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adamax", "Adadelta", "ASGD", "Rprop"])
     func stateRestoresTrainingExactly(name: String) throws {
         func makeOptimizer(_ parameters: [Tensor]) -> Optimizer {
             switch name {
+            case "NAdam": return NAdam(parameters, learningRate: 0.05, weightDecay: 0.01)
+            case "RAdam": return RAdam(parameters, learningRate: 0.05)
+            case "Adamax": return Adamax(parameters, learningRate: 0.05)
+            case "Adadelta": return Adadelta(parameters)
+            case "ASGD": return ASGD(parameters, learningRate: 0.05, averagingStart: 2)
+            case "Rprop": return Rprop(parameters)
             case "SGD": return SGD(parameters, learningRate: 0.05, momentum: 0.9)
             case "Adam": return Adam(parameters, learningRate: 0.05, amsgrad: true)
             case "AdamW": return AdamW(parameters, learningRate: 0.05)
@@ -315,7 +321,7 @@ struct OptimizerBehaviourTests {
         #expect(throws: StateDictError.missingKey("state.0.exp_avg_sq")) { try Adam([p]).loadStateDict(missing) }
     }
 
-    @Test(arguments: ["SGD", "Adam", "RMSprop", "Adagrad"])
+    @Test(arguments: ["SGD", "Adam", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adamax", "Adadelta", "ASGD", "Rprop"])
     func fitsALine(name: String) {
         // y = 3x + 2 from 64 points: a Linear(1, 1) recovers the slope and intercept.
         let x = Tensor.uniform([64, 1], low: -1, high: 1, generator: Generator(seed: 4))
@@ -326,6 +332,12 @@ struct OptimizerBehaviourTests {
         case "SGD": optimizer = SGD(model.parameters(), learningRate: 0.1, momentum: 0.9)
         case "Adam": optimizer = Adam(model.parameters(), learningRate: 0.05)
         case "RMSprop": optimizer = RMSprop(model.parameters(), learningRate: 0.01)
+        case "NAdam": optimizer = NAdam(model.parameters(), learningRate: 0.05)
+        case "RAdam": optimizer = RAdam(model.parameters(), learningRate: 0.05)
+        case "Adamax": optimizer = Adamax(model.parameters(), learningRate: 0.05)
+        case "Adadelta": optimizer = Adadelta(model.parameters(), learningRate: 1, rho: 0.5)
+        case "ASGD": optimizer = ASGD(model.parameters(), learningRate: 0.1)
+        case "Rprop": optimizer = Rprop(model.parameters())
         default: optimizer = Adagrad(model.parameters(), learningRate: 0.5)
         }
         for _ in 0..<600 {

@@ -20,6 +20,8 @@ struct ResumeCase: CustomTestStringConvertible, Sendable {
     var resumesFromCheckpoint = false
     /// The fit's epochs: a range whose minimum keeps early stopping from ending the run before the kill.
     var epochs: EpochSpec = EpochSpec(resumeEpochs)
+    /// The optimizer of the fit, with its defaults and the fit's learning rate.
+    var optimizer: Optimizer.Type = Adam.self
     let make: @Sendable (_ folder: String) -> [any Callback]
 
     var testDescription: String { name }
@@ -92,6 +94,16 @@ let resumeCases: [ResumeCase] = [
         ChainedScheduler(schedulers: [ConstantLR(optimizer: optimizer, factor: 0.5, totalSteps: 6),
                                       ExponentialLR(optimizer: optimizer, gamma: 0.8)])
     },
+    // Optimizers with per-parameter state beyond SGD's and Adam's (their numbers too: NAdam's
+    // mu_product, ASGD's eta and mu), each with a scheduler that moves its rate.
+    ResumeCase(name: "NAdam", covers: ["NAdam"], optimizer: NAdam.self) { _ in [] },
+    ResumeCase(name: "RAdam", covers: ["RAdam"], optimizer: RAdam.self) { _ in [] },
+    ResumeCase(name: "Adamax", covers: ["Adamax"], optimizer: Adamax.self) { _ in [] },
+    ResumeCase(name: "Adadelta", covers: ["Adadelta"], optimizer: Adadelta.self) { _ in [] },
+    ResumeCase(name: "ASGD", covers: ["ASGD"], optimizer: ASGD.self) { _ in
+        [LRSchedulerCallback { ExponentialLR(optimizer: $0, gamma: 0.9) }]
+    },
+    ResumeCase(name: "Rprop", covers: ["Rprop"], optimizer: Rprop.self) { _ in [] },
     ResumeCase(name: "ReduceLROnPlateau", covers: ["ReduceLROnPlateau", "LRSchedulerCallback"]) { _ in
         [LRSchedulerCallback(monitor: "valid_loss") { ReduceLROnPlateau(optimizer: $0, factor: 0.5, patience: 0, threshold: 0.2) }]
     },
@@ -111,7 +123,7 @@ func resumeFit(_ scenario: ResumeCase, folder: String, extra: [any Callback]) th
                 Linear(16, 2)
             }
         },
-        loss: CrossEntropyLoss(), metrics: [Accuracy()])
+        loss: CrossEntropyLoss(), optimizer: scenario.optimizer, metrics: [Accuracy()])
     return try setup.learningRate(0.02)
         .fit(.tensors(x, y, batchSize: 16, shuffle: true), epochs: scenario.epochs, validData: 0.25,
              callbacks: scenario.make(folder) + extra, verbose: false, seed: 77)
