@@ -154,7 +154,16 @@ extension Tensor {
     /// Elementwise square.
     public func squared() -> Tensor { pow(2) }
 
-    /// Elements limited to `[min, max]`; the gradient flows where the input was inside the range.
+    /// Elements limited to `[min, max]` (torch's `clamp`); NaN stays NaN.
+    ///
+    /// The gradient flows where the input lies inside the closed range and is 0 outside it and
+    /// at NaN. At exactly a bound Luz passes the gradient (the input counts as inside), a
+    /// deliberate difference: torch 2 passes none there for scalar bounds. Passing it keeps a
+    /// parameter that has come to rest exactly on a bound trainable instead of freezing it.
+    ///
+    /// - Parameters:
+    ///   - lower: the smallest value kept, or `nil` for no lower bound.
+    ///   - upper: the largest value kept, or `nil` for no upper bound.
     public func clamped(min lower: Double? = nil, max upper: Double? = nil) -> Tensor {
         require(lower != nil || upper != nil, "clamp: give min, max or both")
         var result = self.detached()
