@@ -313,18 +313,37 @@ extension Tensor {
     public static func .> (a: Tensor, b: Double) -> Tensor { a .> a.scalarLike(b) }
     public static func .>= (a: Tensor, b: Double) -> Tensor { a .>= a.scalarLike(b) }
 
-    /// Elementwise logical and of two bool tensors.
-    public static func .& (a: Tensor, b: Tensor) -> Tensor {
-        (a.to(.int64) * b.to(.int64)).to(.bool)
+    /// Elementwise logical and (broadcast), the same as ``logicalAnd(_:)``.
+    public static func .& (a: Tensor, b: Tensor) -> Tensor { a.logicalAnd(b) }
+
+    /// Elementwise logical or (broadcast), the same as ``logicalOr(_:)``.
+    public static func .| (a: Tensor, b: Tensor) -> Tensor { a.logicalOr(b) }
+
+    /// Elementwise logical not, the same as ``logicalNot()``.
+    public static prefix func .! (a: Tensor) -> Tensor { a.logicalNot() }
+
+    /// Elementwise logical and with broadcasting (torch's `logical_and`): any nonzero element,
+    /// NaN included, counts as true; the result is bool.
+    public func logicalAnd(_ other: Tensor) -> Tensor {
+        Tensor.compare(to(.bool).to(.int64) * other.to(.bool).to(.int64), scalarLike(0).to(.int64),
+                       NotEqualOp.self, op: "logicalAnd")
     }
 
-    /// Elementwise logical or of two bool tensors.
-    public static func .| (a: Tensor, b: Tensor) -> Tensor {
-        (a.to(.int64) + b.to(.int64)).to(.bool)
+    /// Elementwise logical or with broadcasting (torch's `logical_or`); nonzero is true.
+    public func logicalOr(_ other: Tensor) -> Tensor {
+        Tensor.compare(to(.bool).to(.int64) + other.to(.bool).to(.int64), scalarLike(0).to(.int64),
+                       NotEqualOp.self, op: "logicalOr")
     }
 
-    /// Elementwise logical not of a bool tensor.
-    public static prefix func .! (a: Tensor) -> Tensor { a.to(.bool) .== 0 }
+    /// Elementwise logical exclusive or with broadcasting (torch's `logical_xor`); nonzero is true.
+    public func logicalXor(_ other: Tensor) -> Tensor {
+        Tensor.compare(to(.bool).to(.int64), other.to(.bool).to(.int64), NotEqualOp.self, op: "logicalXor")
+    }
+
+    /// Elementwise logical not (torch's `logical_not`): true where an element is 0.
+    public func logicalNot() -> Tensor {
+        Tensor.compare(to(.bool).to(.int64), scalarLike(0).to(.int64), EqualOp.self, op: "logicalNot")
+    }
 
     /// `true` when every element is nonzero.
     public var all: Bool { doubles.allSatisfy { $0 != 0 } }
