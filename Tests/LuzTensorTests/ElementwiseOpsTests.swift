@@ -51,6 +51,12 @@ struct ElementwiseOpsTests {
         checkGradients([positive], "rsqrt") { $0[0].rsqrt() }
         checkGradients([positive], "reciprocal") { $0[0].reciprocal() }
         checkGradients([any], "nanToNum") { $0[0].replacingNonFinite() }
+        // Steps: 0 away from the jumps (the seeded inputs are nowhere within eps of one).
+        let steps = gradInput([3, 4], in: -3...3, seed: 23)
+        checkGradients([steps], "floor") { $0[0].floor() }
+        checkGradients([steps], "ceil") { $0[0].ceil() }
+        checkGradients([steps], "round") { $0[0].rounded() }
+        checkGradients([steps], "trunc") { $0[0].truncated() }
     }
 
     @Test func nanAndInfinityTestsAndReplacement() {
