@@ -9,9 +9,9 @@ extension Tensor {
     ///
     /// Each operand gets one letter per dimension; a letter shared by operands must name
     /// dimensions of the same size. Without `->` the output holds the letters used exactly
-    /// once, in alphabetical order, as in torch. Operands are contracted from left to right,
-    /// each pair as one batched matrix product. Not supported: a letter repeated inside one
-    /// operand (diagonals) and `...` (broadcast dimensions).
+    /// once, in alphabetical order, as in torch. A letter repeated inside one operand takes its
+    /// diagonal (`"ii->i"`, the trace `"ii->"`). Operands are contracted from left to right,
+    /// each pair as one batched matrix product. Not supported: `...` (broadcast dimensions).
     ///
     /// - Parameters:
     ///   - equation: the subscripts, such as `"bhqd,bhkd->bhqk"`; spaces are ignored.
@@ -37,8 +37,6 @@ extension Tensor {
                     "einsum: '\(equation)': subscripts must be letters a–z or A–Z")
             require(letters.count == operand.rank,
                     "einsum: '\(equation)': operand \(k) has \(letters.count) subscripts for shape \(describe(operand.shape))")
-            require(Set(letters).count == letters.count,
-                    "einsum: '\(equation)': a letter repeated inside operand \(k) (a diagonal) is not supported")
             for (letter, size) in zip(letters, operand.shape) {
                 if let known = sizes[letter] {
                     require(known == size,
@@ -59,10 +57,16 @@ extension Tensor {
             output = uses.filter { $0.value == 1 }.keys.sorted()
         }
 
-        var current = operands[0], letters = inputs[0]
+        // A letter repeated inside one operand takes the diagonal: "ii->i", the trace "ii->".
+        var operands = operands, subscripts = inputs
+        for k in operands.indices {
+            (operands[k], subscripts[k]) = diagonal(operands[k], subscripts[k])
+        }
+
+        var current = operands[0], letters = subscripts[0]
         for k in operands.indices.dropFirst() {
-            let later = Set(output).union(inputs[(k + 1)...].joined())
-            (current, letters) = contract(current, letters, operands[k], inputs[k], keeping: later, sizes: sizes)
+            let later = Set(output).union(subscripts[(k + 1)...].joined())
+            (current, letters) = contract(current, letters, operands[k], subscripts[k], keeping: later, sizes: sizes)
         }
         // What is left: sum the letters not in the output, then order the rest like it.
         let dropped = letters.indices.filter { !output.contains(letters[$0]) }
@@ -77,6 +81,23 @@ extension Tensor {
     /// ``einsum(_:_:)`` with the operands as arguments: `Tensor.einsum("ij,jk->ik", a, b)`.
     public static func einsum(_ equation: String, _ operands: Tensor...) -> Tensor {
         einsum(equation, operands)
+    }
+
+    /// The operand with every repeated letter reduced to its diagonal, and its letters, each
+    /// once: the elements off the diagonal are replaced by 0 (by selection, so that NaN there
+    /// does not leak) and summed away.
+    private static func diagonal(_ t: Tensor, _ letters: [Character]) -> (Tensor, [Character]) {
+        var t = t, letters = letters
+        while let q = letters.indices.first(where: { letters[..<$0].contains(letters[$0]) }) {
+            let p = letters.firstIndex(of: letters[q])!, n = t.shape[p]
+            var maskShape = [Int](repeating: 1, count: t.rank)
+            maskShape[p] = n
+            maskShape[q] = n
+            let onDiagonal = Tensor((0..<(n * n)).map { $0 / n == $0 % n }, shape: maskShape)
+            t = Tensor.where(onDiagonal, t, t.scalarLike(0)).sum(dim: q)
+            letters.remove(at: q)
+        }
+        return (t, letters)
     }
 
     /// The product of two operands summed over their shared letters that are not in `keep`,

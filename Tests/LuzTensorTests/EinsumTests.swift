@@ -35,6 +35,19 @@ struct EinsumTests {
         assertClose(summed, [Double](repeating: 6, count: 5) + [Double](repeating: 24, count: 5))
     }
 
+    @Test func diagonalsAndTraces() {
+        // d = torch.arange(4.).reshape(2, 2): einsum('ii->i', d) = [0, 3]; einsum('ii', d) = 3 (trace)
+        let d = Tensor.arange(0, 4).reshaped([2, 2])
+        assertClose(Tensor.einsum("ii->i", d), [0, 3])
+        assertClose(Tensor.einsum("ii", d), [3])
+        // e = torch.arange(8.).reshape(2, 2, 2): einsum('bii->b', e) = [3, 11]; einsum('iij,j->i', e[...], [1., 2]) = [2, 20]
+        let e = Tensor.arange(0, 8).reshaped([2, 2, 2])
+        assertClose(Tensor.einsum("bii->b", e), [3, 11])
+        assertClose(Tensor.einsum("iij,j->i", e, Tensor([Float(1), 2])), [2, 20])
+        // NaN off the diagonal does not reach the trace: torch.einsum('ii', [[1., nan], [nan, 2]]) = 3
+        assertClose(Tensor.einsum("ii", Tensor([[Float(1), .nan], [.nan, 2]])), [3])
+    }
+
     @Test func gradientsByFiniteDifferences() {
         let p = gradInput([2, 3], seed: 61), q = gradInput([3, 4], seed: 62), r = gradInput([4, 2], seed: 63)
         let s = gradInput([2, 3, 4], seed: 64), t = gradInput([2, 4, 3], seed: 65), u = gradInput([2, 4], seed: 66)
@@ -44,5 +57,8 @@ struct EinsumTests {
         checkGradients([s, r], "contract one letter, keep the batch") { Tensor.einsum("bij,jk->bik", $0[0], $0[1]) }
         checkGradients([p], "sum and transpose") { Tensor.einsum("ij->ji", $0[0]) * Tensor.einsum("ij->", $0[0]) }
         checkGradients([s, u], "batch summed away") { Tensor.einsum("bij,bj->i", $0[0], $0[1]) }
+        let square = gradInput([3, 3, 2], seed: 67)
+        checkGradients([square], "diagonal") { Tensor.einsum("iij->ji", $0[0]) }
+        checkGradients([square, q], "trace times matrix") { Tensor.einsum("iij,ik->jk", $0[0], $0[1]) }
     }
 }

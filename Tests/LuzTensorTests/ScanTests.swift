@@ -67,6 +67,20 @@ struct ScanTests {
         assertClose(o, [3, 4, 5, 6, 8, 10])
     }
 
+    @Test func emptyInputs() {
+        // torch.ones(0).prod() = 1; torch.ones(2, 0).prod(1) = [1, 1]; torch.ones(0).cumsum(0) is empty;
+        // torch.linalg.vector_norm(torch.ones(0)) = 0; unique and sort of an empty tensor are empty
+        let empty = Tensor.ones([0])
+        #expect(empty.product().floats == [1])
+        #expect(Tensor.ones([2, 0]).product(dim: 1).floats == [1, 1])
+        #expect(empty.cumulativeSum(dim: 0).shape == [0])
+        #expect(empty.cumulativeProduct(dim: 0).shape == [0])
+        #expect(empty.norm().floats == [0])
+        #expect(empty.unique().values.shape == [0])
+        #expect(empty.sorted().values.shape == [0])
+        #expect(Tensor.ones([2, 3]).padded([0, 0]).shape == [2, 3])
+    }
+
     @Test func gradientsByFiniteDifferences() {
         let a = gradInput([3, 4], seed: 31)
         let positive = gradInput([2, 3, 4], in: 0.5...1.5, seed: 32)
