@@ -133,7 +133,8 @@ public func binaryCrossEntropyWithLogits(_ input: Tensor, _ target: Tensor, weig
                                          positiveWeight: Tensor? = nil, reduction: Reduction = .mean) -> Tensor {
     checkSameShape(input, target, "binaryCrossEntropyWithLogits")
     let y = target.dtype == input.dtype ? target : target.to(input.dtype)
-    let negativeLogSigmoid = (-input).softplus()
+    // No linear threshold: torch's loss keeps the exact log(1 + e^−x) for large logits too.
+    let negativeLogSigmoid = (-input).softplus(threshold: .infinity)
     var loss: Tensor
     if let positiveWeight {
         loss = (1 - y) * input + (1 + (positiveWeight - 1) * y) * negativeLogSigmoid
