@@ -354,9 +354,12 @@ extension Tensor {
             return (self - shift).exp().sum(dim: d, keepDim: true).log() + shift
         }
         let result = keepDim ? kept : kept.squeezed(dim: d)
+        // The rule reads the result through a view of its own: capturing `result` itself (which
+        // is `kept` with keepDim) would make the output and its node keep each other alive.
+        let saved = kept.detached()
         return result.recording("logsumexp", [self]) { [self] g, _ in
             let gradient = keepDim ? g : g.unsqueezed(dim: d)
-            return [gradient * (self - kept).exp()]
+            return [gradient * (self - saved).exp()]
         }
     }
 

@@ -133,4 +133,39 @@ struct EdgeValueTests {
         y.sum().backward()
         assertClose(x.grad!, [.nan, 0, 0, 0.09003058, 0.24472849, 0.66524100], rtol: 1e-5)
     }
+
+    @Test func logSumExpAndOtherRulesDoNotHoldTheirOutput() {
+        // The backward rule must not hold its own output (a retain cycle would leak the graph).
+        let x = Tensor([[1.0, 2], [3, 4]]).requiringGrad()
+        for keepDim in [true, false] {
+            weak var released: Tensor?
+            do {
+                let y = x.logSumExp(dim: 1, keepDim: keepDim)
+                released = y
+                #expect(released != nil)
+            }
+            #expect(released == nil, "keepDim \(keepDim)")
+        }
+        // The same for the other ops whose rules read their output or inputs.
+        let index = Tensor([[Int64(1), 0]])
+        let ops: [(String, (Tensor) -> Tensor)] = [
+            ("std", { $0.standardDeviation(dim: 1, keepDim: true) }),
+            ("norm", { $0.norm(p: 3, dims: [1], keepDim: true) }),
+            ("scatter amax", { $0.scattering(dim: 0, index: index, source: $0.sliced(dim: 0, end: 1), reduction: .amax) }),
+            ("scatter", { $0.scattering(dim: 0, index: index, source: $0.sliced(dim: 0, end: 1)) }),
+            ("expm1", { $0.expm1() }), ("rsqrt", { $0.rsqrt() }), ("reciprocal", { $0.reciprocal() }),
+            ("softplus", { $0.softplus(beta: 2) }), ("pow", { $0.pow($0) }), ("cumprod", { $0.cumulativeProduct(dim: 0) }),
+            ("prod", { $0.product(dim: 0, keepDim: true) }), ("pad", { $0.padded([1, 1], mode: .reflect) }),
+            ("sort", { $0.sorted().values }), ("einsum", { Tensor.einsum("ij,jk->ik", $0, $0) }),
+        ]
+        for (name, op) in ops {
+            weak var released: Tensor?
+            do {
+                let y = op(x)
+                released = y
+                #expect(released != nil)
+            }
+            #expect(released == nil, "\(name)")
+        }
+    }
 }
