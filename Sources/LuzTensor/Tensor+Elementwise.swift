@@ -41,6 +41,16 @@ enum MinOp: BinaryArithmeticOp {
 }
 enum PowOp: BinaryFloatOp { @inline(__always) static func apply<T: TensorFloat>(_ a: T, _ b: T) -> T { T.luzPow(a, b) } }
 
+protocol LogicalOp { static func apply(_ a: Bool, _ b: Bool) -> Bool }
+enum AndOp: LogicalOp { @inline(__always) static func apply(_ a: Bool, _ b: Bool) -> Bool { a && b } }
+enum OrOp: LogicalOp { @inline(__always) static func apply(_ a: Bool, _ b: Bool) -> Bool { a || b } }
+enum XorOp: LogicalOp { @inline(__always) static func apply(_ a: Bool, _ b: Bool) -> Bool { a != b } }
+
+/// A logical operation of two bools.
+enum LogicalKernel<Op: LogicalOp>: BinaryKernel {
+    @inline(__always) static func apply(_ a: Bool, _ b: Bool) -> Bool { Op.apply(a, b) }
+}
+
 enum EqualOp: ComparisonOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> Bool { a == b } }
 enum NotEqualOp: ComparisonOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> Bool { a != b } }
 enum LessOp: ComparisonOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> Bool { a < b } }
@@ -322,27 +332,32 @@ extension Tensor {
     /// Elementwise logical not, the same as ``logicalNot()``.
     public static prefix func .! (a: Tensor) -> Tensor { a.logicalNot() }
 
+    /// `Op` on the truth values of two tensors (nonzero is true), with broadcasting.
+    private static func logical<Op: LogicalOp>(_ a: Tensor, _ b: Tensor, _: Op.Type, op: String) -> Tensor {
+        let x = a.to(.bool), y = b.to(.bool)
+        let plan = BroadcastPlan(x.shape, y.shape, op: op)
+        let out = Tensor.empty(plan.shape, dtype: .bool)
+        plan.apply(x.pointer(Bool.self), y.pointer(Bool.self), out.pointer(Bool.self), LogicalKernel<Op>.self)
+        return out
+    }
+
     /// Elementwise logical and with broadcasting (torch's `logical_and`): any nonzero element,
     /// NaN included, counts as true; the result is bool.
-    public func logicalAnd(_ other: Tensor) -> Tensor {
-        Tensor.compare(to(.bool).to(.int64) * other.to(.bool).to(.int64), scalarLike(0).to(.int64),
-                       NotEqualOp.self, op: "logicalAnd")
-    }
+    public func logicalAnd(_ other: Tensor) -> Tensor { Tensor.logical(self, other, AndOp.self, op: "logicalAnd") }
 
     /// Elementwise logical or with broadcasting (torch's `logical_or`); nonzero is true.
-    public func logicalOr(_ other: Tensor) -> Tensor {
-        Tensor.compare(to(.bool).to(.int64) + other.to(.bool).to(.int64), scalarLike(0).to(.int64),
-                       NotEqualOp.self, op: "logicalOr")
-    }
+    public func logicalOr(_ other: Tensor) -> Tensor { Tensor.logical(self, other, OrOp.self, op: "logicalOr") }
 
     /// Elementwise logical exclusive or with broadcasting (torch's `logical_xor`); nonzero is true.
-    public func logicalXor(_ other: Tensor) -> Tensor {
-        Tensor.compare(to(.bool).to(.int64), other.to(.bool).to(.int64), NotEqualOp.self, op: "logicalXor")
-    }
+    public func logicalXor(_ other: Tensor) -> Tensor { Tensor.logical(self, other, XorOp.self, op: "logicalXor") }
 
     /// Elementwise logical not (torch's `logical_not`): true where an element is 0.
     public func logicalNot() -> Tensor {
-        Tensor.compare(to(.bool).to(.int64), scalarLike(0).to(.int64), EqualOp.self, op: "logicalNot")
+        let x = to(.bool)
+        let out = Tensor.empty(shape, dtype: .bool)
+        let src = x.pointer(Bool.self), dst = out.pointer(Bool.self)
+        parallelChunks(count) { range in for i in range { dst[i] = !src[i] } }
+        return out
     }
 
     /// `true` when every element is nonzero.
