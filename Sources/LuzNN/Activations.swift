@@ -36,6 +36,25 @@ public final class Sigmoid: Module {
     public override func forward(_ input: Tensor) -> Tensor { input.sigmoid() }
 }
 
+/// (1 / β)·log(1 + e^(β·x)) elementwise, and x where β·x exceeds `threshold` (torch's
+/// `nn.Softplus`, β = 1 and threshold 20 by default).
+public final class Softplus: Module {
+    /// The sharpness β; larger values approach relu.
+    public var beta: Double
+    /// The value of β·x above which the function is taken as linear.
+    public var threshold: Double
+
+    /// Creates the layer with torch's defaults.
+    public init(beta: Double = 1, threshold: Double = 20) {
+        self.beta = beta
+        self.threshold = threshold
+        super.init()
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor { input.softplus(beta: beta, threshold: threshold) }
+    public override var configurationDescription: String { "beta: \(beta), threshold: \(threshold)" }
+}
+
 /// GELU, x·Φ(x) (torch's `nn.GELU`; exact by default, or the tanh approximation).
 public final class GELU: Module {
     /// Whether to use the tanh approximation (torch's `approximate="tanh"`).

@@ -19,8 +19,11 @@ public func gelu(_ x: Tensor, approximateTanh: Bool = false) -> Tensor {
 /// The logistic function 1 / (1 + e^−x) elementwise.
 public func sigmoid(_ x: Tensor) -> Tensor { x.sigmoid() }
 
-/// log(1 + e^x) elementwise, computed without overflow.
-public func softplus(_ x: Tensor) -> Tensor { x.softplus() }
+/// (1 / β)·log(1 + e^(β·x)) elementwise, computed without overflow, and x where β·x exceeds
+/// `threshold` (torch's `F.softplus`, β = 1 and threshold 20 by default).
+public func softplus(_ x: Tensor, beta: Double = 1, threshold: Double = 20) -> Tensor {
+    x.softplus(beta: beta, threshold: threshold)
+}
 
 /// exp(x) / Σ exp(x) along `dim`.
 public func softmax(_ x: Tensor, dim: Int) -> Tensor { x.softmax(dim: dim) }

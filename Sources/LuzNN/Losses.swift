@@ -133,7 +133,8 @@ public func binaryCrossEntropyWithLogits(_ input: Tensor, _ target: Tensor, weig
                                          positiveWeight: Tensor? = nil, reduction: Reduction = .mean) -> Tensor {
     checkSameShape(input, target, "binaryCrossEntropyWithLogits")
     let y = target.dtype == input.dtype ? target : target.to(input.dtype)
-    let negativeLogSigmoid = (-input).softplus()
+    // No linear threshold: torch's loss keeps the exact log(1 + e^−x) for large logits too.
+    let negativeLogSigmoid = (-input).softplus(threshold: .infinity)
     var loss: Tensor
     if let positiveWeight {
         loss = (1 - y) * input + (1 + (positiveWeight - 1) * y) * negativeLogSigmoid
@@ -240,8 +241,12 @@ enum ClassLossKernel {
         }
         let w = weight.map { $0.dtype == input.dtype ? $0 : $0.to(input.dtype) }
         let dtype = input.dtype
-        // Per-row log-sum-exp (cross-entropy only), saved for backward, and the normalizer Σ w_y.
-        let logSumExps = fromLogits ? Tensor.zeros([m], dtype: .float64) : nil
+        // Per-row maximum and log Σ exp(x − max) (cross-entropy only), saved for backward, and
+        // the normalizer Σ w_y. The two are kept apart: log-probabilities are (x − max) − log s,
+        // as in logSoftmax. Adding them first rounds max + log s to the precision of a large
+        // max (float32 logits near 1e4 keep three decimals) and loses the digits of the loss.
+        let peaks = fromLogits ? Tensor.zeros([m], dtype: .float64) : nil
+        let logSums = fromLogits ? Tensor.zeros([m], dtype: .float64) : nil
         let perExample = reduction == .none ? Tensor.zeros([m], dtype: dtype) : nil
         var total = 0.0, weightTotal = 0.0
         let op = fromLogits ? "crossEntropy" : "nllLoss"
@@ -251,30 +256,34 @@ enum ClassLossKernel {
             input.withUnsafeBufferPointer(as: T.self) { xBuffer in
                 targets.withUnsafeBufferPointer(as: Int64.self) { tBuffer in
                     withOptionalBuffer(w, T.self) { wBuffer in
-                        withOptionalMutableBuffer(logSumExps, Double.self) { lseBuffer in
+                        withOptionalMutableBuffer(peaks, Double.self) { peakBuffer in
+                        withOptionalMutableBuffer(logSums, Double.self) { logSumBuffer in
                             withOptionalMutableBuffer(perExample, T.self) { outBuffer in
                                 let x = xBuffer.baseAddress!, t = tBuffer.baseAddress!
-                                let wp = wBuffer?.baseAddress, lse = lseBuffer?.baseAddress, out = outBuffer?.baseAddress
+                                let wp = wBuffer?.baseAddress, out = outBuffer?.baseAddress
+                                let peakOut = peakBuffer?.baseAddress, logSumOut = logSumBuffer?.baseAddress
                                 for n in 0..<m {
                                     let label = Int(t[n])
                                     if label == ignoreIndex { continue }
                                     require(label >= 0 && label < c, "\(op): target \(label) is out of range for \(c) classes")
                                     let row = x + n * c
-                                    var logSumExp = T.zero
-                                    if let lse {
-                                        var peak = -T.infinity
+                                    // The log-probability of class j is (x_j − peak) − logSum.
+                                    var peak = T.zero, logSum = T.zero
+                                    if let peakOut, let logSumOut {
+                                        peak = -T.infinity
                                         for j in 0..<c { peak = Swift.max(peak, row[j]) }
                                         if !peak.isFinite { peak = 0 }
                                         var s = T.zero
                                         for j in 0..<c { s += T.luzExp(row[j] - peak) }
-                                        logSumExp = peak + T.luzLog(s)
-                                        lse[n] = Double(logSumExp)
+                                        logSum = T.luzLog(s)
+                                        peakOut[n] = Double(peak)
+                                        logSumOut[n] = Double(logSum)
                                     }
                                     let wy = wp?[label] ?? 1
-                                    var loss = -keep * wy * (row[label] - logSumExp)
+                                    var loss = -keep * wy * ((row[label] - peak) - logSum)
                                     if epsilon > 0 {
                                         var smooth = T.zero
-                                        for j in 0..<c { smooth -= (wp?[j] ?? 1) * (row[j] - logSumExp) }
+                                        for j in 0..<c { smooth -= (wp?[j] ?? 1) * ((row[j] - peak) - logSum) }
                                         loss += share * smooth
                                     }
                                     if let out { out[n] = loss }
@@ -282,6 +291,7 @@ enum ClassLossKernel {
                                     weightTotal += Double(wy)
                                 }
                             }
+                        }
                         }
                     }
                 }
@@ -303,7 +313,8 @@ enum ClassLossKernel {
                 return input.withUnsafeBufferPointer(as: T.self) { x in
                     targets.withUnsafeBufferPointer(as: Int64.self) { t in
                         g.withUnsafeBufferPointer(as: T.self) { gp in
-                            withOptionalBuffer(logSumExps, Double.self) { lse in
+                            withOptionalBuffer(peaks, Double.self) { peakBuffer in
+                            withOptionalBuffer(logSums, Double.self) { logSumBuffer in
                                 withOptionalBuffer(w, T.self) { wp in
                                     var weightSum = T.zero
                                     if let wp { for j in 0..<c { weightSum += wp[j] } } else { weightSum = T(c) }
@@ -325,11 +336,11 @@ enum ClassLossKernel {
                                             let row = x.baseAddress! + n * c
                                             if fromLogits {
                                                 // ∂ℓ/∂x_j = p_j·((1 − ε)·w_y + (ε/C)·Σw) − (1 − ε)·w_y·[j = y] − (ε/C)·w_j
-                                                let logSumExp = T(lse![n])
+                                                let peak = T(peakBuffer![n]), logSum = T(logSumBuffer![n])
                                                 let mass = keep * wy + share * weightSum
                                                 for j in 0..<c {
                                                     let wj = wp.map { $0[j] } ?? 1
-                                                    dst[j] = coefficient * (T.luzExp(row[j] - logSumExp) * mass - share * wj)
+                                                    dst[j] = coefficient * (T.luzExp((row[j] - peak) - logSum) * mass - share * wj)
                                                 }
                                                 dst[label] -= coefficient * keep * wy
                                             } else {
@@ -339,6 +350,7 @@ enum ClassLossKernel {
                                         }
                                     }
                                 }
+                            }
                             }
                         }
                     }

@@ -69,6 +69,7 @@ public protocol TensorFloat: TensorScalar, BinaryFloatingPoint where Self.RawSig
     static func luzExp(_ x: Self) -> Self
     static func luzLog(_ x: Self) -> Self
     static func luzLog1p(_ x: Self) -> Self
+    static func luzExpm1(_ x: Self) -> Self
     static func luzSin(_ x: Self) -> Self
     static func luzCos(_ x: Self) -> Self
     static func luzTanh(_ x: Self) -> Self
@@ -80,6 +81,7 @@ extension Float: TensorFloat {
     @inlinable public static func luzExp(_ x: Float) -> Float { expf(x) }
     @inlinable public static func luzLog(_ x: Float) -> Float { logf(x) }
     @inlinable public static func luzLog1p(_ x: Float) -> Float { log1pf(x) }
+    @inlinable public static func luzExpm1(_ x: Float) -> Float { expm1f(x) }
     @inlinable public static func luzSin(_ x: Float) -> Float { sinf(x) }
     @inlinable public static func luzCos(_ x: Float) -> Float { cosf(x) }
     @inlinable public static func luzTanh(_ x: Float) -> Float { tanhf(x) }
@@ -91,6 +93,7 @@ extension Double: TensorFloat {
     @inlinable public static func luzExp(_ x: Double) -> Double { exp(x) }
     @inlinable public static func luzLog(_ x: Double) -> Double { log(x) }
     @inlinable public static func luzLog1p(_ x: Double) -> Double { log1p(x) }
+    @inlinable public static func luzExpm1(_ x: Double) -> Double { expm1(x) }
     @inlinable public static func luzSin(_ x: Double) -> Double { sin(x) }
     @inlinable public static func luzCos(_ x: Double) -> Double { cos(x) }
     @inlinable public static func luzTanh(_ x: Double) -> Double { tanh(x) }

@@ -31,9 +31,25 @@ enum AddOp: BinaryArithmeticOp { @inline(__always) static func apply<T: Arithmet
 enum SubOp: BinaryArithmeticOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T { a - b } }
 enum MulOp: BinaryArithmeticOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T { a * b } }
 enum DivOp: BinaryArithmeticOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T { T.luzDivide(a, b) } }
-enum MaxOp: BinaryArithmeticOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T { a >= b ? a : b } }
-enum MinOp: BinaryArithmeticOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T { a <= b ? a : b } }
+// A NaN on either side wins, as in torch: `a >= b ? a : b` alone would drop a NaN in `a`
+// (every comparison with NaN is false). `a != a` is never true for integers.
+enum MaxOp: BinaryArithmeticOp {
+    @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T { a >= b || a != a ? a : b }
+}
+enum MinOp: BinaryArithmeticOp {
+    @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T { a <= b || a != a ? a : b }
+}
 enum PowOp: BinaryFloatOp { @inline(__always) static func apply<T: TensorFloat>(_ a: T, _ b: T) -> T { T.luzPow(a, b) } }
+
+protocol LogicalOp { static func apply(_ a: Bool, _ b: Bool) -> Bool }
+enum AndOp: LogicalOp { @inline(__always) static func apply(_ a: Bool, _ b: Bool) -> Bool { a && b } }
+enum OrOp: LogicalOp { @inline(__always) static func apply(_ a: Bool, _ b: Bool) -> Bool { a || b } }
+enum XorOp: LogicalOp { @inline(__always) static func apply(_ a: Bool, _ b: Bool) -> Bool { a != b } }
+
+/// A logical operation of two bools.
+enum LogicalKernel<Op: LogicalOp>: BinaryKernel {
+    @inline(__always) static func apply(_ a: Bool, _ b: Bool) -> Bool { Op.apply(a, b) }
+}
 
 enum EqualOp: ComparisonOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> Bool { a == b } }
 enum NotEqualOp: ComparisonOp { @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> Bool { a != b } }
@@ -216,16 +232,27 @@ extension Tensor {
             .recording("div", [b]) { g, _ in [(g * -a) / (b * b)] }
     }
 
-    /// Elementwise power with a tensor exponent (broadcast).
+    /// Elementwise power with a tensor exponent (broadcast), torch's `pow`.
+    ///
+    /// The gradients follow torch at a zero base, where the formulas hold 0 · ∞: the gradient
+    /// with respect to the base is 0 where the exponent is 0 (x⁰ is constant), and the gradient
+    /// with respect to the exponent is 0 where the base is 0 and the exponent is not negative
+    /// (xᵉ · log x → 0). Negative exponents of 0 keep their infinities.
     public func pow(_ exponent: Tensor) -> Tensor {
         let result = Tensor.floatBinary(self, exponent, PowOp.self, op: "pow")
         return result.recording("pow", [self, exponent]) { [self, unowned result] g, need in
-            [need[0] ? g * exponent * self.pow(exponent - 1) : nil,
-             need[1] ? g * result * self.log() : nil]
+            let zero = g.scalarLike(0)
+            let baseGradient = need[0]
+                ? Tensor.where(exponent .== 0, zero, g * exponent * self.pow(exponent - 1)) : nil
+            let exponentGradient = need[1]
+                ? Tensor.where((self .== 0) .& (exponent .>= 0), zero, g * result * self.log()) : nil
+            return [baseGradient, exponentGradient]
         }
     }
 
-    /// Elementwise power with a constant exponent; `2` and `0.5` take exact fast paths.
+    /// Elementwise power with a constant exponent; `2` and `1` take exact fast paths.
+    ///
+    /// The gradient of x⁰ is 0 everywhere, 0 included (torch), not 0 · x⁻¹.
     public func pow(_ exponent: Double) -> Tensor {
         let result: Tensor
         if exponent == 2 {
@@ -238,34 +265,47 @@ extension Tensor {
         }
         return result.recording("pow", [self]) { [self] g, _ in
             if exponent == 2 { return [Tensor.arithmetic(g, self, MulOp.self, op: "pow") * 2] }
+            if exponent == 0 { return [Tensor.zeros(g.shape, dtype: g.dtype)] }
             return [g * exponent * self.pow(exponent - 1)]
         }
     }
 
-    /// Elementwise maximum of two tensors (broadcast); at ties the gradient is split evenly.
+    /// Elementwise maximum of two tensors (broadcast), torch's `maximum`: a NaN on either side
+    /// gives NaN.
+    ///
+    /// The gradient goes to the larger input, and is split evenly at ties (torch's rule). Where
+    /// an input is NaN both inputs receive the full gradient, as in torch: neither is smaller.
     public func maximum(_ other: Tensor) -> Tensor {
         let result = Tensor.arithmetic(self, other, MaxOp.self, op: "maximum")
-        return result.recording("maximum", [self, other]) { [self] g, _ in
-            let share = Tensor.tieShares(self, other, greater: true)
-            return [g * share, g * (1 - share)]
+        return result.recording("maximum", [self, other]) { [self] g, need in
+            [need[0] ? g * Tensor.gradientShare(self, losesTo: other, smaller: true) : nil,
+             need[1] ? g * Tensor.gradientShare(other, losesTo: self, smaller: true) : nil]
         }
     }
 
-    /// Elementwise minimum of two tensors (broadcast); at ties the gradient is split evenly.
+    /// Elementwise minimum of two tensors (broadcast), torch's `minimum`: a NaN on either side
+    /// gives NaN.
+    ///
+    /// The gradient goes to the smaller input, and is split evenly at ties; where an input is
+    /// NaN both receive the full gradient, as in torch.
     public func minimum(_ other: Tensor) -> Tensor {
         let result = Tensor.arithmetic(self, other, MinOp.self, op: "minimum")
-        return result.recording("minimum", [self, other]) { [self] g, _ in
-            let share = Tensor.tieShares(self, other, greater: false)
-            return [g * share, g * (1 - share)]
+        return result.recording("minimum", [self, other]) { [self] g, need in
+            [need[0] ? g * Tensor.gradientShare(self, losesTo: other, smaller: false) : nil,
+             need[1] ? g * Tensor.gradientShare(other, losesTo: self, smaller: false) : nil]
         }
     }
 
-    /// 1 where `a` wins, 0 where `b` wins, ½ at ties (in the promoted float type).
-    private static func tieShares(_ a: Tensor, _ b: Tensor, greater: Bool) -> Tensor {
-        let wins = greater ? compare(a, b, GreaterOp.self, op: "maximum") : compare(a, b, LessOp.self, op: "minimum")
-        let ties = compare(a, b, EqualOp.self, op: "maximum")
-        let type = promotedType(a.dtype, b.dtype).isFloatingPoint ? promotedType(a.dtype, b.dtype) : .float32
-        return wins.to(type) + ties.to(type) * 0.5
+    /// The share of the gradient of a maximum (`smaller: true`) or minimum that `a` receives
+    /// against `b`: 0 where `a` loses, ½ at ties, 1 otherwise (wins, and NaN on either side,
+    /// where no comparison holds), in the promoted float type. Written as 1 − loses − ½·ties
+    /// rather than wins + ½·ties so that NaN falls on torch's side.
+    private static func gradientShare(_ a: Tensor, losesTo b: Tensor, smaller: Bool) -> Tensor {
+        let loses = smaller ? compare(a, b, LessOp.self, op: "maximum") : compare(a, b, GreaterOp.self, op: "minimum")
+        let ties = compare(a, b, EqualOp.self, op: smaller ? "maximum" : "minimum")
+        let promoted = promotedType(a.dtype, b.dtype)
+        let type = promoted.isFloatingPoint ? promoted : .float32
+        return 1 - loses.to(type) - ties.to(type) * 0.5
     }
 
     // MARK: - Comparisons (no gradient)
@@ -283,18 +323,42 @@ extension Tensor {
     public static func .> (a: Tensor, b: Double) -> Tensor { a .> a.scalarLike(b) }
     public static func .>= (a: Tensor, b: Double) -> Tensor { a .>= a.scalarLike(b) }
 
-    /// Elementwise logical and of two bool tensors.
-    public static func .& (a: Tensor, b: Tensor) -> Tensor {
-        (a.to(.int64) * b.to(.int64)).to(.bool)
+    /// Elementwise logical and (broadcast), the same as ``logicalAnd(_:)``.
+    public static func .& (a: Tensor, b: Tensor) -> Tensor { a.logicalAnd(b) }
+
+    /// Elementwise logical or (broadcast), the same as ``logicalOr(_:)``.
+    public static func .| (a: Tensor, b: Tensor) -> Tensor { a.logicalOr(b) }
+
+    /// Elementwise logical not, the same as ``logicalNot()``.
+    public static prefix func .! (a: Tensor) -> Tensor { a.logicalNot() }
+
+    /// `Op` on the truth values of two tensors (nonzero is true), with broadcasting.
+    private static func logical<Op: LogicalOp>(_ a: Tensor, _ b: Tensor, _: Op.Type, op: String) -> Tensor {
+        let x = a.to(.bool), y = b.to(.bool)
+        let plan = BroadcastPlan(x.shape, y.shape, op: op)
+        let out = Tensor.empty(plan.shape, dtype: .bool)
+        plan.apply(x.pointer(Bool.self), y.pointer(Bool.self), out.pointer(Bool.self), LogicalKernel<Op>.self)
+        return out
     }
 
-    /// Elementwise logical or of two bool tensors.
-    public static func .| (a: Tensor, b: Tensor) -> Tensor {
-        (a.to(.int64) + b.to(.int64)).to(.bool)
-    }
+    /// Elementwise logical and with broadcasting (torch's `logical_and`): any nonzero element,
+    /// NaN included, counts as true; the result is bool.
+    public func logicalAnd(_ other: Tensor) -> Tensor { Tensor.logical(self, other, AndOp.self, op: "logicalAnd") }
 
-    /// Elementwise logical not of a bool tensor.
-    public static prefix func .! (a: Tensor) -> Tensor { a.to(.bool) .== 0 }
+    /// Elementwise logical or with broadcasting (torch's `logical_or`); nonzero is true.
+    public func logicalOr(_ other: Tensor) -> Tensor { Tensor.logical(self, other, OrOp.self, op: "logicalOr") }
+
+    /// Elementwise logical exclusive or with broadcasting (torch's `logical_xor`); nonzero is true.
+    public func logicalXor(_ other: Tensor) -> Tensor { Tensor.logical(self, other, XorOp.self, op: "logicalXor") }
+
+    /// Elementwise logical not (torch's `logical_not`): true where an element is 0.
+    public func logicalNot() -> Tensor {
+        let x = to(.bool)
+        let out = Tensor.empty(shape, dtype: .bool)
+        let src = x.pointer(Bool.self), dst = out.pointer(Bool.self)
+        parallelChunks(count) { range in for i in range { dst[i] = !src[i] } }
+        return out
+    }
 
     /// `true` when every element is nonzero.
     public var all: Bool { doubles.allSatisfy { $0 != 0 } }

@@ -127,10 +127,26 @@ extension Tensor {
         }
     }
 
-    /// Elementwise log(1 + e^x), computed without overflow.
-    public func softplus() -> Tensor {
-        floatUnary(SoftplusOp.self, op: "softplus").recording("softplus", [self]) { [self] g, _ in
-            [Tensor.floatBinary(g, self, SoftplusBackwardOp.self, op: "softplus")]
+    /// Elementwise softplus, (1 / β) · log(1 + e^(β·x)), computed without overflow (torch's
+    /// `softplus`). Where β·x exceeds `threshold` the result is x itself, as in torch, whose
+    /// defaults (β = 1, threshold 20) these are.
+    ///
+    /// The gradient is σ(β·x), and 1 above the threshold.
+    ///
+    /// - Parameters:
+    ///   - beta: the sharpness β (nonzero); larger values approach relu.
+    ///   - threshold: the value of β·x above which the function is taken as linear.
+    public func softplus(beta: Double = 1, threshold: Double = 20) -> Tensor {
+        require(beta != 0, "softplus: beta must be nonzero")
+        let x = dtype.isFloatingPoint ? self : to(.float32)
+        let scaled = beta == 1 ? x.detached() : withNoGrad { x * beta }
+        let linear = withNoGrad { scaled .> threshold }
+        let value = withNoGrad { () -> Tensor in
+            let smooth = scaled.floatUnary(SoftplusOp.self, op: "softplus")
+            return Tensor.where(linear, x.detached(), beta == 1 ? smooth : smooth / beta)
+        }
+        return value.recording("softplus", [self]) { g, _ in
+            [Tensor.where(linear, g, Tensor.floatBinary(g, scaled, SoftplusBackwardOp.self, op: "softplus"))]
         }
     }
 
@@ -154,7 +170,16 @@ extension Tensor {
     /// Elementwise square.
     public func squared() -> Tensor { pow(2) }
 
-    /// Elements limited to `[min, max]`; the gradient flows where the input was inside the range.
+    /// Elements limited to `[min, max]` (torch's `clamp`); NaN stays NaN.
+    ///
+    /// The gradient flows where the input lies inside the closed range and is 0 outside it and
+    /// at NaN. At exactly a bound Luz passes the gradient (the input counts as inside), a
+    /// deliberate difference: torch 2 passes none there for scalar bounds. Passing it keeps a
+    /// parameter that has come to rest exactly on a bound trainable instead of freezing it.
+    ///
+    /// - Parameters:
+    ///   - lower: the smallest value kept, or `nil` for no lower bound.
+    ///   - upper: the largest value kept, or `nil` for no upper bound.
     public func clamped(min lower: Double? = nil, max upper: Double? = nil) -> Tensor {
         require(lower != nil || upper != nil, "clamp: give min, max or both")
         var result = self.detached()

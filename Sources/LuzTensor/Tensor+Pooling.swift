@@ -76,8 +76,10 @@ struct PoolGeometry {
         -> (SIMD4<Float>, SIMD4<Int32>) {
         let sw = strideWidth
         let laneOffsets = SIMD4<Int32>(0, 1, 2, 3) &* Int32(truncatingIfNeeded: sw)
+        // Every lane starts at its window's first tap with −∞: a window of −∞ (or one whose
+        // maximum is −∞) reports its first element, as torch does, and gets the gradient there.
         var best = SIMD4<Float>(repeating: -.infinity)
-        var bestIndex = SIMD4<Int32>(repeating: -1)
+        var bestIndex = SIMD4<Int32>(repeating: Int32(truncatingIfNeeded: firstRow &* width &+ firstColumn)) &+ laneOffsets
         let raw = UnsafeRawPointer(source)
         for i in 0..<rowTaps {
             let line = (firstRow &+ i &* dilationHeight) &* width &+ firstColumn
@@ -119,7 +121,8 @@ extension Tensor {
     /// as −∞. The output size is `⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1` per dimension (torch's
     /// floor mode).
     ///
-    /// The gradient goes to the first maximum of each window, as in torch.
+    /// The gradient goes to the first maximum of each window, as in torch; in a window of −∞
+    /// that is its first element.
     ///
     /// - Parameters:
     ///   - kernelSize: the window size.
@@ -207,8 +210,9 @@ extension Tensor {
                                     continue
                                 }
                                 let firstColumn = columns[2 &* ox], columnTaps = columns[2 &* ox &+ 1]
+                                // Start at the first tap (torch): a window of −∞ reports its first element.
                                 var best = -T.infinity
-                                var bestIndex = -1
+                                var bestIndex = rowTaps > 0 && columnTaps > 0 ? firstRow &* width &+ firstColumn : -1
                                 for i in 0..<rowTaps {
                                     let line = (firstRow &+ i &* dh) &* width &+ firstColumn
                                     for j in 0..<columnTaps {

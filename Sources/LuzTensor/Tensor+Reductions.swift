@@ -183,36 +183,55 @@ extension Tensor {
     /// The mean along one dimension.
     public func mean(dim: Int, keepDim: Bool = false) -> Tensor { mean(dims: [dim], keepDim: keepDim) }
 
-    /// The variance over `dims` with Bessel's correction by default (`correction: 1`, torch's).
+    /// The variance over `dims`: Σ (x − mean)² / (n − correction), with Bessel's correction by
+    /// default (`correction: 1`, torch's).
+    ///
+    /// As in torch, the divisor is max(0, n − correction): a correction of n or more divides by
+    /// zero and gives ∞ (or NaN where the values are all equal) rather than a finite value.
+    ///
+    /// - Parameters:
+    ///   - dims: the dimensions reduced (negative indices count from the end).
+    ///   - correction: subtracted from the number of elements in the divisor.
+    ///   - keepDim: keep the reduced dimensions as size 1.
     public func variance(dims: [Int], correction: Int = 1, keepDim: Bool = false) -> Tensor {
         let resolved = Set(dims.map { normalizedDim($0, rank: rank, op: "var") })
         let n = resolved.reduce(1) { $0 * shape[$1] }
         let centered = self - mean(dims: Array(resolved), keepDim: true)
-        return (centered * centered).sum(dims: Array(resolved), keepDim: keepDim) / Double(Swift.max(n - correction, 1))
+        return (centered * centered).sum(dims: Array(resolved), keepDim: keepDim) / Double(Swift.max(n - correction, 0))
     }
 
-    /// The variance along one dimension.
+    /// The variance along one dimension (see ``variance(dims:correction:keepDim:)``).
     public func variance(dim: Int, correction: Int = 1, keepDim: Bool = false) -> Tensor {
         variance(dims: [dim], correction: correction, keepDim: keepDim)
     }
 
-    /// The variance of all elements.
+    /// The variance of all elements (see ``variance(dims:correction:keepDim:)``).
     public func variance(correction: Int = 1) -> Tensor {
         reshaped([count]).variance(dims: [0], correction: correction)
     }
 
-    /// The standard deviation over `dims` (square root of ``variance(dims:correction:keepDim:)``).
+    /// The standard deviation over `dims`: the square root of
+    /// ``variance(dims:correction:keepDim:)``.
+    ///
+    /// Where the deviation is 0 (a constant row) the gradient is 0, as in torch, rather than
+    /// the 0 · ∞ = NaN that the square root's derivative 1 / (2√v) would give.
     public func standardDeviation(dims: [Int], correction: Int = 1, keepDim: Bool = false) -> Tensor {
-        variance(dims: dims, correction: correction, keepDim: keepDim).sqrt()
+        let v = variance(dims: dims, correction: correction, keepDim: keepDim)
+        let y = withNoGrad { v.sqrt() }
+        return y.recording("std", [v]) { [unowned y] g, _ in
+            [Tensor.where(y .== 0, g.scalarLike(0), g / (y * 2))]
+        }
     }
 
     /// The standard deviation along one dimension.
     public func standardDeviation(dim: Int, correction: Int = 1, keepDim: Bool = false) -> Tensor {
-        variance(dims: [dim], correction: correction, keepDim: keepDim).sqrt()
+        standardDeviation(dims: [dim], correction: correction, keepDim: keepDim)
     }
 
     /// The standard deviation of all elements.
-    public func standardDeviation(correction: Int = 1) -> Tensor { variance(correction: correction).sqrt() }
+    public func standardDeviation(correction: Int = 1) -> Tensor {
+        reshaped([count]).standardDeviation(dims: [0], correction: correction)
+    }
 
     // MARK: - Max and min
 
@@ -284,13 +303,21 @@ extension Tensor {
         extremum(dim: dim, keepDim: keepDim, largest: false, op: "min")
     }
 
-    /// The largest element as a 0-dimensional tensor (the gradient goes to the first maximum).
+    /// The largest element as a 0-dimensional tensor; NaN if any element is NaN.
+    ///
+    /// The whole gradient goes to the first maximum in row-major order. This is a deliberate
+    /// difference from torch, whose full `max()` splits it evenly among tied maxima: Luz keeps
+    /// the rule of ``max(dim:keepDim:)`` (the same in both libraries), so that reducing all
+    /// elements and reducing a flattened tensor along its one dimension agree.
     public func max() -> Tensor {
         require(count > 0, "max: the tensor is empty")
         return reshaped([count]).max(dim: 0).values
     }
 
-    /// The smallest element as a 0-dimensional tensor.
+    /// The smallest element as a 0-dimensional tensor; NaN if any element is NaN.
+    ///
+    /// As for ``max()``, the whole gradient goes to the first minimum (torch splits it evenly
+    /// among ties).
     public func min() -> Tensor {
         require(count > 0, "min: the tensor is empty")
         return reshaped([count]).min(dim: 0).values
@@ -314,16 +341,26 @@ extension Tensor {
 
     // MARK: - Log-sum-exp and softmax
 
-    /// log Σ exp(x) along `dim`, computed stably by shifting by the maximum.
+    /// log Σ exp(x) along `dim`, computed stably by shifting by the maximum (torch's `logsumexp`).
+    ///
+    /// The gradient is exp(x − y) for the result y, computed from that formula rather than by
+    /// differentiating the shifted expression: with a +∞ maximum the shift cannot be applied, and
+    /// the chain rule would multiply a zero by an overflowed exp(x) (NaN) where torch gives 0.
     public func logSumExp(dim: Int, keepDim: Bool = false) -> Tensor {
         let d = normalizedDim(dim, rank: rank, op: "logsumexp")
-        // The shift is a constant for autograd: the identity holds for any shift.
-        let shift = withNoGrad { () -> Tensor in
+        let kept = withNoGrad { () -> Tensor in
             let m = max(dim: d, keepDim: true).values
-            return Tensor.where(m.isFiniteMask(), m, m.scalarLike(0))
+            let shift = Tensor.where(m.isFiniteMask(), m, m.scalarLike(0))
+            return (self - shift).exp().sum(dim: d, keepDim: true).log() + shift
         }
-        let result = (self - shift).exp().sum(dim: d, keepDim: true).log() + shift
-        return keepDim ? result : result.squeezed(dim: d)
+        let result = keepDim ? kept : kept.squeezed(dim: d)
+        // The rule reads the result through a view of its own: capturing `result` itself (which
+        // is `kept` with keepDim) would make the output and its node keep each other alive.
+        let saved = kept.detached()
+        return result.recording("logsumexp", [self]) { [self] g, _ in
+            let gradient = keepDim ? g : g.unsqueezed(dim: d)
+            return [gradient * (self - saved).exp()]
+        }
     }
 
     /// A bool mask of finite elements.

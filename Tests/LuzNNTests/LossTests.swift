@@ -150,6 +150,34 @@ struct LossTests {
         assertClose(single, [1.851334022608037], rtol: 1e-6)
     }
 
+    @Test func binaryCrossEntropyWithLogitsStaysExactForLargeLogits() {
+        // F.binary_cross_entropy_with_logits(tensor([-25., 30.], float64), tensor([1., 0.]), reduction='none')
+        // = [25.000000000013888, 30.000000000000092]; gradient [-0.9999999999861121, 0.9999999999999065]
+        // (softplus's linear region above 20 must not apply here).
+        let x = Tensor([-25.0, 30]).requiringGrad()
+        let loss = binaryCrossEntropyWithLogits(x, Tensor([1.0, 0]), reduction: .none)
+        assertClose(loss, [25.000000000013888, 30.000000000000092], rtol: 1e-14, atol: 0)
+        loss.sum().backward()
+        assertClose(x.grad!, [-0.9999999999861121, 0.9999999999999065], rtol: 1e-14, atol: 0)
+    }
+
+    @Test func float32CrossEntropyKeepsDigitsUnderALargeSharedOffset() {
+        // F.cross_entropy(tensor([[1e4, 1e4 + 1]]), tensor([0])) = 1.31326163 (float32);
+        // the gradient is [[-0.7311, 0.7311]] (−1 + softmax, softmax = [0.26894142, 0.73105858]).
+        let x = Tensor([[Float(1e4), 1e4 + 1]]).requiringGrad()
+        let loss = crossEntropy(x, Tensor([Int64(0)]))
+        assertClose(loss, [1.31326163], rtol: 2e-7)
+        loss.backward()
+        assertClose(x.grad!, [-0.73105858, 0.73105858], rtol: 1e-6)
+        // With label smoothing and three classes: F.cross_entropy(tensor([[1e4, 1e4 + 1, 1e4 - 2]]),
+        // tensor([2]), label_smoothing=0.1) = 3.18234539; grad [[0.22616315, 0.67205119, -0.89821428]].
+        let y = Tensor([[Float(1e4), 1e4 + 1, 1e4 - 2]]).requiringGrad()
+        let smoothed = crossEntropy(y, Tensor([Int64(2)]), labelSmoothing: 0.1)
+        assertClose(smoothed, [3.18234539], rtol: 2e-7)
+        smoothed.backward()
+        assertClose(y.grad!, [0.22616315, 0.67205119, -0.89821428], rtol: 1e-4)
+    }
+
     // MARK: - Gradient checks (float64 finite differences)
 
     @Test(arguments: [Reduction.mean, .sum, .none])

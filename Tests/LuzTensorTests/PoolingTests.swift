@@ -11,7 +11,8 @@ private func distinctInput(_ shape: [Int], seed: UInt64) -> Tensor {
     return Tensor(order.map { Double($0) / Double(count) - 0.5 }, shape: shape).requiringGrad()
 }
 
-/// Max pooling from its definition: values and the flat index of the first maximum (NaN wins).
+/// Max pooling from its definition: values and the flat index of the first maximum (NaN wins;
+/// a window of −∞ gives its first element).
 private func referenceMaxPool(_ input: [Float], planes: Int, height: Int, width: Int, kernel: (Int, Int),
                               stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int))
     -> (values: [Float], indices: [Int64]) {
@@ -28,7 +29,8 @@ private func referenceMaxPool(_ input: [Float], planes: Int, height: Int, width:
                         let c = x * stride.1 - padding.1 + j * dilation.1
                         guard r >= 0, r < height, c >= 0, c < width else { continue }
                         let v = input[plane * height * width + r * width + c]
-                        if v > best || v.isNaN { best = v; at = r * width + c }
+                        // The first tap stands until beaten, so a window of −∞ points at it (torch).
+                        if at < 0 || v > best || v.isNaN { best = v; at = r * width + c }
                     }
                 }
                 values.append(best)
