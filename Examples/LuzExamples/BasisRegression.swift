@@ -63,21 +63,24 @@ public enum BasisRegression {
         settings.say("basis-regression: \(options.basisCount) Gaussian basis functions, \(options.pointCount) points, \(steps) gradient steps")
 
         let data = SyntheticData.semicircle(count: options.pointCount, generator: settings.generator(1))
-        let main = fit(title: "\(options.basisCount) weights, \(options.pointCount) points",
+        let main = try fit(title: "\(options.basisCount) weights, \(options.pointCount) points",
                        x: data.input.floats, y: data.target.floats, basisCount: options.basisCount,
-                       steps: steps, learningRate: options.learningRate, generator: settings.generator(2))
+                       steps: steps, learningRate: options.learningRate, generator: settings.generator(2),
+                       log: try settings.tensorBoardWriter(name, run: "fit"))
         settings.say(String(format: "  fit: training MSE %.5f, MSE against the true curve %.5f", main.trainLoss, main.testLoss))
 
-        let under = fit(title: "Underfitting: \(options.underfittingBasisCount) weights, \(options.pointCount) points",
+        let under = try fit(title: "Underfitting: \(options.underfittingBasisCount) weights, \(options.pointCount) points",
                         x: data.input.floats, y: data.target.floats, basisCount: options.underfittingBasisCount,
-                        steps: steps, learningRate: options.learningRate, generator: settings.generator(3))
+                        steps: steps, learningRate: options.learningRate, generator: settings.generator(3),
+                        log: try settings.tensorBoardWriter(name, run: "underfitting"))
         settings.say(String(format: "  underfitting: training MSE %.5f", under.trainLoss))
 
         let few = SyntheticData.semicircle(count: options.overfittingPointCount, noise: options.overfittingNoise,
                                            generator: settings.generator(4))
-        let over = fit(title: "Overfitting: \(options.basisCount) weights, \(options.overfittingPointCount) points",
+        let over = try fit(title: "Overfitting: \(options.basisCount) weights, \(options.overfittingPointCount) points",
                        x: few.input.floats, y: few.target.floats, basisCount: options.basisCount,
-                       steps: steps, learningRate: options.learningRate, generator: settings.generator(5))
+                       steps: steps, learningRate: options.learningRate, generator: settings.generator(5),
+                       log: try settings.tensorBoardWriter(name, run: "overfitting"))
         settings.say(String(format: "  overfitting: training MSE %.5f, MSE against the true curve %.5f", over.trainLoss, over.testLoss))
 
         var result = ExampleResult(example: name)
@@ -101,9 +104,10 @@ public enum BasisRegression {
 
     static func width(basisCount k: Int) -> Double { 0.9 / Double(k - 1) }
 
-    /// The seed's loop: random initial weights, full-batch gradient descent on the MSE.
+    /// The seed's loop: random initial weights, full-batch gradient descent on the MSE; the
+    /// loss of every tenth step goes to `log` when given.
     static func fit(title: String, x: [Float], y: [Float], basisCount k: Int, steps: Int, learningRate: Double,
-                    generator: Generator) -> Case {
+                    generator: Generator, log: TensorBoardEventWriter? = nil) throws -> Case {
         let centres = Tensor.linspace(-1, 1, steps: k)
         let width = width(basisCount: k)
         let inputs = Tensor(x), targets = Tensor(y)
@@ -112,8 +116,9 @@ public enum BasisRegression {
         let phi = features(inputs, centres: centres, width: width)
         let w = Tensor.randn([k], generator: generator, requiresGrad: true)
         var loss = Double.nan
-        for _ in 0..<steps {
+        for index in 0..<steps {
             let step = (phi.matmul(w) - targets).pow(2).mean()
+            if let log, index % 10 == 0 { try log.addScalar("train/loss", value: step.item, step: index) }
             step.backward()
             withNoGrad {
                 w.addInPlace(w.grad!, alpha: -learningRate)

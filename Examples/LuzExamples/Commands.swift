@@ -39,13 +39,18 @@ public struct CommonOptions: ParsableArguments {
     @Option(help: "The folder for the figures, one subfolder per example.")
     public var output = "luz-output"
 
+    /// `--tensorboard`: where TensorBoard logs of each fit go.
+    @Option(help: "A folder for TensorBoard logs of every fit (one run folder per example and fit).")
+    public var tensorboard: String?
+
     /// Creates the options (ArgumentParser fills them in).
     public init() {}
 
     /// The options as the examples take them.
     public var settings: ExampleSettings {
         ExampleSettings(seed: seed, epochs: epochs, quiet: quiet,
-                        outputDirectory: URL(fileURLWithPath: output, isDirectory: true))
+                        outputDirectory: URL(fileURLWithPath: output, isDirectory: true),
+                        tensorBoardDirectory: tensorboard)
     }
 
     /// Rejects a negative `--epochs`.

@@ -17,6 +17,8 @@ public struct ExampleSettings: Sendable {
     public var quiet: Bool
     /// The folder under which each example writes its figures, in a subfolder named after it.
     public var outputDirectory: URL
+    /// The folder for TensorBoard logs of every fit, or `nil` for none.
+    public var tensorBoardDirectory: String?
 
     /// Creates the settings.
     /// - Parameters:
@@ -24,12 +26,28 @@ public struct ExampleSettings: Sendable {
     ///   - epochs: the number of epochs; `nil` for the example's default.
     ///   - quiet: print nothing but the result line.
     ///   - outputDirectory: the folder for the figures (`./luz-output/` by default).
+    ///   - tensorBoardDirectory: a folder for TensorBoard logs of every fit (none by default).
     public init(seed: UInt64 = 1, epochs: Int? = nil, quiet: Bool = false,
-                outputDirectory: URL = URL(fileURLWithPath: "luz-output", isDirectory: true)) {
+                outputDirectory: URL = URL(fileURLWithPath: "luz-output", isDirectory: true),
+                tensorBoardDirectory: String? = nil) {
         self.seed = seed
         self.epochs = epochs
         self.quiet = quiet
         self.outputDirectory = outputDirectory
+        self.tensorBoardDirectory = tensorBoardDirectory
+    }
+
+    /// An event writer for a hand-written loop of the example `name` when `--tensorboard` was
+    /// given: `<folder>/<name>/<run>`.
+    func tensorBoardWriter(_ name: String, run: String) throws -> TensorBoardEventWriter? {
+        guard let tensorBoardDirectory else { return nil }
+        return try TensorBoardEventWriter(directory: tensorBoardDirectory + "/" + name + "/" + run)
+    }
+
+    /// A TensorBoard logger for a fit of the example `name` when `--tensorboard` was given.
+    func tensorBoard(_ name: String) -> [any Callback] {
+        guard let tensorBoardDirectory else { return [] }
+        return [TensorBoardLogger(logDirectory: tensorBoardDirectory, runName: name, histogramEvery: 1)]
     }
 
     /// The generator for one purpose of an example: the seed mixed with a fixed stream number,

@@ -49,11 +49,16 @@ enum BLAS {
     }
 
     /// The largest product (m · n · k) that the built-in GEMM takes from an OpenBLAS library
-    /// in use: the per-head products of attention (32 × 16 × 32, 32 × 32 × 64, ...), which it
-    /// reads in place without packing. `luz-bench gemm` on Sapphire Rapids, against OpenBLAS
-    /// 0.3.21's SkylakeX kernel: 1.28× (32 × 32 × 16 NT), 1.17× (32 × 16 × 32 NN), 1.05× (TN),
-    /// 1.06× (32 × 32 × 64 NT); from 32 × 676 × 9 (195 000) on OpenBLAS was faster.
+    /// in use, when no side is below ``builtinSmallProductSide``: the per-head products of
+    /// attention (32 × 16 × 32, 32 × 32 × 64, ...), which it reads in place without packing.
+    /// `luz-bench gemm` on Sapphire Rapids, against OpenBLAS 0.3.21's SkylakeX kernel: 1.28×
+    /// (32 × 32 × 16 NT), 1.17× (32 × 16 × 32 NN), 1.05× (TN), 1.06× (32 × 32 × 64 NT); from
+    /// 32 × 676 × 9 (195 000) on OpenBLAS was faster.
     static let builtinSmallProductLimit = 1 << 16
+    /// The shortest side of a product the built-in GEMM takes from OpenBLAS: on thinner ones
+    /// (the 2-wide layers of `luz-bench cshape`, 100 × 2 × 2) its tiles compute mostly
+    /// padding, and OpenBLAS was 1.2–8× faster.
+    static let builtinSmallProductSide = 16
 
     /// Whether products up to ``builtinSmallProductLimit`` go to the built-in GEMM although a
     /// library is in use: with OpenBLAS, where the built-in GEMM runs AVX-512 (the only pairing
@@ -77,7 +82,8 @@ enum BLAS {
         if state.backend.kind != .library || m > limit || n > limit || k > limit || lda > limit || ldb > limit || ldc > limit {
             return .builtin(luz_gemm_isa())
         }
-        if state.smallProductsOnBuiltin && m * n * k <= builtinSmallProductLimit {
+        let small = m * n * k <= builtinSmallProductLimit && Swift.min(m, n, k) >= builtinSmallProductSide
+        if state.smallProductsOnBuiltin && small {
             return .builtin(luz_gemm_isa())
         }
         return .library

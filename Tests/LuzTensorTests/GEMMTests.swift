@@ -271,6 +271,7 @@ struct BLASBackendTests {
         if BLAS.state.smallProductsOnBuiltin {
             #expect(BLAS.automaticKernel(m: 32, n: 16, k: 32, lda: 32, ldb: 16, ldc: 16) == .builtin(avx512))
             #expect(BLAS.automaticKernel(m: 512, n: 512, k: 512, lda: 512, ldb: 512, ldc: 512) == .library)
+            #expect(BLAS.automaticKernel(m: 100, n: 2, k: 2, lda: 2, ldb: 2, ldc: 2) == .library)
         }
     }
 

@@ -56,6 +56,9 @@ let resumeCases: [ResumeCase] = [
     ResumeCase(name: "loggers", covers: ["CSVLogger", "MetricsLogger"]) { folder in
         [CSVLogger(path: folder + "/log.csv"), MetricsLogger(path: folder + "/log.jsonl")]
     },
+    ResumeCase(name: "TensorBoardLogger", covers: ["TensorBoardLogger"]) { folder in
+        [TensorBoardLogger(logDirectory: folder + "/tensorboard", logsBatches: true, histogramEvery: 2)]
+    },
     ResumeCase(name: "TerminateOnNaN", covers: ["TerminateOnNaN"]) { _ in [TerminateOnNaN()] },
     ResumeCase(name: "GradientAccumulation", covers: ["GradientAccumulation"]) { _ in [GradientAccumulation(steps: 3)] },
     ResumeCase(name: "GradientClip", covers: ["GradientClip"]) { _ in
