@@ -57,6 +57,18 @@ let scatter = Plot(title: "Penguins", xLabel: "bill length (mm)", yLabel: "bill 
     .scatter(x: x[.all, 0].floats, y: x[.all, 1].floats,
              classes: y.scalars(as: Int64.self), classNames: Penguins.speciesLevels)
 try Figure(scatter).write(to: "penguins.svg")
+let scheduled = try model
+    .setup(loss: CrossEntropyLoss(), optimizer: AdamW.self, metrics: [Accuracy()])
+    .fit(inputs: standardized, targets: y, epochs: 30, validData: 0.2, callbacks: [
+        LRSchedulerCallback { optimizer in
+            SequentialLR(optimizer: optimizer, schedulers: [
+                LinearLR(optimizer: optimizer, startFactor: 0.1, totalSteps: 5),
+                CosineAnnealingLR(optimizer: optimizer, maximumEpochs: 25),
+            ], milestones: [5])
+        },
+        TensorBoardLogger(logDirectory: "logs", runName: "penguins", histogramEvery: 5),
+    ])
+print(scheduled.records.lastEpoch)
 }
 
 // README: the callback of the tour.
