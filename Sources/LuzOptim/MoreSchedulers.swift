@@ -312,17 +312,11 @@ public final class SequentialLR: LRScheduler {
     }
 
     /// The position of this scheduler and of every one it runs (`schedulers.<i>.<key>`).
-    public override func stateDict() -> StateDict {
-        var state = super.stateDict()
-        for (i, scheduler) in schedulers.enumerated() {
-            for (key, tensor) in scheduler.stateDict() { state["schedulers.\(i).\(key)"] = tensor }
-        }
-        return state
-    }
+    public override func stateDict() -> StateDict { withChildStates(super.stateDict(), schedulers) }
 
     /// Restores the position saved by ``stateDict()``.
     public override func loadStateDict(_ state: StateDict) throws {
-        for (i, scheduler) in schedulers.enumerated() { try scheduler.loadStateDict(state.scoped(to: "schedulers.\(i)")) }
+        try loadChildStates(state, schedulers)
         try super.loadStateDict(state)
     }
 }
@@ -359,17 +353,25 @@ public final class ChainedScheduler: LRScheduler {
     }
 
     /// The position of this scheduler and of every one it runs (`schedulers.<i>.<key>`).
-    public override func stateDict() -> StateDict {
-        var state = super.stateDict()
-        for (i, scheduler) in schedulers.enumerated() {
-            for (key, tensor) in scheduler.stateDict() { state["schedulers.\(i).\(key)"] = tensor }
-        }
-        return state
-    }
+    public override func stateDict() -> StateDict { withChildStates(super.stateDict(), schedulers) }
 
     /// Restores the position saved by ``stateDict()``.
     public override func loadStateDict(_ state: StateDict) throws {
-        for (i, scheduler) in schedulers.enumerated() { try scheduler.loadStateDict(state.scoped(to: "schedulers.\(i)")) }
+        try loadChildStates(state, schedulers)
         try super.loadStateDict(state)
     }
+}
+
+/// `state` with the state of each of `children` under `schedulers.<i>.`.
+private func withChildStates(_ state: StateDict, _ children: [LRScheduler]) -> StateDict {
+    var state = state
+    for (i, child) in children.enumerated() {
+        for (key, tensor) in child.stateDict() { state["schedulers.\(i).\(key)"] = tensor }
+    }
+    return state
+}
+
+/// Restores each of `children` from its entries under `schedulers.<i>.` of `state`.
+private func loadChildStates(_ state: StateDict, _ children: [LRScheduler]) throws {
+    for (i, child) in children.enumerated() { try child.loadStateDict(state.scoped(to: "schedulers.\(i)")) }
 }
