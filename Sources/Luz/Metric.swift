@@ -134,13 +134,22 @@ public enum ClassAveraging: String, Sendable {
 /// Precision, recall or F1 for multi-class predictions, from a confusion count per class.
 public class ClassificationScore: Metric {
     /// Which score to compute.
-    public enum Kind: String, Sendable { case precision, recall, f1 }
+    public enum Kind: String, Sendable {
+        /// TP / (TP + FP).
+        case precision
+        /// TP / (TP + FN).
+        case recall
+        /// The harmonic mean of precision and recall.
+        case f1
+        /// Intersection over union, TP / (TP + FP + FN) (the Jaccard index).
+        case iou
+    }
 
     public let kind: Kind
     public let averaging: ClassAveraging
     public var name: String { averaging == .macro ? kind.rawValue : "\(kind.rawValue)_\(averaging.rawValue)" }
     public var displayName: String {
-        let base = kind == .f1 ? "F1" : kind.rawValue.prefix(1).uppercased() + kind.rawValue.dropFirst()
+        let base = kind == .f1 ? "F1" : kind == .iou ? "IoU" : kind.rawValue.prefix(1).uppercased() + kind.rawValue.dropFirst()
         return averaging == .macro ? base : "\(base) (\(averaging.rawValue))"
     }
     private var truePositives: [Int] = []
@@ -181,6 +190,7 @@ public class ClassificationScore: Metric {
         case .precision: return precision
         case .recall: return recall
         case .f1: return precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
+        case .iou: return tp + fp + fn > 0 ? Double(tp) / Double(tp + fp + fn) : 0
         }
     }
 

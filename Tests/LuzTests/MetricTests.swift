@@ -98,4 +98,47 @@ struct MetricTests {
         loss.add(loss: 3, batchSize: 1)
         #expect(loss.compute() == 1.5)
     }
+
+    @Test func topKAccuracyCountsTiesForTheTarget() {
+        let top1 = TopKAccuracy(k: 1), top2 = TopKAccuracy(k: 2)
+        top1.update(prediction: scores, target: targets)
+        top2.update(prediction: scores[0..<2], target: targets[0..<2])
+        top2.update(prediction: scores[2..<5], target: targets[2..<5])
+        // Rows 2 and 3 have one class above the target's score (row 2's target ties another class).
+        #expect(top1.compute() == 3.0 / 5.0)
+        #expect(top2.compute() == 1)
+        #expect(top2.name == "top2_acc" && top2.fresh().compute().isNaN)
+    }
+
+    @Test func jaccardIndexPerClass() {
+        // (tp, fp, fn): class 0 (2, 0, 0), class 1 (1, 1, 1), class 2 (0, 1, 1).
+        let macro = JaccardIndex(), micro = JaccardIndex(averaging: .micro)
+        macro.update(prediction: scores, target: targets)
+        micro.update(prediction: scores, target: targets)
+        #expect(Swift.abs(macro.compute() - (1 + 1.0 / 3 + 0) / 3) < 1e-12)
+        #expect(Swift.abs(micro.compute() - 3.0 / 7.0) < 1e-12)
+        #expect(macro.name == "iou" && macro.fresh() is JaccardIndex)
+    }
+
+    @Test func r2Score() {
+        // ȳ = 3, Σ(y − ȳ)² = 38, Σ(y − ŷ)² = 20, over two batches.
+        let metric = R2Score()
+        metric.update(prediction: Tensor([1, 2] as [Float]), target: Tensor([1, 0] as [Float]))
+        metric.update(prediction: Tensor([3, 4] as [Float]), target: Tensor([3, 8] as [Float]))
+        #expect(Swift.abs(metric.compute() - (1 - 20.0 / 38.0)) < 1e-12)
+        // Two outputs, averaged: a perfect one (1) and one predicting its mean (0).
+        let two = R2Score()
+        two.update(prediction: Tensor([[1, 2], [2, 2], [3, 2]] as [[Float]]), target: Tensor([[1, 1], [2, 2], [3, 3]] as [[Float]]))
+        #expect(Swift.abs(two.compute() - 0.5) < 1e-12)
+    }
+
+    @Test func averagePrecisionStepsAtEachDistinctScore() {
+        let metric = AveragePrecision()
+        metric.update(prediction: Tensor([0.9, 0.8, 0.7, 0.6, 0.55] as [Float]), target: Tensor([1, 0, 1, 0, 1] as [Float]))
+        // (1/3)·1 + (1/3)·(2/3) + (1/3)·(3/5)
+        #expect(Swift.abs(metric.compute() - 34.0 / 45.0) < 1e-12)
+        let tied = AveragePrecision()
+        tied.update(prediction: Tensor([0.9, 0.5, 0.5] as [Float]), target: Tensor([1, 0, 1] as [Float]))
+        #expect(Swift.abs(tied.compute() - (0.5 + 0.5 * 2 / 3)) < 1e-12)
+    }
 }
