@@ -59,6 +59,9 @@ let resumeCases: [ResumeCase] = [
     ResumeCase(name: "TensorBoardLogger", covers: ["TensorBoardLogger"]) { folder in
         [TensorBoardLogger(logDirectory: folder + "/tensorboard", logsBatches: true, histogramEvery: 2)]
     },
+    ResumeCase(name: "ExponentialMovingAverage", covers: ["ExponentialMovingAverage"]) { _ in
+        [ExponentialMovingAverage(decay: 0.9, warmup: true)]
+    },
     ResumeCase(name: "TerminateOnNaN", covers: ["TerminateOnNaN"]) { _ in [TerminateOnNaN()] },
     ResumeCase(name: "GradientAccumulation", covers: ["GradientAccumulation"]) { _ in [GradientAccumulation(steps: 3)] },
     ResumeCase(name: "GradientClip", covers: ["GradientClip"]) { _ in
