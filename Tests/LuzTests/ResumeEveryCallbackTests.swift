@@ -62,6 +62,7 @@ let resumeCases: [ResumeCase] = [
     ResumeCase(name: "ExponentialMovingAverage", covers: ["ExponentialMovingAverage"]) { _ in
         [ExponentialMovingAverage(decay: 0.9, warmup: true)]
     },
+    ResumeCase(name: "ModelSummary", covers: ["ModelSummary"]) { _ in [ModelSummary(prints: false)] },
     ResumeCase(name: "TerminateOnNaN", covers: ["TerminateOnNaN"]) { _ in [TerminateOnNaN()] },
     ResumeCase(name: "GradientAccumulation", covers: ["GradientAccumulation"]) { _ in [GradientAccumulation(steps: 3)] },
     ResumeCase(name: "GradientClip", covers: ["GradientClip"]) { _ in
