@@ -11,6 +11,13 @@ public struct LearningRateFinderResult: CustomStringConvertible {
     /// a good starting point one usually takes as it is or a little lower.
     public let suggestedLearningRate: Double
 
+    /// Creates a result (the finder makes them; this is for tools and tests).
+    public init(records: [(learningRate: Double, loss: Double)], smoothedLosses: [Double], suggestedLearningRate: Double) {
+        self.records = records
+        self.smoothedLosses = smoothedLosses
+        self.suggestedLearningRate = suggestedLearningRate
+    }
+
     public var description: String {
         String(format: "learning-rate finder: %d steps from %.2e to %.2e, suggested %.2e", records.count,
                records.first?.learningRate ?? 0, records.last?.learningRate ?? 0, suggestedLearningRate)

@@ -1,3 +1,4 @@
+import Foundation
 import Luz
 import LuzPlot
 import Testing
@@ -15,5 +16,16 @@ struct FittedModelPlotTests {
         #expect(svg.contains(">loss<") && svg.contains(">acc<"))
         #expect(svg.components(separatedBy: "<polyline").count - 1 == 4)   // 2 metrics × 2 sets
         #expect(fitted.plot(title: "curves").svgString() == svg)
+    }
+
+    @Test func learningRateFinderPlotMarksTheSuggestion() {
+        let rates = (0..<20).map { pow(10, -6 + Double($0) * 0.3) }
+        let losses = rates.map { 2 - log10($0) / 10 + ($0 > 1e-1 ? 5 : 0) }
+        let found = LearningRateFinderResult(records: Array(zip(rates, losses)), smoothedLosses: losses,
+                                             suggestedLearningRate: 1e-3)
+        let svg = found.plot().svgString()
+        #expect(svg.contains("suggested 1.0e-03"))
+        #expect(svg.contains("learning rate (log10)"))
+        #expect(svg.components(separatedBy: "<polyline").count - 1 == 3)   // raw, smoothed, the mark
     }
 }
