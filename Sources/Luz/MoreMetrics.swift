@@ -120,3 +120,65 @@ public final class AveragePrecision: Metric {
     }
     public func fresh() -> any Metric { AveragePrecision() }
 }
+
+/// The counts of (true class, predicted class) pairs, accumulated over batches (torchmetrics'
+/// `ConfusionMatrix`, scikit-learn's `confusion_matrix`): row i is the true class, column j the
+/// predicted one. As a metric it reports the accuracy (the diagonal's share) under the name
+/// `confusion_acc`; the matrix itself is ``counts`` (LuzPlot draws it with `plot(classNames:)`).
+public final class ConfusionMatrix: Metric {
+    public let name = "confusion_acc"
+    public let displayName = "Acc (confusion)"
+    /// The number of classes, or 0 to grow with the classes seen.
+    public let classCount: Int
+    /// `counts[true][predicted]`.
+    public private(set) var counts: [[Int]]
+
+    /// Creates an empty matrix of `classCount` classes (0: as many as the data show).
+    public init(classCount: Int = 0) {
+        require(classCount >= 0, "ConfusionMatrix: classCount must not be negative, got \(classCount)")
+        self.classCount = classCount
+        counts = Array(repeating: Array(repeating: 0, count: classCount), count: classCount)
+    }
+
+    /// The matrix of `prediction` (scores `[N, classes]` or class indices) against `target`.
+    public convenience init(prediction: Tensor, target: Tensor, classCount: Int = 0) {
+        self.init(classCount: classCount)
+        update(prediction: prediction, target: target)
+    }
+
+    public func reset() {
+        counts = Array(repeating: Array(repeating: 0, count: classCount), count: classCount)
+    }
+
+    public func update(prediction: Tensor, target: Tensor) {
+        let predicted = predictedClasses(prediction), actual = targetClasses(target, like: prediction)
+        require(predicted.count == actual.count,
+                "ConfusionMatrix: \(predicted.count) predictions (shape \(prediction.shape)) for \(actual.count) targets (shape \(target.shape))")
+        let needed = Swift.max(prediction.rank >= 2 ? prediction.shape[1] : 0, Int((predicted + actual).max() ?? -1) + 1)
+        if classCount > 0 {
+            require(needed <= classCount, "ConfusionMatrix: class \(needed - 1) is out of range for \(classCount) classes")
+        } else if needed > counts.count {
+            counts = (0..<needed).map { i in (0..<needed).map { j in i < counts.count && j < counts.count ? counts[i][j] : 0 } }
+        }
+        for (p, t) in zip(predicted, actual) {
+            require(p >= 0 && t >= 0, "ConfusionMatrix: class indices must not be negative, got \(Swift.min(p, t))")
+            counts[Int(t)][Int(p)] += 1
+        }
+    }
+
+    /// Each row divided by its total (the recall of each class on the diagonal); empty rows are 0.
+    public var normalizedByRow: [[Double]] {
+        counts.map { row in
+            let total = row.reduce(0, +)
+            return row.map { total > 0 ? Double($0) / Double(total) : 0 }
+        }
+    }
+
+    public func compute() -> Double {
+        let total = counts.joined().reduce(0, +)
+        guard total > 0 else { return .nan }
+        return Double(counts.indices.reduce(0) { $0 + counts[$1][$1] }) / Double(total)
+    }
+
+    public func fresh() -> any Metric { ConfusionMatrix(classCount: classCount) }
+}

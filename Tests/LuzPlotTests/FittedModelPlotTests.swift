@@ -28,4 +28,10 @@ struct FittedModelPlotTests {
         #expect(svg.contains("learning rate (log10)"))
         #expect(svg.components(separatedBy: "<polyline").count - 1 == 3)   // raw, smoothed, the mark
     }
+
+    @Test func confusionMatrixPlotHasACellPerPair() {
+        let matrix = ConfusionMatrix(prediction: Tensor([0, 1, 2, 1] as [Int64]), target: Tensor([0, 1, 1, 2] as [Int64]))
+        let svg = matrix.plot(classNames: ["a", "b", "c"]).svgString()
+        #expect(svg.contains(">predicted<") && svg.contains(">true<") && svg.contains(">c<"))
+    }
 }

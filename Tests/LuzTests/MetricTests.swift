@@ -141,4 +141,17 @@ struct MetricTests {
         tied.update(prediction: Tensor([0.9, 0.5, 0.5] as [Float]), target: Tensor([1, 0, 1] as [Float]))
         #expect(Swift.abs(tied.compute() - (0.5 + 0.5 * 2 / 3)) < 1e-12)
     }
+
+    @Test func confusionMatrixCountsTrueAgainstPredicted() {
+        // Predicted 1, 0, 2, 1, 0 for targets 1, 0, 1, 2, 0.
+        let matrix = ConfusionMatrix()
+        matrix.update(prediction: scores[0..<3], target: targets[0..<3])
+        matrix.update(prediction: scores[3..<5], target: targets[3..<5])
+        #expect(matrix.counts == [[2, 0, 0], [0, 1, 1], [0, 1, 0]])
+        #expect(matrix.compute() == 3.0 / 5.0)
+        #expect(matrix.normalizedByRow[1] == [0, 0.5, 0.5])
+        let fixed = ConfusionMatrix(prediction: Tensor([0, 1] as [Int64]), target: Tensor([1, 1] as [Int64]), classCount: 4)
+        #expect(fixed.counts.count == 4 && fixed.counts[1] == [1, 1, 0, 0])
+        #expect((fixed.fresh() as? ConfusionMatrix)?.counts == Array(repeating: [0, 0, 0, 0], count: 4))
+    }
 }
