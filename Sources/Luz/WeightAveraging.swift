@@ -121,3 +121,141 @@ private func lerp(_ average: Tensor, toward value: Tensor, weight: Double) {
     default: withNoGrad { average.copy(from: value) }
     }
 }
+
+/// Stochastic weight averaging (SWA; torch's `AveragedModel` + `SWALR` + `update_bn`, as
+/// Lightning's `StochasticWeightAveraging`): from `startEpoch` on, the parameters at the end of
+/// every epoch are averaged with equal weights, and with a `learningRate` the rate anneals to it
+/// over `annealEpochs` epochs (``SWALR``; do not combine it with another scheduler). When the fit
+/// ends the model takes the averaged parameters and, with `updatesBatchNorm`, BatchNorm's
+/// running statistics are recomputed with one pass over the training data (cumulative
+/// averages, as `update_bn`): the averaged weights never produced the old ones.
+///
+/// The average, its count and the schedule are saved in checkpoints: a resumed fit ends with the
+/// same weights as an uninterrupted one.
+public final class StochasticWeightAveraging: Callback {
+    /// The first epoch (from 1) whose end is averaged.
+    public let startEpoch: Int
+    /// The rate SWA trains at, or `nil` to leave the rate alone.
+    public let learningRate: Double?
+    /// The epochs over which the rate anneals to ``learningRate`` (torch's 10).
+    public let annealEpochs: Int
+    /// The shape of that annealing (torch's cosine).
+    public let annealing: SWALR.Annealing
+    /// Whether BatchNorm's running statistics are recomputed for the averaged weights at the end.
+    public let updatesBatchNorm: Bool
+    /// The number of epochs averaged so far.
+    public private(set) var averagedCount = 0
+    /// The averaged parameters, in the order of the model's `parameters()` (empty before `startEpoch`).
+    public private(set) var averages: [Tensor] = []
+    public var weight: Double { 50 }
+
+    private var scheduler: SWALR?
+    private var restored: (count: Int, averages: [Tensor], schedule: StateDict?)?
+
+    /// Creates the callback.
+    public init(startEpoch: Int, learningRate: Double? = nil, annealEpochs: Int = 10, annealing: SWALR.Annealing = .cosine,
+                updatesBatchNorm: Bool = true) {
+        require(startEpoch >= 1, "StochasticWeightAveraging: startEpoch counts from 1, got \(startEpoch)")
+        require(annealEpochs >= 0, "StochasticWeightAveraging: annealEpochs must not be negative, got \(annealEpochs)")
+        self.startEpoch = startEpoch
+        self.learningRate = learningRate
+        self.annealEpochs = annealEpochs
+        self.annealing = annealing
+        self.updatesBatchNorm = updatesBatchNorm
+    }
+
+    private func makeScheduler(_ context: Context) throws -> SWALR? {
+        guard let learningRate else { return nil }
+        guard let optimizer = context.optimizer else {
+            throw LuzError.invalidArgument("StochasticWeightAveraging: the run has no optimizer to set the SWA rate of")
+        }
+        return SWALR(optimizer: optimizer, swaLearningRate: learningRate, annealEpochs: annealEpochs, annealing: annealing)
+    }
+
+    public func handle(_ event: Event, _ context: Context) throws {
+        let parameters = context.model.parameters()
+        switch event {
+        case .fitBegin:
+            scheduler = nil
+            averages = []
+            averagedCount = 0
+            if let restored {
+                self.restored = nil
+                guard restored.averages.isEmpty || (restored.averages.count == parameters.count
+                      && zip(restored.averages, parameters).allSatisfy({ $0.shape == $1.shape })) else {
+                    throw LuzError.invalidArgument(
+                        "StochasticWeightAveraging: the checkpoint holds \(restored.averages.count) averages, the model has \(parameters.count) parameters of other shapes")
+                }
+                averagedCount = restored.count
+                averages = zip(restored.averages, parameters).map { average, parameter in withNoGrad { average.to(parameter.dtype).cloned() } }
+                if let schedule = restored.schedule, let optimizer = context.optimizer {
+                    // Made at SWA's start, it set that epoch's rate; the restored optimizer holds the right one.
+                    let rates = optimizer.parameterGroups.map(\.learningRate)
+                    scheduler = try makeScheduler(context)
+                    try scheduler?.loadStateDict(schedule)
+                    for (g, rate) in rates.enumerated() { optimizer.parameterGroups[g].learningRate = rate }
+                }
+            }
+        case .epochBegin where context.epoch == startEpoch && scheduler == nil:
+            scheduler = try makeScheduler(context)
+        case .epochEnd where context.epoch >= startEpoch:
+            if averages.isEmpty {
+                averages = parameters.map { parameter in withNoGrad { parameter.detached().cloned() } }
+            } else {
+                let weight = 1 / Double(averagedCount + 1)
+                for (average, parameter) in zip(averages, parameters) { lerp(average, toward: parameter, weight: weight) }
+            }
+            averagedCount += 1
+            scheduler?.step()
+        case .fitEnd where !averages.isEmpty:
+            withNoGrad { for (parameter, average) in zip(parameters, averages) { parameter.copy(from: average) } }
+            if updatesBatchNorm, let data = context.trainData { recomputeBatchNormStatistics(context.model, data) }
+        default:
+            break
+        }
+    }
+
+    /// torch's `update_bn`: running statistics reset and accumulated as plain averages over one
+    /// pass of the data in training mode, without gradients.
+    private func recomputeBatchNormStatistics(_ model: Module, _ data: DataSource) {
+        let layers = model.namedModules().compactMap { $0.module as? BatchNormBase }
+        guard !layers.isEmpty else { return }
+        let momenta = layers.map(\.momentum)
+        for layer in layers {
+            withNoGrad {
+                layer.runningMean?.fill(0)
+                layer.runningVariance?.fill(1)
+                layer.batchesTracked?.fill(0)
+            }
+            layer.momentum = nil
+        }
+        let wasTraining = model.isTraining
+        model.train()
+        let iterator = data.makeIterator()
+        withNoGrad { while let batch = iterator.next() { _ = model(batch.input) } }
+        model.train(wasTraining)
+        for (layer, momentum) in zip(layers, momenta) { layer.momentum = momentum }
+    }
+
+    /// The count, the averages (`average.<i>`) and the schedule (`schedule.<key>`).
+    public func checkpointState() -> [String: Tensor] {
+        var state = ["averaged": Tensor(scalar: Int64(averagedCount))]
+        for (i, average) in averages.enumerated() { state["average.\(i)"] = average }
+        for (key, tensor) in scheduler?.stateDict() ?? StateDict() { state["schedule.\(key)"] = tensor }
+        return state
+    }
+
+    /// Restores what ``checkpointState()`` saved; checked against the model when the fit begins.
+    public func restore(checkpointState state: [String: Tensor]) throws {
+        guard let count = state["averaged"] else { return }
+        var found: [Tensor] = []
+        while let average = state["average.\(found.count)"] { found.append(average) }
+        let schedule = state.filter { $0.key.hasPrefix("schedule.") }
+        guard found.count + schedule.count == state.count - 1 else {
+            throw StateDictError.incompatible("StochasticWeightAveraging: the averages are not numbered 0..<\(found.count)")
+        }
+        let scheduleState = schedule.isEmpty ? nil
+            : StateDict(schedule.map { (String($0.key.dropFirst("schedule.".count)), $0.value) }.sorted { $0.0 < $1.0 })
+        restored = (try StateDict.counter(of: count, key: "averaged"), found, scheduleState)
+    }
+}

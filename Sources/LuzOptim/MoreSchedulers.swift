@@ -375,3 +375,49 @@ private func withChildStates(_ state: StateDict, _ children: [LRScheduler]) -> S
 private func loadChildStates(_ state: StateDict, _ children: [LRScheduler]) throws {
     for (i, child) in children.enumerated() { try child.loadStateDict(state.scoped(to: "schedulers.\(i)")) }
 }
+
+/// The learning rate of stochastic weight averaging (torch's `SWALR`): from the groups' rate
+/// to `swaLearningRate` over `annealEpochs` steps (cosine or linear), then constant.
+public final class SWALR: LRScheduler {
+    /// How the rate moves from its start to the SWA rate.
+    public enum Annealing: Sendable {
+        /// Along (1 − cos(π·t)) / 2.
+        case cosine
+        /// In a straight line.
+        case linear
+    }
+
+    /// The rate SWA trains at, per group.
+    public let swaLearningRates: [Double]
+    /// The number of steps of the annealing (torch's 10; 0 jumps to the SWA rate).
+    public let annealEpochs: Int
+    /// The shape of the annealing (torch's cosine).
+    public let annealing: Annealing
+
+    /// Creates the scheduler.
+    public init(optimizer: Optimizer, swaLearningRate: Double, annealEpochs: Int = 10, annealing: Annealing = .cosine) {
+        require(swaLearningRate >= 0, "SWALR: invalid swaLearningRate \(swaLearningRate)")
+        require(annealEpochs >= 0, "SWALR: annealEpochs must not be negative, got \(annealEpochs)")
+        swaLearningRates = Array(repeating: swaLearningRate, count: optimizer.parameterGroups.count)
+        self.annealEpochs = annealEpochs
+        self.annealing = annealing
+        super.init(optimizer: optimizer)
+        start()
+    }
+
+    private func shape(_ t: Double) -> Double {
+        annealing == .cosine ? (1 - cos(Double.pi * t)) / 2 : t
+    }
+
+    public override func learningRates(current: [Double]) -> [Double] {
+        // torch's recursive form: the rate of the previous step is undone to find the start.
+        let step = annealEpochs == 0 ? Swift.max(1, lastEpoch) : lastEpoch
+        let span = Double(Swift.max(1, annealEpochs))
+        let previous = shape(Swift.max(0, Swift.min(1, Double(step - 1) / span)))
+        let alpha = shape(Swift.max(0, Swift.min(1, Double(step) / span)))
+        return zip(current, swaLearningRates).map { rate, swa in
+            let start = previous == 1 ? swa : (rate - previous * swa) / (1 - previous)
+            return swa * alpha + start * (1 - alpha)
+        }
+    }
+}

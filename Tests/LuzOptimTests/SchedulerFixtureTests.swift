@@ -135,4 +135,14 @@ struct SchedulerFixtureTests {
         }
         expectClose(momenta, [0.9, 0.875, 0.8500000000000001, 0.8250000000000001, 0.8, 0.8250000000000001, 0.8500000000000001, 0.875, 0.9, 0.875, 0.8500000000000001, 0.8250000000000001, 0.8, 0.8250000000000001, 0.8500000000000001, 0.875, 0.9, 0.875, 0.8500000000000001, 0.8250000000000001, 0.8])
     }
+
+    /// `torch.optim.swa_utils.SWALR(o, swa_lr=0.05, anneal_epochs=3)` (cosine), then linear over 4, then 0 epochs.
+    @Test func swalr() {
+        expectClose(schedule { SWALR(optimizer: $0, swaLearningRate: 0.05, annealEpochs: 3) }.rates.prefix(9).map { $0 },
+                    [1.0, 0.7625, 0.2875000000000001, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05])
+        expectClose(schedule { SWALR(optimizer: $0, swaLearningRate: 0.05, annealEpochs: 4, annealing: .linear) }.rates.prefix(9).map { $0 },
+                    [1.0, 0.7625, 0.525, 0.2875, 0.05, 0.05, 0.05, 0.05, 0.05])
+        expectClose(schedule { SWALR(optimizer: $0, swaLearningRate: 0.2, annealEpochs: 0) }.rates.prefix(9).map { $0 },
+                    Array(repeating: 0.2, count: 9))
+    }
 }

@@ -63,6 +63,11 @@ let resumeCases: [ResumeCase] = [
         [ExponentialMovingAverage(decay: 0.9, warmup: true)]
     },
     ResumeCase(name: "ModelSummary", covers: ["ModelSummary"]) { _ in [ModelSummary(prints: false)] },
+    // Averaging from epoch 3 (before the kill at 5) with the rate annealing over 3 epochs.
+    ResumeCase(name: "StochasticWeightAveraging", covers: ["StochasticWeightAveraging"]) { _ in
+        [StochasticWeightAveraging(startEpoch: 3, learningRate: 0.005, annealEpochs: 3)]
+    },
+    .scheduler("SWALR") { SWALR(optimizer: $0, swaLearningRate: 0.005, annealEpochs: 4) },
     ResumeCase(name: "TerminateOnNaN", covers: ["TerminateOnNaN"]) { _ in [TerminateOnNaN()] },
     ResumeCase(name: "GradientAccumulation", covers: ["GradientAccumulation"]) { _ in [GradientAccumulation(steps: 3)] },
     ResumeCase(name: "GradientClip", covers: ["GradientClip"]) { _ in

@@ -65,4 +65,36 @@ struct WeightAveragingTests {
             try ExponentialMovingAverage().restore(checkpointState: ["updates": Tensor(scalar: Int64(1)), "average.1": Tensor([1.0])])
         }
     }
+
+    /// The parameters at the end of epochs 3, 4 and 5 averaged; the rate annealed to the SWA
+    /// rate; BatchNorm's running mean recomputed for the averaged weights.
+    @Test func stochasticWeightAveragingAveragesEpochEndsAndUpdatesBatchNorm() throws {
+        let (x, y) = blobs(count: 64, seed: 3)
+        var ends: [[Double]] = []
+        var rates: [Double] = []
+        let recorder = LambdaCallback(name: "recorder", weight: 40) { event, context in
+            if event == .epochEnd, context.epoch >= 3 { ends.append(context.model.parameters().flatMap(\.doubles)) }
+            if event == .epochBegin, let optimizer = context.optimizer { rates.append(optimizer.learningRate) }
+        }
+        let setup = TrainingSetup(
+            model: { _ in
+                Sequential { Linear(2, 8, generator: Generator(seed: 1)); BatchNorm1d(8); ReLU(); Linear(8, 2, generator: Generator(seed: 2)) }
+            },
+            loss: CrossEntropyLoss())
+        let fitted = try setup.learningRate(0.05)
+            .fit(.tensors(x, y, batchSize: 16, shuffle: true), epochs: 5,
+                 callbacks: [StochasticWeightAveraging(startEpoch: 3, learningRate: 0.01, annealEpochs: 2), recorder],
+                 verbose: false, seed: 4)
+        #expect(ends.count == 3)
+        let mean = (0..<ends[0].count).map { j in ends.reduce(0) { $0 + $1[j] } / 3 }
+        let final = fitted.model.parameters().flatMap(\.doubles)
+        #expect(zip(final, mean).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($1)) })
+        // SWALR over 2 epochs from 0.05 (cosine): halfway at epoch 4, the SWA rate at 5.
+        #expect(rates.count == 5 && abs(rates[3] - 0.03) < 1e-12 && abs(rates[4] - 0.01) < 1e-12, "\(rates)")
+        // The running mean is the mean of the first layer's outputs under the averaged weights.
+        let model = fitted.model as! Sequential
+        let expected = withNoGrad { model[0](x).mean(dim: 0) }.doubles
+        let running = (model[1] as! BatchNorm1d).runningMean!.doubles
+        #expect(zip(running, expected).allSatisfy { abs($0 - $1) < 1e-5 }, "\(running) vs \(expected)")
+    }
 }
