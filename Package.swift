@@ -21,6 +21,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "LuzTensor", targets: ["LuzTensor"]),
+        .library(name: "LuzSerialization", targets: ["LuzSerialization"]),
         .library(name: "LuzNN", targets: ["LuzNN"]),
         .library(name: "LuzOptim", targets: ["LuzOptim"]),
         .library(name: "LuzData", targets: ["LuzData"]),
@@ -47,20 +48,21 @@ let package = Package(
             pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "LuzTensor", dependencies: blasDependencies, linkerSettings: blasLinker),
-        .target(name: "LuzNN", dependencies: ["LuzTensor"]),
-        .target(name: "LuzOptim", dependencies: ["LuzTensor", "LuzNN"]),
+        .target(name: "LuzSerialization", dependencies: ["LuzTensor"]),
+        .target(name: "LuzNN", dependencies: ["LuzTensor", "LuzSerialization"]),
+        .target(name: "LuzOptim", dependencies: ["LuzTensor", "LuzSerialization"]),
         .target(name: "LuzData", dependencies: ["LuzTensor"]),
-        .target(name: "Luz", dependencies: ["LuzTensor", "LuzNN", "LuzOptim", "LuzData"]),
+        .target(name: "Luz", dependencies: ["LuzTensor", "LuzSerialization", "LuzNN", "LuzOptim", "LuzData"]),
         .target(
             name: "LuzDatasetsResources", path: "Datasets",
             sources: ["PackageData.swift"], resources: [.copy("penguins.csv")]),
         .target(
             name: "LuzDatasets",
             dependencies: [
-                "LuzTensor", "LuzData", "CZlib", "LuzDatasetsResources",
+                "LuzTensor", "LuzSerialization", "LuzData", "CZlib", "LuzDatasetsResources",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
-        .target(name: "LuzPlot", dependencies: ["Luz"]),
+        .target(name: "LuzPlot", dependencies: ["Luz", "LuzSerialization"]),
         .target(name: "LuzTestSupport", dependencies: ["LuzTensor"]),
         // Misuses that must stop with a message; the tests run its release build (ReleaseMessageTests).
         .executableTarget(name: "luz-check", dependencies: ["Luz"]),
@@ -76,13 +78,13 @@ let package = Package(
             path: "Examples/LuzExamples"),
         .executableTarget(name: "luz-examples", dependencies: ["LuzExamples"], path: "Examples/luz-examples"),
 
-        .testTarget(name: "LuzTensorTests", dependencies: ["LuzTensor", "LuzTestSupport"] + blasDependencies),
-        .testTarget(name: "LuzNNTests", dependencies: ["LuzNN", "LuzTestSupport"]),
+        .testTarget(name: "LuzTensorTests", dependencies: ["LuzTensor", "LuzSerialization", "LuzTestSupport"] + blasDependencies),
+        .testTarget(name: "LuzNNTests", dependencies: ["LuzNN", "LuzSerialization", "LuzTestSupport"]),
         .testTarget(name: "LuzOptimTests", dependencies: ["LuzOptim", "LuzNN", "LuzTestSupport"]),
         .testTarget(name: "LuzDataTests", dependencies: ["LuzData", "LuzTestSupport"]),
-        .testTarget(name: "LuzTests", dependencies: ["Luz", "LuzTestSupport"]),
-        .testTarget(name: "LuzPlotTests", dependencies: ["LuzPlot", "Luz"]),
-        .testTarget(name: "LuzDatasetsTests", dependencies: ["LuzDatasets", "LuzData", "LuzTestSupport"]),
+        .testTarget(name: "LuzTests", dependencies: ["Luz", "LuzSerialization", "LuzTestSupport"]),
+        .testTarget(name: "LuzPlotTests", dependencies: ["LuzPlot", "Luz", "LuzSerialization"]),
+        .testTarget(name: "LuzDatasetsTests", dependencies: ["LuzDatasets", "LuzData", "LuzSerialization", "LuzTestSupport"]),
         .testTarget(name: "LuzExamplesTests", dependencies: ["LuzExamples", "Luz", "LuzDatasets", "LuzPlot"]),
     ],
     swiftLanguageModes: [.v5]

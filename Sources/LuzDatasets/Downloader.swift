@@ -7,6 +7,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import LuzSerialization
 import LuzTensor
 
 /// A file a dataset is made of, with the checksums that identify its true content.

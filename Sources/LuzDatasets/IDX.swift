@@ -1,4 +1,5 @@
 import Foundation
+import LuzSerialization
 import LuzTensor
 
 /// The element types of the IDX format, named by their type code in the file header.

@@ -1,1 +1,2 @@
 @_exported import LuzTensor
+@_exported import LuzSerialization

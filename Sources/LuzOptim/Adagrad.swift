@@ -1,4 +1,4 @@
-import LuzNN
+import LuzSerialization
 import LuzTensor
 
 /// Adagrad (torch's `optim.Adagrad`, same defaults: learning rate 1e-2, no learning-rate decay,

@@ -1,5 +1,5 @@
 import Foundation
-import LuzNN
+import LuzSerialization
 import LuzTensor
 
 /// Adam (torch's `optim.Adam`, same defaults: learning rate 1e-3, betas (0.9, 0.999),

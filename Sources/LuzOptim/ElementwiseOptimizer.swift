@@ -1,4 +1,4 @@
-import LuzNN
+import LuzSerialization
 import LuzTensor
 
 /// The base of optimizers whose update is elementwise (NAdam, RAdam, Adamax, Adadelta, ASGD,

@@ -1,2 +1,2 @@
 @_exported import LuzTensor
-@_exported import LuzNN
+@_exported import LuzSerialization

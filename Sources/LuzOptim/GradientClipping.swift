@@ -1,5 +1,5 @@
 import Foundation
-import LuzNN
+import LuzSerialization
 import LuzTensor
 
 /// Scales the gradients of `parameters` together so that their combined norm is at most

@@ -1,5 +1,5 @@
 import Foundation
-import LuzNN
+import LuzSerialization
 import LuzTensor
 
 /// The base class of the learning-rate schedulers that advance with ``step()`` (once per epoch,

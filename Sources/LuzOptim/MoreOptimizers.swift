@@ -1,5 +1,5 @@
 import Foundation
-import LuzNN
+import LuzSerialization
 import LuzTensor
 
 /// Adamax, Adam with the infinity norm (torch's `optim.Adamax`, same defaults: learning rate

@@ -1,5 +1,5 @@
 import Foundation
-import LuzNN
+import LuzSerialization
 import LuzTensor
 
 /// Multiplies the base learning rate by a factor that moves linearly from `startFactor` to

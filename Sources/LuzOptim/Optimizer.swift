@@ -1,4 +1,4 @@
-import LuzNN
+import LuzSerialization
 import LuzTensor
 
 /// Parameters that share a learning rate (and optionally a weight decay) inside one optimizer

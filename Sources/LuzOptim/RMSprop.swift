@@ -1,4 +1,4 @@
-import LuzNN
+import LuzSerialization
 import LuzTensor
 
 /// RMSprop (torch's `optim.RMSprop`, same defaults: learning rate 1e-2, α = 0.99, ε = 1e-8,

@@ -1,4 +1,4 @@
-import LuzNN
+import LuzSerialization
 import LuzTensor
 
 /// Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and weight

@@ -1,4 +1,5 @@
 import Foundation
+import LuzSerialization
 import LuzTensor
 
 #if canImport(Glibc)

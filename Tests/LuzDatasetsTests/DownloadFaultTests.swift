@@ -1,6 +1,6 @@
 import Foundation
 @testable import LuzDatasets
-@_spi(FaultInjection) import LuzTensor
+@_spi(FaultInjection) import LuzSerialization
 import Testing
 
 /// Downloads and cached files under injected write faults (a full disk, a read-only cache, a

@@ -1,5 +1,6 @@
 import Foundation
 @testable import LuzDatasets
+import LuzSerialization
 import LuzTensor
 import Testing
 

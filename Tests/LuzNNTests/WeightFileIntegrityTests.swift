@@ -1,5 +1,6 @@
 import Foundation
 @testable import LuzNN
+@testable import LuzSerialization
 import LuzTestSupport
 import Testing
 #if canImport(Glibc)

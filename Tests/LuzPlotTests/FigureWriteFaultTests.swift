@@ -1,6 +1,6 @@
 import Foundation
 @testable import LuzPlot
-@_spi(FaultInjection) import LuzTensor
+@_spi(FaultInjection) import LuzSerialization
 import Testing
 
 @Suite("Figure writes under write faults")

@@ -1,5 +1,5 @@
 import Foundation
-@_spi(FaultInjection) import LuzTensor
+@_spi(FaultInjection) import LuzSerialization
 import Testing
 
 /// A fresh folder under the system's temporary directory.

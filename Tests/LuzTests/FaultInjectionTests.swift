@@ -1,6 +1,6 @@
 import Foundation
 @testable import Luz
-@_spi(FaultInjection) import LuzTensor
+@_spi(FaultInjection) import LuzSerialization
 import Testing
 
 // Checkpoints and weight files under injected write faults: after each one the previous

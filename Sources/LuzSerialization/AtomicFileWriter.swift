@@ -260,7 +260,7 @@ extension AtomicFileWriter {
 
 /// The registry of injected faults, keyed by folder.
 enum FaultInjection {
-    private static let lock = Mutex()
+    private static let lock = NSLock()
     nonisolated(unsafe) private static var rules: [Int: (directory: String, fault: FileWriteFault)] = [:]
     nonisolated(unsafe) private static var nextKey = 0
 
