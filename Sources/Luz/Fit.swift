@@ -21,7 +21,7 @@ extension TrainingSetup {
             // from wherever the default generator then was (see `fit(_:…)` on a dataset: seed + 1).
             data.generator?.manualSeed(seed &+ 1)
         }
-        let model = makeModel(hyperparameters)
+        let model = try makeModel(hyperparameters)
         let optimizers = try makeOptimizers(for: model)
         let (train, valid) = try resolveData(data, validData: validData, seed: seed)
         let context = Context(model: model, optimizers: optimizers, lossFunction: loss,

@@ -38,7 +38,7 @@ extension TrainingSetup {
         require(startLearningRate > 0 && endLearningRate > startLearningRate,
                 "learningRateFinder: needs 0 < start < end, got \(startLearningRate) and \(endLearningRate)")
         if let seed { manualSeed(seed) }
-        let model = makeModel(hyperparameters)
+        let model = try makeModel(hyperparameters)
         let savedWeights = model.stateDict().cloned()
         defer { try? model.loadStateDict(savedWeights) }
         let optimizers = try makeOptimizers(for: model).map(\.1)

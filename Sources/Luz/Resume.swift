@@ -94,7 +94,7 @@ extension FittedModel {
         let optimizerHyperparameters = try Checkpoint.decode(Hyperparameters.self, state.metadata["luz.optimizerHyperparameters"],
                                                              path: path, field: "luz.optimizerHyperparameters")
         let restoredSetup = setup.hyperparameters(hyperparameters).optimizerHyperparameters(optimizerHyperparameters)
-        let model = restoredSetup.makeModel(restoredSetup.hyperparameters)
+        let model = try restoredSetup.makeModel(restoredSetup.hyperparameters)
         do {
             try model.loadStateDict(state)
         } catch {

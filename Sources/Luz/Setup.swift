@@ -71,7 +71,7 @@ public protocol CustomTrainingStep: Module {
 ///     .fit(train, epochs: 15, validData: 0.2)
 /// ```
 public struct TrainingSetup {
-    let makeModel: (Hyperparameters) -> Module
+    let makeModel: (Hyperparameters) throws -> Module
     let loss: LossFunction?
     let optimizer: OptimizerFactory
     let metrics: [any Metric]
@@ -83,7 +83,7 @@ public struct TrainingSetup {
 
     /// A setup that builds its model with `model` from the hyper-parameters, at the start of each
     /// fit (after seeding, so that initialization is reproducible).
-    public init(model: @escaping (Hyperparameters) -> Module, loss: LossFunction? = nil,
+    public init(model: @escaping (Hyperparameters) throws -> Module, loss: LossFunction? = nil,
                 optimizer: OptimizerFactory = OptimizerFactory(Adam.self), metrics: [any Metric] = [],
                 validMetrics: [any Metric]? = nil) {
         self.makeModel = model
@@ -116,7 +116,7 @@ public struct TrainingSetup {
 extension TrainingSetup {
     /// A setup whose model is built from its hyper-parameters by `model` at the start of each fit
     /// (luz's `setup(module = ...)` with `set_hparams`).
-    public init(model: @escaping (Hyperparameters) -> Module, loss: some Loss, optimizer: Optimizer.Type = Adam.self,
+    public init(model: @escaping (Hyperparameters) throws -> Module, loss: some Loss, optimizer: Optimizer.Type = Adam.self,
                 metrics: [any Metric] = [], validMetrics: [any Metric]? = nil) {
         self.init(model: model, loss: LossFunction(loss), optimizer: OptimizerFactory(optimizer),
                   metrics: metrics, validMetrics: validMetrics)
