@@ -30,7 +30,7 @@ let package = Package(
         fuzzTarget("fuzz-idx", ["LuzDatasets"]),
         fuzzTarget("fuzz-gzip", ["LuzDatasets"]),
         fuzzTarget("fuzz-csv", ["LuzDatasets"]),
-        fuzzTarget("fuzz-safetensors", ["LuzSerialization"]),
+        fuzzTarget("fuzz-safetensors", ["LuzNN"]),
         fuzzTarget("fuzz-checkpoint", ["Luz"]),
     ],
     swiftLanguageModes: [.v5]

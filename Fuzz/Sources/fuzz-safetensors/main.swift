@@ -1,5 +1,5 @@
 import FuzzSupport
-import LuzSerialization
+import LuzNN
 
 // safetensors weight files: decoding, then loading into a module (shape and key checks).
 let module = Sequential { Linear(2, 3); ReLU(); Linear(3, 2) }
