@@ -287,23 +287,31 @@ func areaUnderROC(scores: [Double], positives: [Bool]) -> Double {
     return (rankSumPositive - p * (p + 1) / 2) / (p * n)
 }
 
+/// Every score of an epoch and whether its target is positive (above 0.5): what ranking
+/// metrics (``BinaryAUROC``, ``AveragePrecision``) need.
+struct BinaryScores {
+    private(set) var scores: [Double] = []
+    private(set) var positives: [Bool] = []
+
+    mutating func add(_ prediction: Tensor, _ target: Tensor, metric: String) {
+        let p = prediction.doubles, t = target.doubles
+        require(p.count == t.count, "\(metric): \(p.count) scores for \(t.count) targets")
+        scores += p
+        positives += t.map { $0 > 0.5 }
+    }
+}
+
 /// The area under the ROC curve for binary targets; predictions are scores or probabilities of
 /// the positive class (set `fromLogits` to apply the sigmoid first — the AUC is the same).
 public final class BinaryAUROC: Metric {
     public let name = "auc"
     public let displayName = "AUC"
-    private var scores: [Double] = []
-    private var positives: [Bool] = []
+    private var collected = BinaryScores()
 
     public init() {}
-    public func reset() { scores = []; positives = [] }
-    public func update(prediction: Tensor, target: Tensor) {
-        let p = prediction.doubles, t = target.doubles
-        require(p.count == t.count, "BinaryAUROC: \(p.count) scores for \(t.count) targets")
-        scores += p
-        positives += t.map { $0 > 0.5 }
-    }
-    public func compute() -> Double { areaUnderROC(scores: scores, positives: positives) }
+    public func reset() { collected = BinaryScores() }
+    public func update(prediction: Tensor, target: Tensor) { collected.add(prediction, target, metric: "BinaryAUROC") }
+    public func compute() -> Double { areaUnderROC(scores: collected.scores, positives: collected.positives) }
     public func fresh() -> any Metric { BinaryAUROC() }
 }
 

@@ -86,19 +86,14 @@ public final class R2Score: Metric {
 public final class AveragePrecision: Metric {
     public let name = "ap"
     public let displayName = "AP"
-    private var scores: [Double] = []
-    private var positives: [Bool] = []
+    private var collected = BinaryScores()
 
     /// Creates the metric.
     public init() {}
-    public func reset() { scores = []; positives = [] }
-    public func update(prediction: Tensor, target: Tensor) {
-        let p = prediction.doubles, t = target.doubles
-        require(p.count == t.count, "AveragePrecision: \(p.count) scores for \(t.count) targets")
-        scores += p
-        positives += t.map { $0 > 0.5 }
-    }
+    public func reset() { collected = BinaryScores() }
+    public func update(prediction: Tensor, target: Tensor) { collected.add(prediction, target, metric: "AveragePrecision") }
     public func compute() -> Double {
+        let scores = collected.scores, positives = collected.positives
         let totalPositives = positives.filter { $0 }.count
         guard totalPositives > 0 else { return .nan }
         let order = scores.indices.sorted { scores[$0] > scores[$1] }

@@ -51,6 +51,12 @@ public final class ExponentialMovingAverage: Callback {
     }
 
     public func handle(_ event: Event, _ context: Context) throws {
+        // Only the events this callback acts on: `parameters()` builds an array, and most
+        // events of a batch need none.
+        switch event {
+        case .fitBegin, .trainBatchAfterStep, .validBegin, .validEnd, .fitEnd: break
+        default: return
+        }
         let parameters = context.model.parameters()
         switch event {
         case .fitBegin:
@@ -173,6 +179,10 @@ public final class StochasticWeightAveraging: Callback {
     }
 
     public func handle(_ event: Event, _ context: Context) throws {
+        switch event {
+        case .fitBegin, .epochBegin, .epochEnd, .fitEnd: break
+        default: return
+        }
         let parameters = context.model.parameters()
         switch event {
         case .fitBegin:
