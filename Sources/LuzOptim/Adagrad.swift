@@ -11,7 +11,7 @@ import LuzTensor
 /// s ← s + g²
 /// θ ← θ − γ̃·g / (√s + ε)
 /// ```
-public final class Adagrad: Optimizer {
+public final class Adagrad: ElementwiseOptimizer {
     /// The learning-rate decay η.
     public var learningRateDecay: Double
     /// The L2 penalty λ added to the gradient.
@@ -20,13 +20,6 @@ public final class Adagrad: Optimizer {
     public var initialAccumulatorValue: Double
     /// ε, added to the denominator.
     public var epsilon: Double
-
-    private final class State {
-        var step = 0
-        let sum: Tensor
-        init(sum: Tensor) { self.sum = sum }
-    }
-    private var states: [State?]
 
     /// Creates the optimizer over one group of parameters.
     public convenience init(_ parameters: [Tensor], learningRate: Double = 1e-2, learningRateDecay: Double = 0,
@@ -39,15 +32,9 @@ public final class Adagrad: Optimizer {
     /// `learningRate`.
     public init(groups: [ParameterGroup], learningRate: Double = 1e-2, learningRateDecay: Double = 0,
                 weightDecay: Double = 0, initialAccumulatorValue: Double = 0, epsilon: Double = 1e-10) {
-        require(learningRateDecay >= 0, "Adagrad: invalid learning-rate decay \(learningRateDecay)")
-        require(initialAccumulatorValue >= 0, "Adagrad: invalid initial accumulator value \(initialAccumulatorValue)")
-        self.learningRateDecay = learningRateDecay
-        self.weightDecay = weightDecay
-        self.initialAccumulatorValue = initialAccumulatorValue
-        self.epsilon = epsilon
-        states = []
-        super.init(groups: groups, defaultLearningRate: learningRate)
-        states = Array(repeating: nil, count: parameters.count)
+        (self.learningRateDecay, self.weightDecay, self.initialAccumulatorValue, self.epsilon) =
+            (learningRateDecay, weightDecay, initialAccumulatorValue, epsilon)
+        super.init(groups: groups, defaultLearningRate: learningRate, tensors: ["sum"])
     }
 
     /// Creates the optimizer with torch's defaults.
@@ -55,60 +42,30 @@ public final class Adagrad: Optimizer {
         self.init(groups: groups, learningRate: 1e-2)
     }
 
-    public override func step() {
-        stepCount += 1
-        let epsilon = self.epsilon
-        forEachParameterWithGradient { group, parameter, gradient, index in
-            let state = states[index] ?? State(sum: stateTensor(like: parameter, value: initialAccumulatorValue))
-            states[index] = state
-            state.step += 1
-            let rate = group.learningRate / (1 + Double(state.step - 1) * learningRateDecay)
-            let decay = group.weightDecay ?? weightDecay
-            func run<T: TensorFloat>(_: T.Type) {
-                let lr = T(rate), wd = T(decay), eps = T(epsilon)
-                parameter.withUnsafeMutableBufferPointer(as: T.self) { p in
-                    gradient.withUnsafeBufferPointer(as: T.self) { g in
-                        state.sum.withUnsafeMutableBufferPointer(as: T.self) { s in
-                            for i in 0..<p.count {
-                                let d = g[i] + wd * p[i]
-                                s[i] += d * d
-                                p[i] -= lr * d / (s[i].squareRoot() + eps)
-                            }
-                        }
-                    }
-                }
-            }
-            dispatchFloat(parameter.dtype, float: { run(Float.self) }, double: { run(Double.self) })
-        }
+    public override class var hyperparameterTable: [OptimizerHyperparameter] {
+        [.number("learningRateDecay", \Adagrad.learningRateDecay, .nonNegative),
+         .number("weightDecay", \Adagrad.weightDecay, .nonNegative),
+         .number("initialAccumulatorValue", \Adagrad.initialAccumulatorValue, .nonNegative),
+         .number("epsilon", \Adagrad.epsilon, .nonNegative)]
     }
 
-    public override var hyperparameters: [String: Double] {
-        ["learningRateDecay": learningRateDecay, "weightDecay": weightDecay,
-         "initialAccumulatorValue": initialAccumulatorValue, "epsilon": epsilon]
-    }
+    override var defaultWeightDecay: Double { weightDecay }
+    override func initialValue(ofTensor name: String, learningRate: Double) -> Double { initialAccumulatorValue }
 
-    public override func applyHyperparameter(_ name: String, _ value: Double) {
-        switch name {
-        case "learningRateDecay": learningRateDecay = value
-        case "weightDecay": weightDecay = value
-        case "initialAccumulatorValue": initialAccumulatorValue = value
-        case "epsilon": epsilon = value
-        default: break
-        }
+    override func update(_ parameter: inout ParameterUpdate) {
+        let rate = parameter.learningRate / (1 + Double(parameter.step - 1) * learningRateDecay)
+        parameter.apply(AdagradRule(learningRate: rate, weightDecay: parameter.weightDecay, epsilon: epsilon))
     }
+}
 
-    public override func parameterState(at index: Int) -> [(name: String, tensor: Tensor)] {
-        guard let state = states[index] else { return [] }
-        return [("step", Tensor(scalar: Int64(state.step))), ("sum", state.sum)]
-    }
+/// Adagrad's update of one element (slot: sum).
+struct AdagradRule: ElementwiseRule {
+    let learningRate, weightDecay, epsilon: Double
 
-    public override func restoreParameterState(_ entries: StateDict, at index: Int) throws {
-        guard !entries.isEmpty else {
-            states[index] = nil
-            return
-        }
-        let state = State(sum: restoredCopy(try requiredEntry(entries, "sum", index: index), like: parameters[index]))
-        state.step = try requiredStep(entries, index: index)
-        states[index] = state
+    @inline(__always)
+    func update<L: UpdateLane>(_ p: inout L, _ g: L, _ state: inout ElementwiseLanes<L>) {
+        let d = g + L(weightDecay) * p
+        state.first = state.first + d * d
+        p = p - L(learningRate) * d / (state.first.squareRoot() + L(epsilon))
     }
 }

@@ -32,9 +32,6 @@ public final class Adamax: ElementwiseOptimizer {
     /// Creates the optimizer over parameter groups; groups without a learning rate use `learningRate`.
     public init(groups: [ParameterGroup], learningRate: Double = 2e-3, betas: (Double, Double) = (0.9, 0.999),
                 epsilon: Double = 1e-8, weightDecay: Double = 0) {
-        require((0..<1).contains(betas.0) && (0..<1).contains(betas.1), "Adamax: betas must be in [0, 1), got \(betas)")
-        require(epsilon >= 0, "Adamax: invalid epsilon \(epsilon)")
-        require(weightDecay >= 0, "Adamax: invalid weight decay \(weightDecay)")
         (beta1, beta2, self.epsilon, self.weightDecay) = (betas.0, betas.1, epsilon, weightDecay)
         super.init(groups: groups, defaultLearningRate: learningRate, tensors: ["exp_avg", "exp_inf"])
     }
@@ -46,38 +43,33 @@ public final class Adamax: ElementwiseOptimizer {
 
     override var defaultWeightDecay: Double { weightDecay }
 
-    override func update<T: TensorFloat>(_ p: UnsafeMutableBufferPointer<T>, gradient g: UnsafeBufferPointer<T>,
-                                         state: [UnsafeMutableBufferPointer<T>], numbers: inout [Double], step: Int,
-                                         learningRate: Double, weightDecay: Double) {
-        let m = state[0], u = state[1]
-        let b1 = T(beta1), b2 = T(beta2), eps = T(epsilon), wd = T(weightDecay)
-        let rate = T(learningRate / (1 - pow(beta1, Double(step))))
-        for i in 0..<p.count {
-            var gi = g[i]
-            if wd != 0 { gi += wd * p[i] }
-            m[i] += (1 - b1) * (gi - m[i])
-            u[i] = Swift.max(u[i] * b2, abs(gi) + eps)
-            p[i] -= rate * m[i] / u[i]
-        }
+    public override class var hyperparameterTable: [OptimizerHyperparameter] {
+        [.number("beta1", \Adamax.beta1, .unitInterval), .number("beta2", \Adamax.beta2, .unitInterval),
+         .number("epsilon", \Adamax.epsilon, .nonNegative), .number("weightDecay", \Adamax.weightDecay, .nonNegative)]
     }
 
-    public override var hyperparameters: [String: Double] {
-        ["beta1": beta1, "beta2": beta2, "epsilon": epsilon, "weightDecay": weightDecay]
-    }
-
-    public override func applyHyperparameter(_ name: String, _ value: Double) {
-        switch name {
-        case "beta1": beta1 = value
-        case "beta2": beta2 = value
-        case "epsilon": epsilon = value
-        case "weightDecay": weightDecay = value
-        default: break
-        }
+    override func update(_ parameter: inout ParameterUpdate) {
+        parameter.apply(AdamaxRule(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: parameter.weightDecay,
+                                   rate: parameter.learningRate / (1 - pow(beta1, Double(parameter.step)))))
     }
 
     public override var schedulableMomentum: Double? {
         get { beta1 }
         set { if let newValue { beta1 = newValue } }
+    }
+}
+
+/// Adamax's update of one element (slots: exp_avg, exp_inf).
+struct AdamaxRule: ElementwiseRule {
+    let beta1, beta2, epsilon, weightDecay, rate: Double
+
+    @inline(__always)
+    func update<L: UpdateLane>(_ p: inout L, _ g: L, _ state: inout ElementwiseLanes<L>) {
+        var g = g
+        if weightDecay != 0 { g += L(weightDecay) * p }
+        state.first += L(1 - beta1) * (g - state.first)
+        state.second = L.lanewiseMaximum(state.second * L(beta2), g.lanewiseMagnitude + L(epsilon))
+        p -= L(rate) * state.first / state.second
     }
 }
 
@@ -118,10 +110,6 @@ public final class NAdam: ElementwiseOptimizer {
     public init(groups: [ParameterGroup], learningRate: Double = 2e-3, betas: (Double, Double) = (0.9, 0.999),
                 epsilon: Double = 1e-8, weightDecay: Double = 0, momentumDecay: Double = 4e-3,
                 decoupledWeightDecay: Bool = false) {
-        require((0..<1).contains(betas.0) && (0..<1).contains(betas.1), "NAdam: betas must be in [0, 1), got \(betas)")
-        require(epsilon >= 0, "NAdam: invalid epsilon \(epsilon)")
-        require(weightDecay >= 0, "NAdam: invalid weight decay \(weightDecay)")
-        require(momentumDecay >= 0, "NAdam: invalid momentum decay \(momentumDecay)")
         (beta1, beta2, self.epsilon, self.weightDecay) = (betas.0, betas.1, epsilon, weightDecay)
         self.momentumDecay = momentumDecay
         self.decoupledWeightDecay = decoupledWeightDecay
@@ -137,53 +125,47 @@ public final class NAdam: ElementwiseOptimizer {
     override var defaultWeightDecay: Double { weightDecay }
     override func initialNumbers(learningRate: Double) -> [Double] { [1] }
 
-    override func update<T: TensorFloat>(_ p: UnsafeMutableBufferPointer<T>, gradient g: UnsafeBufferPointer<T>,
-                                         state: [UnsafeMutableBufferPointer<T>], numbers: inout [Double], step: Int,
-                                         learningRate: Double, weightDecay: Double) {
-        let m = state[0], v = state[1]
-        let t = Double(step)
-        let correction2 = T(1 - pow(beta2, t))
+    public override class var hyperparameterTable: [OptimizerHyperparameter] {
+        [.number("beta1", \NAdam.beta1, .unitInterval), .number("beta2", \NAdam.beta2, .unitInterval),
+         .number("epsilon", \NAdam.epsilon, .nonNegative), .number("weightDecay", \NAdam.weightDecay, .nonNegative),
+         .number("momentumDecay", \NAdam.momentumDecay, .nonNegative), .flag("decoupledWeightDecay", \NAdam.decoupledWeightDecay)]
+    }
+
+    override func update(_ parameter: inout ParameterUpdate) {
+        let t = Double(parameter.step), learningRate = parameter.learningRate
         let mu = beta1 * (1 - 0.5 * pow(0.96, t * momentumDecay))
         let muNext = beta1 * (1 - 0.5 * pow(0.96, (t + 1) * momentumDecay))
-        numbers[0] *= mu
-        let product = numbers[0]
-        let gradientRate = T(-learningRate * (1 - mu) / (1 - product))
-        let averageRate = T(-learningRate * muNext / (1 - product * muNext))
-        let b1 = T(beta1), b2 = T(beta2), eps = T(epsilon), wd = T(weightDecay)
-        let shrink = T(1 - learningRate * weightDecay), decoupled = decoupledWeightDecay
-        for i in 0..<p.count {
-            var gi = g[i]
-            if wd != 0 {
-                if decoupled { p[i] *= shrink } else { gi += wd * p[i] }
-            }
-            m[i] += (1 - b1) * (gi - m[i])
-            v[i] = v[i] * b2 + (1 - b2) * gi * gi
-            let d = (v[i] / correction2).squareRoot() + eps
-            p[i] += gradientRate * gi / d
-            p[i] += averageRate * m[i] / d
-        }
-    }
-
-    public override var hyperparameters: [String: Double] {
-        ["beta1": beta1, "beta2": beta2, "epsilon": epsilon, "weightDecay": weightDecay, "momentumDecay": momentumDecay,
-         "decoupledWeightDecay": decoupledWeightDecay ? 1 : 0]
-    }
-
-    public override func applyHyperparameter(_ name: String, _ value: Double) {
-        switch name {
-        case "beta1": beta1 = value
-        case "beta2": beta2 = value
-        case "epsilon": epsilon = value
-        case "weightDecay": weightDecay = value
-        case "momentumDecay": momentumDecay = value
-        case "decoupledWeightDecay": decoupledWeightDecay = value != 0
-        default: break
-        }
+        parameter.numbers[0] *= mu
+        let product = parameter.numbers[0]
+        parameter.apply(NAdamRule(
+            beta1: beta1, beta2: beta2, epsilon: epsilon, correction2: 1 - pow(beta2, t),
+            gradientRate: -learningRate * (1 - mu) / (1 - product), averageRate: -learningRate * muNext / (1 - product * muNext),
+            weightDecay: parameter.weightDecay, shrink: 1 - learningRate * parameter.weightDecay,
+            decoupled: decoupledWeightDecay))
     }
 
     public override var schedulableMomentum: Double? {
         get { beta1 }
         set { if let newValue { beta1 = newValue } }
+    }
+}
+
+/// NAdam's update of one element (slots: exp_avg, exp_avg_sq).
+struct NAdamRule: ElementwiseRule {
+    let beta1, beta2, epsilon, correction2, gradientRate, averageRate, weightDecay, shrink: Double
+    let decoupled: Bool
+
+    @inline(__always)
+    func update<L: UpdateLane>(_ p: inout L, _ g: L, _ state: inout ElementwiseLanes<L>) {
+        var g = g
+        if weightDecay != 0 {
+            if decoupled { p *= L(shrink) } else { g += L(weightDecay) * p }
+        }
+        state.first += L(1 - beta1) * (g - state.first)
+        state.second = state.second * L(beta2) + L(1 - beta2) * g * g
+        let d = (state.second / L(correction2)).squareRoot() + L(epsilon)
+        p += L(gradientRate) * g / d
+        p += L(averageRate) * state.first / d
     }
 }
 
@@ -220,9 +202,6 @@ public final class RAdam: ElementwiseOptimizer {
     /// Creates the optimizer over parameter groups; groups without a learning rate use `learningRate`.
     public init(groups: [ParameterGroup], learningRate: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
                 epsilon: Double = 1e-8, weightDecay: Double = 0, decoupledWeightDecay: Bool = false) {
-        require((0..<1).contains(betas.0) && (0..<1).contains(betas.1), "RAdam: betas must be in [0, 1), got \(betas)")
-        require(epsilon >= 0, "RAdam: invalid epsilon \(epsilon)")
-        require(weightDecay >= 0, "RAdam: invalid weight decay \(weightDecay)")
         (beta1, beta2, self.epsilon, self.weightDecay) = (betas.0, betas.1, epsilon, weightDecay)
         self.decoupledWeightDecay = decoupledWeightDecay
         super.init(groups: groups, defaultLearningRate: learningRate, tensors: ["exp_avg", "exp_avg_sq"])
@@ -235,55 +214,52 @@ public final class RAdam: ElementwiseOptimizer {
 
     override var defaultWeightDecay: Double { weightDecay }
 
-    override func update<T: TensorFloat>(_ p: UnsafeMutableBufferPointer<T>, gradient g: UnsafeBufferPointer<T>,
-                                         state: [UnsafeMutableBufferPointer<T>], numbers: inout [Double], step: Int,
-                                         learningRate: Double, weightDecay: Double) {
-        let m = state[0], v = state[1]
-        let t = Double(step)
-        let correction1 = 1 - pow(beta1, t), correction2 = 1 - pow(beta2, t)
+    public override class var hyperparameterTable: [OptimizerHyperparameter] {
+        [.number("beta1", \RAdam.beta1, .unitInterval), .number("beta2", \RAdam.beta2, .unitInterval),
+         .number("epsilon", \RAdam.epsilon, .nonNegative), .number("weightDecay", \RAdam.weightDecay, .nonNegative),
+         .flag("decoupledWeightDecay", \RAdam.decoupledWeightDecay)]
+    }
+
+    override func update(_ parameter: inout ParameterUpdate) {
+        let t = Double(parameter.step)
+        let correction2 = 1 - pow(beta2, t)
         let rhoInfinity = 2 / (1 - beta2) - 1
         let rho = rhoInfinity - 2 * t * pow(beta2, t) / correction2
         let rectified = rho > 5
         let rectification = rectified
             ? ((rho - 4) * (rho - 2) * rhoInfinity / ((rhoInfinity - 4) * (rhoInfinity - 2) * rho)).squareRoot() : 0
-        let b1 = T(beta1), b2 = T(beta2), eps = T(epsilon), wd = T(weightDecay), lr = T(learningRate)
-        let c1 = T(correction1), root2 = T(correction2.squareRoot()), r = T(rectification)
-        let shrink = T(1 - learningRate * weightDecay), decoupled = decoupledWeightDecay
-        for i in 0..<p.count {
-            var gi = g[i]
-            if wd != 0 {
-                if decoupled { p[i] *= shrink } else { gi += wd * p[i] }
-            }
-            m[i] += (1 - b1) * (gi - m[i])
-            v[i] = v[i] * b2 + (1 - b2) * gi * gi
-            let corrected = m[i] / c1
-            if rectified {
-                p[i] -= corrected * lr * (root2 / (v[i].squareRoot() + eps)) * r
-            } else {
-                p[i] -= corrected * lr
-            }
-        }
-    }
-
-    public override var hyperparameters: [String: Double] {
-        ["beta1": beta1, "beta2": beta2, "epsilon": epsilon, "weightDecay": weightDecay,
-         "decoupledWeightDecay": decoupledWeightDecay ? 1 : 0]
-    }
-
-    public override func applyHyperparameter(_ name: String, _ value: Double) {
-        switch name {
-        case "beta1": beta1 = value
-        case "beta2": beta2 = value
-        case "epsilon": epsilon = value
-        case "weightDecay": weightDecay = value
-        case "decoupledWeightDecay": decoupledWeightDecay = value != 0
-        default: break
-        }
+        parameter.apply(RAdamRule(
+            beta1: beta1, beta2: beta2, epsilon: epsilon, learningRate: parameter.learningRate,
+            correction1: 1 - pow(beta1, t), correction2Root: correction2.squareRoot(), rectification: rectification,
+            weightDecay: parameter.weightDecay, shrink: 1 - parameter.learningRate * parameter.weightDecay,
+            rectified: rectified, decoupled: decoupledWeightDecay))
     }
 
     public override var schedulableMomentum: Double? {
         get { beta1 }
         set { if let newValue { beta1 = newValue } }
+    }
+}
+
+/// RAdam's update of one element (slots: exp_avg, exp_avg_sq).
+struct RAdamRule: ElementwiseRule {
+    let beta1, beta2, epsilon, learningRate, correction1, correction2Root, rectification, weightDecay, shrink: Double
+    let rectified, decoupled: Bool
+
+    @inline(__always)
+    func update<L: UpdateLane>(_ p: inout L, _ g: L, _ state: inout ElementwiseLanes<L>) {
+        var g = g
+        if weightDecay != 0 {
+            if decoupled { p *= L(shrink) } else { g += L(weightDecay) * p }
+        }
+        state.first += L(1 - beta1) * (g - state.first)
+        state.second = state.second * L(beta2) + L(1 - beta2) * g * g
+        let corrected = state.first / L(correction1)
+        if rectified {
+            p -= corrected * L(learningRate) * (L(correction2Root) / (state.second.squareRoot() + L(epsilon))) * L(rectification)
+        } else {
+            p -= corrected * L(learningRate)
+        }
     }
 }
 
@@ -316,9 +292,6 @@ public final class Adadelta: ElementwiseOptimizer {
     /// Creates the optimizer over parameter groups; groups without a learning rate use `learningRate`.
     public init(groups: [ParameterGroup], learningRate: Double = 1, rho: Double = 0.9, epsilon: Double = 1e-6,
                 weightDecay: Double = 0) {
-        require((0...1).contains(rho), "Adadelta: rho must be in [0, 1], got \(rho)")
-        require(epsilon >= 0, "Adadelta: invalid epsilon \(epsilon)")
-        require(weightDecay >= 0, "Adadelta: invalid weight decay \(weightDecay)")
         (self.rho, self.epsilon, self.weightDecay) = (rho, epsilon, weightDecay)
         super.init(groups: groups, defaultLearningRate: learningRate, tensors: ["square_avg", "acc_delta"])
     }
@@ -330,32 +303,29 @@ public final class Adadelta: ElementwiseOptimizer {
 
     override var defaultWeightDecay: Double { weightDecay }
 
-    override func update<T: TensorFloat>(_ p: UnsafeMutableBufferPointer<T>, gradient g: UnsafeBufferPointer<T>,
-                                         state: [UnsafeMutableBufferPointer<T>], numbers: inout [Double], step: Int,
-                                         learningRate: Double, weightDecay: Double) {
-        let v = state[0], u = state[1]
-        let r = T(rho), eps = T(epsilon), wd = T(weightDecay), lr = T(learningRate)
-        for i in 0..<p.count {
-            var gi = g[i]
-            if wd != 0 { gi += wd * p[i] }
-            v[i] = v[i] * r + (1 - r) * gi * gi
-            let delta = (u[i] + eps).squareRoot() / (v[i] + eps).squareRoot() * gi
-            u[i] = u[i] * r + (1 - r) * delta * delta
-            p[i] -= lr * delta
-        }
+    public override class var hyperparameterTable: [OptimizerHyperparameter] {
+        [.number("rho", \Adadelta.rho, .closedUnitInterval), .number("epsilon", \Adadelta.epsilon, .nonNegative),
+         .number("weightDecay", \Adadelta.weightDecay, .nonNegative)]
     }
 
-    public override var hyperparameters: [String: Double] {
-        ["rho": rho, "epsilon": epsilon, "weightDecay": weightDecay]
+    override func update(_ parameter: inout ParameterUpdate) {
+        parameter.apply(AdadeltaRule(rho: rho, epsilon: epsilon, weightDecay: parameter.weightDecay,
+                                     learningRate: parameter.learningRate))
     }
+}
 
-    public override func applyHyperparameter(_ name: String, _ value: Double) {
-        switch name {
-        case "rho": rho = value
-        case "epsilon": epsilon = value
-        case "weightDecay": weightDecay = value
-        default: break
-        }
+/// Adadelta's update of one element (slots: square_avg, acc_delta).
+struct AdadeltaRule: ElementwiseRule {
+    let rho, epsilon, weightDecay, learningRate: Double
+
+    @inline(__always)
+    func update<L: UpdateLane>(_ p: inout L, _ g: L, _ state: inout ElementwiseLanes<L>) {
+        var g = g
+        if weightDecay != 0 { g += L(weightDecay) * p }
+        state.first = state.first * L(rho) + L(1 - rho) * g * g
+        let delta = (state.second + L(epsilon)).squareRoot() / (state.first + L(epsilon)).squareRoot() * g
+        state.second = state.second * L(rho) + L(1 - rho) * delta * delta
+        p -= L(learningRate) * delta
     }
 }
 
@@ -391,7 +361,6 @@ public final class ASGD: ElementwiseOptimizer {
     /// Creates the optimizer over parameter groups; groups without a learning rate use `learningRate`.
     public init(groups: [ParameterGroup], learningRate: Double = 1e-2, lambda: Double = 1e-4, alpha: Double = 0.75,
                 averagingStart: Double = 1e6, weightDecay: Double = 0) {
-        require(weightDecay >= 0, "ASGD: invalid weight decay \(weightDecay)")
         (self.lambda, self.alpha, self.averagingStart, self.weightDecay) = (lambda, alpha, averagingStart, weightDecay)
         super.init(groups: groups, defaultLearningRate: learningRate, tensors: ["ax"], numbers: ["eta", "mu"])
     }
@@ -410,36 +379,31 @@ public final class ASGD: ElementwiseOptimizer {
         return parameterState(at: index).first { $0.name == "ax" }?.tensor
     }
 
-    override func update<T: TensorFloat>(_ p: UnsafeMutableBufferPointer<T>, gradient g: UnsafeBufferPointer<T>,
-                                         state: [UnsafeMutableBufferPointer<T>], numbers: inout [Double], step: Int,
-                                         learningRate: Double, weightDecay: Double) {
-        let average = state[0]
-        let eta = numbers[0], mu = numbers[1]
-        let decay = T(1 - lambda * eta), rate = T(eta), weight = T(mu), wd = T(weightDecay)
-        for i in 0..<p.count {
-            var gi = g[i]
-            if wd != 0 { gi += wd * p[i] }
-            p[i] *= decay
-            p[i] -= rate * gi
-            if mu != 1 { average[i] += (p[i] - average[i]) * weight } else { average[i] = p[i] }
-        }
-        let t = Double(step)
-        numbers[0] = learningRate / pow(1 + lambda * learningRate * t, alpha)
-        numbers[1] = 1 / Swift.max(1, t - averagingStart)
+    public override class var hyperparameterTable: [OptimizerHyperparameter] {
+        [.number("lambda", \ASGD.lambda), .number("alpha", \ASGD.alpha), .number("averagingStart", \ASGD.averagingStart),
+         .number("weightDecay", \ASGD.weightDecay, .nonNegative)]
     }
 
-    public override var hyperparameters: [String: Double] {
-        ["lambda": lambda, "alpha": alpha, "averagingStart": averagingStart, "weightDecay": weightDecay]
+    override func update(_ parameter: inout ParameterUpdate) {
+        let eta = parameter.numbers[0], mu = parameter.numbers[1]
+        parameter.apply(ASGDRule(shrink: 1 - lambda * eta, rate: eta, averageWeight: mu, weightDecay: parameter.weightDecay))
+        let t = Double(parameter.step), learningRate = parameter.learningRate
+        parameter.numbers[0] = learningRate / pow(1 + lambda * learningRate * t, alpha)
+        parameter.numbers[1] = 1 / Swift.max(1, t - averagingStart)
     }
+}
 
-    public override func applyHyperparameter(_ name: String, _ value: Double) {
-        switch name {
-        case "lambda": lambda = value
-        case "alpha": alpha = value
-        case "averagingStart": averagingStart = value
-        case "weightDecay": weightDecay = value
-        default: break
-        }
+/// ASGD's update of one element (slot: ax).
+struct ASGDRule: ElementwiseRule {
+    let shrink, rate, averageWeight, weightDecay: Double
+
+    @inline(__always)
+    func update<L: UpdateLane>(_ p: inout L, _ g: L, _ state: inout ElementwiseLanes<L>) {
+        var g = g
+        if weightDecay != 0 { g += L(weightDecay) * p }
+        p *= L(shrink)
+        p -= L(rate) * g
+        if averageWeight != 1 { state.first += (p - state.first) * L(averageWeight) } else { state.first = p }
     }
 }
 
@@ -466,7 +430,6 @@ public final class Rprop: ElementwiseOptimizer {
     /// Creates the optimizer over parameter groups; groups without a learning rate use `learningRate`.
     public init(groups: [ParameterGroup], learningRate: Double = 1e-2, etas: (Double, Double) = (0.5, 1.2),
                 stepSizes: (Double, Double) = (1e-6, 50)) {
-        require(0 < etas.0 && etas.0 < 1 && 1 < etas.1, "Rprop: etas must satisfy 0 < η₋ < 1 < η₊, got \(etas)")
         require(stepSizes.0 <= stepSizes.1, "Rprop: stepSizes must be (minimum, maximum), got \(stepSizes)")
         (decrease, increase, minimumStepSize, maximumStepSize) = (etas.0, etas.1, stepSizes.0, stepSizes.1)
         super.init(groups: groups, defaultLearningRate: learningRate, tensors: ["prev", "step_size"])
@@ -481,32 +444,30 @@ public final class Rprop: ElementwiseOptimizer {
         name == "step_size" ? learningRate : 0
     }
 
-    override func update<T: TensorFloat>(_ p: UnsafeMutableBufferPointer<T>, gradient g: UnsafeBufferPointer<T>,
-                                         state: [UnsafeMutableBufferPointer<T>], numbers: inout [Double], step: Int,
-                                         learningRate: Double, weightDecay: Double) {
-        let previous = state[0], size = state[1]
-        let down = T(decrease), up = T(increase), low = T(minimumStepSize), high = T(maximumStepSize)
-        for i in 0..<p.count {
-            let agreement = g[i] * previous[i]
-            let factor: T = agreement > 0 ? up : agreement < 0 ? down : 1
-            size[i] = Swift.min(Swift.max(size[i] * factor, low), high)
-            let gi: T = agreement < 0 ? 0 : g[i]
-            if gi > 0 { p[i] -= size[i] } else if gi < 0 { p[i] += size[i] }
-            previous[i] = gi
-        }
+    public override class var hyperparameterTable: [OptimizerHyperparameter] {
+        [.number("decrease", \Rprop.decrease, .openUnitInterval), .number("increase", \Rprop.increase, .greaterThanOne),
+         .number("minimumStepSize", \Rprop.minimumStepSize, .nonNegative),
+         .number("maximumStepSize", \Rprop.maximumStepSize, .nonNegative)]
     }
 
-    public override var hyperparameters: [String: Double] {
-        ["decrease": decrease, "increase": increase, "minimumStepSize": minimumStepSize, "maximumStepSize": maximumStepSize]
+    override func update(_ parameter: inout ParameterUpdate) {
+        parameter.apply(RpropRule(decrease: decrease, increase: increase, minimumStepSize: minimumStepSize,
+                                  maximumStepSize: maximumStepSize))
     }
+}
 
-    public override func applyHyperparameter(_ name: String, _ value: Double) {
-        switch name {
-        case "decrease": decrease = value
-        case "increase": increase = value
-        case "minimumStepSize": minimumStepSize = value
-        case "maximumStepSize": maximumStepSize = value
-        default: break
-        }
+/// Rprop's update of one element (slots: prev, step_size).
+struct RpropRule: ElementwiseRule {
+    let decrease, increase, minimumStepSize, maximumStepSize: Double
+
+    @inline(__always)
+    func update<L: UpdateLane>(_ p: inout L, _ g: L, _ state: inout ElementwiseLanes<L>) {
+        let agreement = g * state.first
+        let factor = L.choose(bySignOf: agreement, positive: L(increase), zero: L(1), negative: L(decrease))
+        state.second = L.lanewiseMinimum(L.lanewiseMaximum(state.second * factor, L(minimumStepSize)), L(maximumStepSize))
+        // Where the sign flipped, this step is skipped and the gradient forgotten.
+        let kept = L.choose(bySignOf: agreement, positive: g, zero: g, negative: L(0))
+        p -= L.choose(bySignOf: kept, positive: state.second, zero: L(0), negative: -state.second)
+        state.first = kept
     }
 }

@@ -64,6 +64,7 @@ open class Optimizer {
             require(parameter.dtype.isFloatingPoint,
                     "\(Self.self): parameters must be floating point, got \(parameter.dtype)")
         }
+        requireValidHyperparameters()
     }
 
     /// Creates an optimizer over `groups` with the subclass's default hyper-parameters: the
@@ -113,28 +114,46 @@ open class Optimizer {
 
     // MARK: - Hyper-parameters
 
+    /// The optimizer's hyper-parameters, declared once: their names, how to read and set them,
+    /// and the values they accept. ``hyperparameters``, ``setHyperparameter(_:to:)``, the
+    /// checks of the initializer and of a loaded state, and the saved state all come from it.
+    /// Subclasses override it; learning rates belong to the groups and are not in it.
+    open class var hyperparameterTable: [OptimizerHyperparameter] { [] }
+
     /// The optimizer-wide hyper-parameters by name (`"beta1"`, `"weightDecay"`, …; flags are 0
-    /// or 1). Learning rates belong to the groups.
-    open var hyperparameters: [String: Double] { [:] }
+    /// or 1).
+    public var hyperparameters: [String: Double] {
+        Dictionary(uniqueKeysWithValues: Self.hyperparameterTable.map { ($0.name, $0.read(self)) })
+    }
 
     /// Sets a hyper-parameter by name: `"learningRate"` (every group) or one of
     /// ``hyperparameters``. For training loops that receive hyper-parameters as values (luz's
     /// `set_opt_hparams`).
     ///
-    /// - Throws: ``StateDictError/incompatible(_:)`` for a name the optimizer does not have.
+    /// - Throws: ``StateDictError/incompatible(_:)`` for a name the optimizer does not have, or
+    ///   a value it does not accept (`Adam: beta1 must be in [0, 1), got 1.5`).
     public func setHyperparameter(_ name: String, to value: Double) throws {
         if name == "learningRate" {
+            guard value >= 0 else { throw StateDictError.incompatible("\(Self.self): invalid learning rate \(value)") }
             learningRate = value
             return
         }
-        guard hyperparameters[name] != nil else {
-            throw StateDictError.incompatible("\(Self.self) has no hyper-parameter '\(name)'; it has learningRate, \(hyperparameters.keys.sorted().joined(separator: ", "))")
+        guard let entry = Self.hyperparameterTable.first(where: { $0.name == name }) else {
+            let known = ["learningRate"] + Self.hyperparameterTable.map(\.name)
+            throw StateDictError.incompatible("\(Self.self) has no hyper-parameter '\(name)'; it has \(known.joined(separator: ", "))")
         }
-        applyHyperparameter(name, value)
+        if let problem = entry.problem(with: value, in: self) { throw StateDictError.incompatible(problem) }
+        entry.write(self, value)
     }
 
-    /// Stores one hyper-parameter (the name is one of ``hyperparameters``).
-    open func applyHyperparameter(_ name: String, _ value: Double) {}
+    /// Stops the program with a message naming the first hyper-parameter out of its range (for
+    /// initializers: a check on user input, in every build).
+    func requireValidHyperparameters() {
+        for entry in Self.hyperparameterTable {
+            let problem = entry.problem(with: entry.read(self), in: self)
+            require(problem == nil, problem ?? "")
+        }
+    }
 
     /// The momentum a cyclic schedule (``OneCycleLR``) varies: SGD's and RMSprop's `momentum`,
     /// Adam's `beta1`; `nil` for optimizers without one.
@@ -214,8 +233,14 @@ open class Optimizer {
         if state["param_groups.\(parameterGroups.count).lr"] != nil {
             throw StateDictError.unexpectedKey("param_groups.\(parameterGroups.count).lr")
         }
-        var hyper: [(String, Double)] = []
-        for name in hyperparameters.keys.sorted() { hyper.append((name, try scalar("hyperparameters.\(name)"))) }
+        var hyper: [(OptimizerHyperparameter, Double)] = []
+        for entry in Self.hyperparameterTable {
+            let value = try scalar("hyperparameters.\(entry.name)")
+            if let problem = entry.problem(with: value, in: self) {
+                throw StateDictError.incompatible("'hyperparameters.\(entry.name)': \(problem)")
+            }
+            hyper.append((entry, value))
+        }
         // Per-parameter entries, grouped by index, checked against the parameters' shapes.
         var perParameter = [StateDict](repeating: StateDict(), count: parameters.count)
         for (key, tensor) in state where key.hasPrefix("state.") {
@@ -238,7 +263,7 @@ open class Optimizer {
             parameterGroups[g].learningRate = learningRates[g]
             parameterGroups[g].weightDecay = weightDecays[g]
         }
-        for (name, value) in hyper { applyHyperparameter(name, value) }
+        for (entry, value) in hyper { entry.write(self, value) }
         for index in parameters.indices { try restoreParameterState(perParameter[index], at: index) }
     }
 
@@ -262,16 +287,6 @@ open class Optimizer {
 
 // MARK: - Kernel helpers
 
-/// Runs `float` or `double` for a floating-point dtype.
-@inline(__always)
-func dispatchFloat(_ dtype: DType, float: () -> Void, double: () -> Void) {
-    switch dtype {
-    case .float32: float()
-    case .float64: double()
-    default: fatalError("optimizer: parameters must be floating point, got \(dtype)")
-    }
-}
-
 /// A state tensor like `parameter`, filled with `value`, without gradient tracking.
 func stateTensor(like parameter: Tensor, value: Double = 0) -> Tensor {
     Tensor.full(parameter.shape, value: value, dtype: parameter.dtype)
@@ -291,4 +306,74 @@ func requiredStep(_ entries: StateDict, index: Int) throws -> Int {
 /// A copy of `tensor` converted to `parameter`'s dtype (restored state must not alias the file's tensors).
 func restoredCopy(_ tensor: Tensor, like parameter: Tensor) -> Tensor {
     withNoGrad { tensor.to(parameter.dtype).cloned() }
+}
+
+// MARK: - Declared hyper-parameters
+
+/// One hyper-parameter as an optimizer declares it in ``Optimizer/hyperparameterTable``: its
+/// name, the property that holds it, and the values it accepts.
+///
+/// ```swift
+/// override class var hyperparameterTable: [OptimizerHyperparameter] {
+///     [.number("beta1", \Adam.beta1, .unitInterval), .flag("amsgrad", \Adam.amsgrad)]
+/// }
+/// ```
+public struct OptimizerHyperparameter {
+    /// The name `setHyperparameter(_:to:)` and saved states use.
+    public let name: String
+    /// The values accepted.
+    public let accepted: AcceptedValues
+    let read: (Optimizer) -> Double
+    let write: (Optimizer, Double) -> Void
+
+    /// A number held in `property`.
+    public static func number<O: Optimizer>(_ name: String, _ property: ReferenceWritableKeyPath<O, Double>,
+                                            _ accepted: AcceptedValues = .any) -> OptimizerHyperparameter {
+        OptimizerHyperparameter(name: name, accepted: accepted,
+                                read: { ($0 as! O)[keyPath: property] },
+                                write: { ($0 as! O)[keyPath: property] = $1 })
+    }
+
+    /// A flag held in `property`, read and set as 0 or 1.
+    public static func flag<O: Optimizer>(_ name: String, _ property: ReferenceWritableKeyPath<O, Bool>) -> OptimizerHyperparameter {
+        OptimizerHyperparameter(name: name, accepted: .flag,
+                                read: { ($0 as! O)[keyPath: property] ? 1 : 0 },
+                                write: { ($0 as! O)[keyPath: property] = $1 != 0 })
+    }
+
+    /// What is wrong with `value` for this hyper-parameter of `optimizer`, or `nil`.
+    func problem(with value: Double, in optimizer: Optimizer) -> String? {
+        accepted.contains(value) ? nil : "\(type(of: optimizer)): \(name) must be \(accepted.description), got \(value)"
+    }
+}
+
+/// The values a hyper-parameter accepts, with the words that describe them in messages.
+public struct AcceptedValues: Sendable, CustomStringConvertible {
+    /// The words of messages: "≥ 0", "in [0, 1)".
+    public let description: String
+    private let test: @Sendable (Double) -> Bool
+
+    /// Values satisfying `test`, described by `description`.
+    public init(_ description: String, _ test: @escaping @Sendable (Double) -> Bool) {
+        self.description = description
+        self.test = test
+    }
+
+    /// Whether `value` is accepted (NaN never is).
+    public func contains(_ value: Double) -> Bool { !value.isNaN && test(value) }
+
+    /// Any number but NaN.
+    public static let any = AcceptedValues("a number") { _ in true }
+    /// 0 or more.
+    public static let nonNegative = AcceptedValues("≥ 0") { $0 >= 0 }
+    /// [0, 1): decay rates such as Adam's betas.
+    public static let unitInterval = AcceptedValues("in [0, 1)") { $0 >= 0 && $0 < 1 }
+    /// [0, 1].
+    public static let closedUnitInterval = AcceptedValues("in [0, 1]") { $0 >= 0 && $0 <= 1 }
+    /// (0, 1).
+    public static let openUnitInterval = AcceptedValues("in (0, 1)") { $0 > 0 && $0 < 1 }
+    /// More than 1.
+    public static let greaterThanOne = AcceptedValues("> 1") { $0 > 1 }
+    /// 0 or 1.
+    public static let flag = AcceptedValues("0 or 1") { $0 == 0 || $0 == 1 }
 }

@@ -11,7 +11,7 @@ import LuzTensor
 /// centered:  ḡ ← α·ḡ + (1 − α)·g;  d ← √(v − ḡ²) + ε      otherwise d ← √v + ε
 /// momentum:  b ← μ·b + g/d;  θ ← θ − γ·b                  otherwise θ ← θ − γ·g/d
 /// ```
-public final class RMSprop: Optimizer {
+public final class RMSprop: ElementwiseOptimizer {
     /// The smoothing constant α of the squared-gradient average.
     public var alpha: Double
     /// ε, added to the denominator.
@@ -22,15 +22,6 @@ public final class RMSprop: Optimizer {
     public var momentum: Double
     /// Whether to normalize by the variance (subtracting the squared mean gradient).
     public var centered: Bool
-
-    private final class State {
-        var step = 0
-        let squareAverage: Tensor
-        var momentumBuffer: Tensor?
-        var gradientAverage: Tensor?
-        init(squareAverage: Tensor) { self.squareAverage = squareAverage }
-    }
-    private var states: [State?]
 
     /// Creates the optimizer over one group of parameters.
     public convenience init(_ parameters: [Tensor], learningRate: Double = 1e-2, alpha: Double = 0.99,
@@ -43,18 +34,8 @@ public final class RMSprop: Optimizer {
     /// `learningRate`.
     public init(groups: [ParameterGroup], learningRate: Double = 1e-2, alpha: Double = 0.99,
                 epsilon: Double = 1e-8, weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false) {
-        require(alpha >= 0, "RMSprop: invalid alpha \(alpha)")
-        require(epsilon >= 0, "RMSprop: invalid epsilon \(epsilon)")
-        require(momentum >= 0, "RMSprop: invalid momentum \(momentum)")
-        require(weightDecay >= 0, "RMSprop: invalid weight decay \(weightDecay)")
-        self.alpha = alpha
-        self.epsilon = epsilon
-        self.weightDecay = weightDecay
-        self.momentum = momentum
-        self.centered = centered
-        states = []
-        super.init(groups: groups, defaultLearningRate: learningRate)
-        states = Array(repeating: nil, count: parameters.count)
+        (self.alpha, self.epsilon, self.weightDecay, self.momentum, self.centered) = (alpha, epsilon, weightDecay, momentum, centered)
+        super.init(groups: groups, defaultLearningRate: learningRate, tensors: ["square_avg", "momentum_buffer", "grad_avg"])
     }
 
     /// Creates the optimizer with torch's defaults.
@@ -62,100 +43,53 @@ public final class RMSprop: Optimizer {
         self.init(groups: groups, learningRate: 1e-2)
     }
 
-    public override func step() {
-        stepCount += 1
-        let alpha = self.alpha, epsilon = self.epsilon, momentum = self.momentum, centered = self.centered
-        forEachParameterWithGradient { group, parameter, gradient, index in
-            let state = states[index] ?? State(squareAverage: stateTensor(like: parameter))
-            states[index] = state
-            if momentum > 0 && state.momentumBuffer == nil { state.momentumBuffer = stateTensor(like: parameter) }
-            if centered && state.gradientAverage == nil { state.gradientAverage = stateTensor(like: parameter) }
-            state.step += 1
-            let learningRate = group.learningRate, decay = group.weightDecay ?? weightDecay
-            let buffer = momentum > 0 ? state.momentumBuffer : nil
-            let average = centered ? state.gradientAverage : nil
-            func run<T: TensorFloat>(_: T.Type) {
-                let a = T(alpha), oneMinusA = 1 - T(alpha), eps = T(epsilon), mu = T(momentum)
-                let lr = T(learningRate), wd = T(decay)
-                parameter.withUnsafeMutableBufferPointer(as: T.self) { p in
-                    gradient.withUnsafeBufferPointer(as: T.self) { g in
-                        state.squareAverage.withUnsafeMutableBufferPointer(as: T.self) { v in
-                            withOptionalMutableBuffer(average, T.self) { gAvg in
-                                withOptionalMutableBuffer(buffer, T.self) { b in
-                                    for i in 0..<p.count {
-                                        let d = g[i] + wd * p[i]
-                                        v[i] = a * v[i] + oneMinusA * d * d
-                                        var denominator: T
-                                        if let gAvg {
-                                            gAvg[i] = a * gAvg[i] + oneMinusA * d
-                                            denominator = (v[i] - gAvg[i] * gAvg[i]).squareRoot() + eps
-                                        } else {
-                                            denominator = v[i].squareRoot() + eps
-                                        }
-                                        if let b {
-                                            b[i] = mu * b[i] + d / denominator
-                                            p[i] -= lr * b[i]
-                                        } else {
-                                            p[i] -= lr * d / denominator
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            dispatchFloat(parameter.dtype, float: { run(Float.self) }, double: { run(Double.self) })
+    public override class var hyperparameterTable: [OptimizerHyperparameter] {
+        [.number("alpha", \RMSprop.alpha, .nonNegative), .number("epsilon", \RMSprop.epsilon, .nonNegative),
+         .number("weightDecay", \RMSprop.weightDecay, .nonNegative), .number("momentum", \RMSprop.momentum, .nonNegative),
+         .flag("centered", \RMSprop.centered)]
+    }
+
+    override var defaultWeightDecay: Double { weightDecay }
+    override func keepsTensor(at slot: Int) -> Bool {
+        switch slot {
+        case 1: momentum > 0
+        case 2: centered
+        default: true
         }
     }
 
-    public override var hyperparameters: [String: Double] {
-        ["alpha": alpha, "epsilon": epsilon, "weightDecay": weightDecay, "momentum": momentum, "centered": centered ? 1 : 0]
-    }
-
-    public override func applyHyperparameter(_ name: String, _ value: Double) {
-        switch name {
-        case "alpha": alpha = value
-        case "epsilon": epsilon = value
-        case "weightDecay": weightDecay = value
-        case "momentum": momentum = value
-        case "centered": centered = value != 0
-        default: break
-        }
+    override func update(_ parameter: inout ParameterUpdate) {
+        parameter.apply(RMSpropRule(learningRate: parameter.learningRate, weightDecay: parameter.weightDecay, alpha: alpha,
+                                    epsilon: epsilon, momentum: momentum, centered: centered))
     }
 
     public override var schedulableMomentum: Double? {
         get { momentum }
         set { if let newValue { momentum = newValue } }
     }
-
-    public override func parameterState(at index: Int) -> [(name: String, tensor: Tensor)] {
-        guard let state = states[index] else { return [] }
-        var entries: [(name: String, tensor: Tensor)] = [("step", Tensor(scalar: Int64(state.step))),
-                                                         ("square_avg", state.squareAverage)]
-        if let buffer = state.momentumBuffer { entries.append(("momentum_buffer", buffer)) }
-        if let average = state.gradientAverage { entries.append(("grad_avg", average)) }
-        return entries
-    }
-
-    public override func restoreParameterState(_ entries: StateDict, at index: Int) throws {
-        guard !entries.isEmpty else {
-            states[index] = nil
-            return
-        }
-        let parameter = parameters[index]
-        let state = State(squareAverage: restoredCopy(try requiredEntry(entries, "square_avg", index: index), like: parameter))
-        state.step = try requiredStep(entries, index: index)
-        state.momentumBuffer = entries["momentum_buffer"].map { restoredCopy($0, like: parameter) }
-        state.gradientAverage = entries["grad_avg"].map { restoredCopy($0, like: parameter) }
-        states[index] = state
-    }
 }
 
-/// Calls `body` with the elements of `tensor` for writing, or with `nil` when there is none.
-@inline(__always)
-func withOptionalMutableBuffer<T: TensorScalar, R>(_ tensor: Tensor?, _: T.Type,
-                                                    _ body: (UnsafeMutableBufferPointer<T>?) -> R) -> R {
-    guard let tensor else { return body(nil) }
-    return tensor.withUnsafeMutableBufferPointer(as: T.self) { body($0) }
+/// RMSprop's update of one element (slots: square_avg, momentum_buffer, grad_avg).
+struct RMSpropRule: ElementwiseRule {
+    let learningRate, weightDecay, alpha, epsilon, momentum: Double
+    let centered: Bool
+
+    @inline(__always)
+    func update<L: UpdateLane>(_ p: inout L, _ g: L, _ state: inout ElementwiseLanes<L>) {
+        let d = g + L(weightDecay) * p
+        state.first = L(alpha) * state.first + L(1 - alpha) * d * d
+        let denominator: L
+        if centered {
+            state.third = L(alpha) * state.third + L(1 - alpha) * d
+            denominator = (state.first - state.third * state.third).squareRoot() + L(epsilon)
+        } else {
+            denominator = state.first.squareRoot() + L(epsilon)
+        }
+        if momentum > 0 {
+            state.second = L(momentum) * state.second + d / denominator
+            p = p - L(learningRate) * state.second
+        } else {
+            p = p - L(learningRate) * d / denominator
+        }
+    }
 }

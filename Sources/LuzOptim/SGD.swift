@@ -12,7 +12,7 @@ import LuzTensor
 /// g ← g + μ·b if nesterov, else b
 /// θ ← θ − γ·g                                   (learning rate γ)
 /// ```
-public final class SGD: Optimizer {
+public final class SGD: ElementwiseOptimizer {
     /// The momentum factor μ (0: plain SGD).
     public var momentum: Double
     /// The dampening τ of the momentum.
@@ -21,8 +21,6 @@ public final class SGD: Optimizer {
     public var weightDecay: Double
     /// Whether to use Nesterov momentum (needs momentum > 0 and no dampening).
     public var nesterov: Bool
-
-    private var momentumBuffers: [Tensor?]
 
     /// Creates the optimizer over one group of parameters.
     public convenience init(_ parameters: [Tensor], learningRate: Double = 1e-3, momentum: Double = 0,
@@ -35,16 +33,10 @@ public final class SGD: Optimizer {
     /// `learningRate`.
     public init(groups: [ParameterGroup], learningRate: Double = 1e-3, momentum: Double = 0,
                 dampening: Double = 0, weightDecay: Double = 0, nesterov: Bool = false) {
-        require(momentum >= 0, "SGD: invalid momentum \(momentum)")
-        require(weightDecay >= 0, "SGD: invalid weight decay \(weightDecay)")
         require(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum requires a momentum and zero dampening")
-        self.momentum = momentum
-        self.dampening = dampening
-        self.weightDecay = weightDecay
-        self.nesterov = nesterov
-        momentumBuffers = []
-        super.init(groups: groups, defaultLearningRate: learningRate)
-        momentumBuffers = Array(repeating: nil, count: parameters.count)
+        (self.momentum, self.dampening, self.weightDecay, self.nesterov) = (momentum, dampening, weightDecay, nesterov)
+        // torch's SGD keeps no step count, only the momentum buffer.
+        super.init(groups: groups, defaultLearningRate: learningRate, tensors: ["momentum_buffer"], recordsStep: false)
     }
 
     /// Creates the optimizer with torch's defaults.
@@ -52,64 +44,41 @@ public final class SGD: Optimizer {
         self.init(groups: groups, learningRate: 1e-3)
     }
 
-    public override func step() {
-        stepCount += 1
-        let momentum = self.momentum, dampening = self.dampening, nesterov = self.nesterov
-        forEachParameterWithGradient { group, parameter, gradient, index in
-            let decay = group.weightDecay ?? weightDecay
-            let learningRate = group.learningRate
-            var buffer = momentumBuffers[index]
-            let first = buffer == nil
-            if momentum != 0 && first {
-                buffer = stateTensor(like: parameter)
-                momentumBuffers[index] = buffer
-            }
-            func run<T: TensorFloat>(_: T.Type) {
-                let lr = T(learningRate), wd = T(decay), mu = T(momentum), keep = 1 - T(dampening)
-                parameter.withUnsafeMutableBufferPointer(as: T.self) { p in
-                    gradient.withUnsafeBufferPointer(as: T.self) { g in
-                        if let buffer {
-                            buffer.withUnsafeMutableBufferPointer(as: T.self) { b in
-                                for i in 0..<p.count {
-                                    let d = g[i] + wd * p[i]
-                                    b[i] = first ? d : mu * b[i] + keep * d
-                                    p[i] -= lr * (nesterov ? d + mu * b[i] : b[i])
-                                }
-                            }
-                        } else {
-                            for i in 0..<p.count { p[i] -= lr * (g[i] + wd * p[i]) }
-                        }
-                    }
-                }
-            }
-            dispatchFloat(parameter.dtype, float: { run(Float.self) }, double: { run(Double.self) })
-        }
+    public override class var hyperparameterTable: [OptimizerHyperparameter] {
+        [.number("momentum", \SGD.momentum, .nonNegative), .number("dampening", \SGD.dampening),
+         .number("weightDecay", \SGD.weightDecay, .nonNegative), .flag("nesterov", \SGD.nesterov)]
     }
 
-    public override var hyperparameters: [String: Double] {
-        ["momentum": momentum, "dampening": dampening, "weightDecay": weightDecay, "nesterov": nesterov ? 1 : 0]
-    }
+    override var defaultWeightDecay: Double { weightDecay }
+    override func keepsTensor(at slot: Int) -> Bool { momentum != 0 }
 
-    public override func applyHyperparameter(_ name: String, _ value: Double) {
-        switch name {
-        case "momentum": momentum = value
-        case "dampening": dampening = value
-        case "weightDecay": weightDecay = value
-        case "nesterov": nesterov = value != 0
-        default: break
-        }
+    override func update(_ parameter: inout ParameterUpdate) {
+        parameter.apply(SGDRule(learningRate: parameter.learningRate, weightDecay: parameter.weightDecay,
+                                momentum: momentum, keep: 1 - dampening, nesterov: nesterov,
+                                startsBuffer: parameter.createdTensors[0]))
     }
 
     public override var schedulableMomentum: Double? {
         get { momentum }
         set { if let newValue { momentum = newValue } }
     }
+}
 
-    public override func parameterState(at index: Int) -> [(name: String, tensor: Tensor)] {
-        momentumBuffers[index].map { [("momentum_buffer", $0)] } ?? []
-    }
+/// SGD's update of one element (slot: momentum_buffer, kept only with momentum).
+struct SGDRule: ElementwiseRule {
+    let learningRate, weightDecay, momentum, keep: Double
+    let nesterov: Bool
+    /// The buffer was created at this step: it starts as the gradient (torch's `clone`).
+    let startsBuffer: Bool
+    static var cost: Int { 3 }
 
-    public override func restoreParameterState(_ entries: StateDict, at index: Int) throws {
-        momentumBuffers[index] = entries["momentum_buffer"].map { restoredCopy($0, like: parameters[index]) }
+    @inline(__always)
+    func update<L: UpdateLane>(_ p: inout L, _ g: L, _ state: inout ElementwiseLanes<L>) {
+        var d = g + L(weightDecay) * p
+        if momentum != 0 {
+            state.first = startsBuffer ? d : L(momentum) * state.first + L(keep) * d
+            d = nesterov ? d + L(momentum) * state.first : state.first
+        }
+        p = p - L(learningRate) * d
     }
 }
