@@ -94,67 +94,6 @@ public struct ValidationData: ExpressibleByFloatLiteral {
     private init(kind: Kind) { self.kind = kind }
 }
 
-/// Named numeric hyper-parameters of a model or an optimizer (luz's `set_hparams` and
-/// `set_opt_hparams`), saved with fitted models and checkpoints.
-public struct Hyperparameters: ExpressibleByDictionaryLiteral, Codable, Equatable, Sendable, CustomStringConvertible {
-    public private(set) var values: [String: Double] = [:]
-
-    public init(_ values: [String: Double] = [:]) { self.values = values }
-    public init(dictionaryLiteral elements: (String, Double)...) {
-        for (k, v) in elements { values[k] = v }
-    }
-
-    public subscript(name: String) -> Double? {
-        get { values[name] }
-        set { values[name] = newValue }
-    }
-
-    /// A value as a whole number (for sizes and counts).
-    public func int(_ name: String) -> Int? { values[name].map { Int($0) } }
-
-    /// The value `name`, or an error naming it and the known names: a misspelt hyper-parameter
-    /// in a model factory (`try hyperparameters.value("dim")` for `"din"`) stops the fit with a
-    /// message instead of a nil unwrapped.
-    /// - Throws: ``LuzError/invalidArgument(_:)``: `no hyper-parameter 'dim'; known: din, dhidden`.
-    public func value(_ name: String) throws -> Double {
-        guard let value = values[name] else {
-            let known = values.keys.sorted()
-            throw LuzError.invalidArgument(
-                "no hyper-parameter '\(name)'; " + (known.isEmpty ? "none are set" : "known: \(known.joined(separator: ", "))"))
-        }
-        return value
-    }
-
-    /// The value `name` as a whole number (a size or a count).
-    /// - Throws: as ``value(_:)``, and when the value is not a whole number in `Int`'s range.
-    public func integer(_ name: String) throws -> Int {
-        let value = try value(name)
-        guard value == value.rounded(), abs(value) < 0x1p62 else {
-            throw LuzError.invalidArgument("hyper-parameter '\(name)' is \(value), not a whole number")
-        }
-        return Int(value)
-    }
-
-    /// The value `name` as a flag: 0 is false, 1 is true.
-    /// - Throws: as ``value(_:)``, and for any other value.
-    public func flag(_ name: String) throws -> Bool {
-        let value = try value(name)
-        guard value == 0 || value == 1 else {
-            throw LuzError.invalidArgument("hyper-parameter '\(name)' is \(value); a flag is 0 or 1")
-        }
-        return value == 1
-    }
-
-    /// These values with `other`'s added (other's win on conflicts).
-    public func merging(_ other: Hyperparameters) -> Hyperparameters {
-        Hyperparameters(values.merging(other.values) { _, new in new })
-    }
-
-    public var description: String {
-        values.keys.sorted().map { "\($0): \(values[$0]!)" }.joined(separator: ", ")
-    }
-}
-
 /// How many epochs a run trains: a count, or a range whose lower bound early stopping respects
 /// (luz's `epochs = c(min, max)`).
 public struct EpochSpec: ExpressibleByIntegerLiteral, Sendable {

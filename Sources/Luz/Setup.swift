@@ -30,8 +30,8 @@ public struct OptimizerFactory {
     public init(_ type: Optimizer.Type) {
         make = { parameters, hyperparameters in
             let optimizer = type.init(groups: [ParameterGroup(parameters)])
-            for (name, value) in hyperparameters.values.sorted(by: { $0.key < $1.key }) {
-                try optimizer.setHyperparameter(name, to: value)
+            for name in hyperparameters.values.keys.sorted() {
+                try optimizer.setHyperparameter(name, to: try hyperparameters.value(name))
             }
             return optimizer
         }
@@ -100,6 +100,13 @@ public struct TrainingSetup {
         return copy
     }
 
+    /// Sets the model's hyper-parameters from the stored properties of `value` (a model
+    /// factory's own `Codable` struct, read back with ``Hyperparameters/decode(_:)``).
+    /// - Throws: ``LuzError/invalidArgument(_:)`` when `value` does not encode as flat named values.
+    public func hyperparameters<T: Encodable>(encoding value: T) throws -> TrainingSetup {
+        hyperparameters(try Hyperparameters(encoding: value))
+    }
+
     /// Sets the optimizer's hyper-parameters, e.g. `["learningRate": 0.01]` (luz's `set_opt_hparams`).
     public func optimizerHyperparameters(_ values: Hyperparameters) -> TrainingSetup {
         var copy = self
@@ -109,7 +116,7 @@ public struct TrainingSetup {
 
     /// Sets the optimizer's learning rate.
     public func learningRate(_ value: Double) -> TrainingSetup {
-        optimizerHyperparameters(["learningRate": value])
+        optimizerHyperparameters(["learningRate": .number(value)])
     }
 }
 

@@ -37,7 +37,7 @@ private func loggedFit(_ directory: String, epochs: Int = 4, extra: [any Callbac
             Sequential { Linear(2, 8, generator: Generator(seed: 1)); ReLU(); Linear(8, 2, generator: Generator(seed: 2)) }
         },
         loss: CrossEntropyLoss(), metrics: [Accuracy()])
-    return try setup.learningRate(0.05)
+    return try setup.hyperparameters(["activation": "relu", "width": 8, "bias": true]).learningRate(0.05)
         .fit(.tensors(x, y, batchSize: 16, shuffle: true), epochs: EpochSpec(epochs), validData: 0.25,
              callbacks: [TensorBoardLogger(logDirectory: directory, logsBatches: true, histogramEvery: 2)] + extra,
              verbose: false, seed: 9)
@@ -116,7 +116,10 @@ struct TensorBoardTests {
         #expect(histograms.map(\.step) == Array(repeating: 2 * batchesPerEpoch, count: 8) + Array(repeating: 4 * batchesPerEpoch, count: 8))
         #expect(histograms.first { $0.histograms["weights/0.weight"] != nil }?.histograms["weights/0.weight"]?.count == 16)
         #expect(histograms.contains { $0.histograms["gradients/2.bias"]?.count == 2 })
-        #expect(events.first { !$0.texts.isEmpty }?.texts["hyperparameters"]?.contains("learning rate 0.05") == true)
+        let table = events.first { !$0.texts.isEmpty }?.texts["hyperparameters"] ?? ""
+        #expect(table.contains("learning rate 0.05"))
+        // Texts, whole numbers and flags, as they were given.
+        #expect(table.contains("| activation | relu |") && table.contains("| width | 8 |") && table.contains("| bias | true |"), "\(table)")
     }
 
     @Test func aDamagedRecordIsNamed() throws {
