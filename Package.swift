@@ -79,7 +79,8 @@ let package = Package(
         .executableTarget(name: "luz-examples", dependencies: ["LuzExamples"], path: "Examples/luz-examples"),
 
         .testTarget(name: "LuzTensorTests", dependencies: ["LuzTensor", "LuzSerialization", "LuzTestSupport"] + blasDependencies),
-        .testTarget(name: "LuzNNTests", dependencies: ["LuzNN", "LuzSerialization", "LuzTestSupport"]),
+        .testTarget(name: "LuzNNTests", dependencies: ["LuzNN", "LuzSerialization", "LuzTestSupport"],
+                    exclude: ["Fixtures/make_recurrent_fixtures.py"], resources: [.copy("Fixtures/recurrent.safetensors")]),
         .testTarget(name: "LuzOptimTests", dependencies: ["LuzOptim", "LuzNN", "LuzTestSupport"]),
         .testTarget(name: "LuzDataTests", dependencies: ["LuzData", "LuzTestSupport"]),
         .testTarget(name: "LuzTests", dependencies: ["Luz", "LuzSerialization", "LuzTestSupport"]),
