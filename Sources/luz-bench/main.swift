@@ -57,6 +57,8 @@ let workloads: [(String, () -> Void)] = [
     ("penguins", { penguins() }),
     ("resnet", { resnet() }),
     ("attention", { attention() }),
+    ("lstm", { lstmWorkload() }),
+    ("gpt", { gptWorkload() }),
 ]
 /// Workloads run only when named.
 let extraWorkloads: [(String, () -> Void)] = [
