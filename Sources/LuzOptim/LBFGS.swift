@@ -126,6 +126,9 @@ public final class LBFGS: Optimizer {
         self.init(groups: groups, learningRate: 1)
     }
 
+    /// `true`: each step evaluates the loss up to ``maxEvaluations`` times.
+    public override var reevaluatesLoss: Bool { true }
+
     /// L-BFGS needs to evaluate the loss several times per step: use ``step(_:)``.
     public override func step() {
         require(false, "LBFGS: step() needs a closure that clears the gradients, computes the loss, runs backward and returns the loss: call step { … }")
@@ -139,7 +142,7 @@ public final class LBFGS: Optimizer {
     ///   when `step` is called inside `withNoGrad` (as torch's `enable_grad` around the closure);
     ///   the updates of the parameters between evaluations are not recorded.
     @discardableResult
-    public func step(_ closure: () throws -> Double) rethrows -> Double {
+    public override func step(_ closure: () throws -> Double) rethrows -> Double {
         stepCount += 1
         if parameters.isEmpty { return try withGradMode(enabled: true, closure) }
         let firstLoss = try withGradMode(enabled: true, closure)
