@@ -33,6 +33,20 @@ struct LBFGSFitTests {
         #expect(optimizer.stepCount == batches && optimizer.functionEvaluations > 2 * batches)
     }
 
+    /// The learning-rate finder steps LBFGS with a closure too (in a child process: it seeds the
+    /// default generator).
+    @Test func learningRateFinderStepsLBFGS() async {
+        await #expect(processExitsWith: .success) {
+            let generator = Generator(seed: 8)
+            let x = Tensor.randn([64, 2], generator: generator)
+            let y = x.matmul(Tensor([[Float(1)], [2]]))
+            let setup = TrainingSetup(model: { _ in Sequential { Linear(2, 1) } }, loss: MSELoss(), optimizer: LBFGS.self)
+            guard let result = try? setup.learningRateFinder(.tensors(x, y, batchSize: 16), steps: 8, startLearningRate: 1e-3,
+                                                             endLearningRate: 1, seed: 2) else { exit(1) }
+            exit(result.records.count >= 2 && result.records.allSatisfy { $0.loss.isFinite } ? 0 : 2)
+        }
+    }
+
     /// An optimizer that steps once per batch is unchanged by the closure path: SGD's
     /// step(closure) evaluates once and steps from those gradients.
     @Test func stepWithAClosureEvaluatesOnceForOtherOptimizers() {
