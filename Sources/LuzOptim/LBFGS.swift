@@ -354,10 +354,18 @@ public final class LBFGS: Optimizer {
         return entries
     }
 
+    // The base checks every entry against the parameter's shape; here index 0 holds vectors
+    // over all parameters and histories, so the whole decoding is the check.
     override func validateParameterState(_ entries: StateDict, at index: Int) throws {
         _ = try decodeState(entries, at: index)
     }
 
+    /// Restores the optimizer's state from the entries ``parameterState(at:)`` saved at index 0
+    /// (an empty set clears it); the other indices hold nothing.
+    ///
+    /// - Throws: ``StateDictError`` for an unknown entry, a shape that does not fit the
+    ///   parameters or the history count, a value that is not finite, or iteration entries
+    ///   without an iteration.
     public override func restoreParameterState(_ entries: StateDict, at index: Int) throws {
         guard index == 0 else { return }
         let saved = try decodeState(entries, at: index) ?? SavedState()
