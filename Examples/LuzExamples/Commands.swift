@@ -28,7 +28,7 @@ public struct CommonOptions: ParsableArguments {
     public var seed: UInt64 = 1
 
     /// `--epochs`: overrides the example's number of epochs.
-    @Option(help: "The number of epochs (gradient steps for basis-regression); each example has its own default.")
+    @Option(help: "The number of epochs (optimizer steps for basis-regression); each example has its own default.")
     public var epochs: Int?
 
     /// `--quiet`: print only the result lines.
@@ -93,14 +93,18 @@ public struct BasisRegressionCommand: ParsableCommand {
     /// The command's name and help.
     public static let configuration = CommandConfiguration(
         commandName: BasisRegression.name,
-        abstract: "Gradient descent on 10 Gaussian basis functions fitting a semi-circle; underfitting and overfitting.")
+        abstract: "Gradient descent (or LBFGS) on 10 Gaussian basis functions fitting a semi-circle; underfitting and overfitting.")
 
     /// The shared options.
     @OptionGroup public var common: CommonOptions
 
     /// `--learning-rate`.
-    @Option(help: "The gradient-descent step size.")
+    @Option(help: "The gradient-descent step size (sgd only; lbfgs uses its line search from 1).")
     public var learningRate = 0.01
+
+    /// `--optimizer`.
+    @Option(help: "sgd (the seed's gradient descent, 5000 steps by default) or lbfgs (LBFGS with the strong-Wolfe line search, 20 steps by default).")
+    public var optimizer = BasisRegressionOptimizer.sgd
 
     /// Creates the command (ArgumentParser fills it in).
     public init() {}
@@ -109,12 +113,15 @@ public struct BasisRegressionCommand: ParsableCommand {
     public var options: BasisRegressionOptions {
         var options = BasisRegressionOptions(settings: common.settings)
         options.learningRate = learningRate
+        options.optimizer = optimizer
         return options
     }
 
     /// Runs the example.
     public func run() throws { report(try BasisRegression.run(options)) }
 }
+
+extension BasisRegressionOptimizer: ExpressibleByArgument {}
 
 /// `luz-examples c-shape`.
 public struct CShapeCommand: ParsableCommand {

@@ -159,14 +159,35 @@ public final class FittedModel: CustomStringConvertible {
         }
         try context.fire(.trainBatchBeforeStep)
         if context.stepsOptimizer {
-            withNoGrad {
-                for (_, optimizer) in context.optimizers {
-                    optimizer.step()
-                    optimizer.zeroGrad()
+            for (_, optimizer) in context.optimizers {
+                if optimizer.reevaluatesLoss {
+                    try stepReevaluating(optimizer, context, batch: batch, firstLoss: loss.item)
+                } else {
+                    withNoGrad { optimizer.step() }
                 }
+                optimizer.zeroGrad()
             }
         }
         try context.fire(.trainBatchAfterStep)
+    }
+
+    /// Steps an optimizer that evaluates the loss several times (``LBFGS``) with a closure over
+    /// the batch, as luz passes one to `opt$step`. Its first evaluation is the one the batch's
+    /// events saw (the gradients are there, after any callback changed them before the step);
+    /// every later one clears this optimizer's gradients, recomputes the prediction and the
+    /// loss on the same batch and runs backward. The events fire once per batch, for the first.
+    private func stepReevaluating(_ optimizer: Optimizer, _ context: Context, batch: Example, firstLoss: Double) throws {
+        var isFirst = true
+        try optimizer.step {
+            if isFirst {
+                isFirst = false
+                return firstLoss
+            }
+            optimizer.zeroGrad()
+            let loss = try computeLoss(context, prediction: context.model(batch.input), target: batch.target)
+            loss.backward()
+            return loss.item
+        }
     }
 
     func computeLoss(_ context: Context, prediction: Tensor, target: Tensor) throws -> Tensor {

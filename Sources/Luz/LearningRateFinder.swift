@@ -58,17 +58,33 @@ extension TrainingSetup {
             }
             let learningRate = startLearningRate * Foundation.pow(ratio, Double(step) / Double(steps - 1))
             for optimizer in optimizers { optimizer.learningRate = learningRate }
-            let prediction = model(batch.input)
-            let loss: Tensor
-            if let lossFunction = self.loss {
-                loss = lossFunction(prediction, batch.target)
-            } else if let provider = model as? LossProviding {
-                loss = provider.loss(prediction: prediction, target: batch.target)
-            } else {
+            func batchLoss() throws -> Tensor {
+                let prediction = model(batch.input)
+                if let lossFunction = self.loss { return lossFunction(prediction, batch.target) }
+                if let provider = model as? LossProviding { return provider.loss(prediction: prediction, target: batch.target) }
                 throw LuzError.invalidArgument("learningRateFinder: the setup has no loss")
             }
+            let loss = try batchLoss()
             loss.backward()
-            withNoGrad { for optimizer in optimizers { optimizer.step(); optimizer.zeroGrad() } }
+            for optimizer in optimizers {
+                if optimizer.reevaluatesLoss {
+                    // As the fit loop: the first evaluation is this one, later ones recompute the batch's loss.
+                    var isFirst = true
+                    try optimizer.step {
+                        if isFirst {
+                            isFirst = false
+                            return loss.item
+                        }
+                        optimizer.zeroGrad()
+                        let again = try batchLoss()
+                        again.backward()
+                        return again.item
+                    }
+                } else {
+                    withNoGrad { optimizer.step() }
+                }
+                optimizer.zeroGrad()
+            }
             let value = loss.item
             records.append((learningRate, value))
             average = (1 - smoothing) * average + smoothing * value

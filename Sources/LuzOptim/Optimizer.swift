@@ -90,6 +90,24 @@ open class Optimizer {
         fatalError("\(Self.self): step() is not implemented")
     }
 
+    /// Whether ``step(_:)`` evaluates the loss several times, so that a training loop must give
+    /// it a closure that recomputes the loss on the batch (``LBFGS``); `false` for the
+    /// optimizers that step once from the gradients already there.
+    open var reevaluatesLoss: Bool { false }
+
+    /// Evaluates `closure` once with gradient recording on, then steps from the gradients it
+    /// left (torch's `optimizer.step(closure)`); returns the loss it returned. ``LBFGS``
+    /// overrides it to evaluate as often as its iterations need.
+    ///
+    /// - Parameter closure: clears the gradients, computes the loss, runs `backward()` and
+    ///   returns the loss value.
+    @discardableResult
+    open func step(_ closure: () throws -> Double) rethrows -> Double {
+        let loss = try withGradMode(enabled: true, closure)
+        withNoGrad { step() }
+        return loss
+    }
+
     /// Clears the gradients of every parameter: set to `nil` (torch's default
     /// `set_to_none=True`, so a parameter that gets no new gradient is not updated) or zeroed
     /// in place.

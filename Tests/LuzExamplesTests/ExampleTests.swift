@@ -71,6 +71,28 @@ struct ExampleTests {
         try checkFigures(result, in: directory, names: ["fit", "underfitting", "overfitting"])
     }
 
+    @Test("basis-regression --optimizer lbfgs: in at most 50 steps, a training MSE at least as low as 5000 gradient steps")
+    func basisRegressionWithLBFGS() throws {
+        let directory = try temporaryDirectory("basis-lbfgs")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // The command's parsing: the option, and the default of 20 steps without --epochs.
+        let command = try BasisRegressionCommand.parse(["--optimizer", "lbfgs", "--quiet", "--output", directory.path])
+        #expect(command.options.optimizer == .lbfgs && command.options.steps == BasisRegressionOptions.defaultLBFGSSteps)
+        #expect(BasisRegressionOptions.defaultLBFGSSteps <= 50)
+        let lbfgs = try BasisRegression.run(command.options)
+        checkLine(lbfgs, example: "basis-regression",
+                  keys: ["loss", "test_loss", "underfit_loss", "overfit_train_loss", "overfit_test_loss", "steps", "optimizer"])
+        #expect(lbfgs["steps"] == "20" && lbfgs["optimizer"] == "lbfgs")
+
+        let sgd = try BasisRegression.run(BasisRegressionOptions(settings: ExampleSettings(seed: 1, quiet: true, outputDirectory: directory)))
+        #expect(sgd["steps"] == "5000" && sgd["optimizer"] == "sgd")
+        let lbfgsLoss = try #require(lbfgs.number("loss")), sgdLoss = try #require(sgd.number("loss"))
+        #expect(lbfgsLoss <= sgdLoss, "LBFGS: training MSE \(lbfgsLoss) in 20 steps, SGD \(sgdLoss) in 5000")
+        #expect(lbfgs.number("underfit_loss")! > 5 * lbfgsLoss)
+        #expect(lbfgs.number("overfit_test_loss")! > 5 * lbfgs.number("overfit_train_loss")!)
+        #expect(throws: (any Error).self) { try BasisRegressionCommand.parse(["--optimizer", "adam"]) }
+    }
+
     @Test("c-shape: trains with fit, reports accuracies, draws data, regions, activations and curves")
     func cShape() throws {
         let directory = try temporaryDirectory("cshape")

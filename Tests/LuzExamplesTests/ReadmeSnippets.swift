@@ -27,6 +27,23 @@ for _ in 0..<5000 {
 }
 }
 
+/// README: LBFGS in a hand-written loop.
+func readmeLBFGSLoop() {
+let x = Tensor.linspace(-1, 1, steps: 50)
+let y = (1 - x * x).sqrt()
+let features = Tensor.stack((0..<10).map { (-((x - Tensor.linspace(-1, 1, steps: 10)[$0]).pow(2)) / 0.02).exp() }, dim: 1)
+let w = Tensor.randn([10], requiresGrad: true)
+let lbfgs = LBFGS([w], lineSearch: .strongWolfe)
+for _ in 0..<20 {
+    lbfgs.step {
+        lbfgs.zeroGrad()
+        let loss = (features.matmul(w) - y).pow(2).mean()
+        loss.backward()
+        return loss.item
+    }
+}
+}
+
 /// README: "A short tour", its blocks in order.
 func readmeTour() throws {
 // A dataset: the Palmer penguins ship with the package (333 complete rows).

@@ -116,6 +116,9 @@ let resumeCases: [ResumeCase] = [
         [LRSchedulerCallback { ExponentialLR(optimizer: $0, gamma: 0.9) }]
     },
     ResumeCase(name: "Rprop", covers: ["Rprop"], optimizer: Rprop.self) { _ in [] },
+    // LBFGS's history, last direction and counters, and a loop that re-evaluates each batch
+    // (drawing dropout masks for every evaluation).
+    ResumeCase(name: "LBFGS", covers: ["LBFGS"], optimizer: LBFGS.self) { _ in [] },
     ResumeCase(name: "ReduceLROnPlateau", covers: ["ReduceLROnPlateau", "LRSchedulerCallback"]) { _ in
         [LRSchedulerCallback(monitor: "valid_loss") { ReduceLROnPlateau(optimizer: $0, factor: 0.5, patience: 0, threshold: 0.2) }]
     },
