@@ -271,7 +271,7 @@ public final class LBFGS: Optimizer {
                     for i in 0..<p.count { p[i] += T(length * vector[offset + i]) }
                 }
             }
-            dispatchFloat(parameter.dtype, float: { add(Float.self) }, double: { add(Double.self) })
+            if parameter.dtype == .float64 { add(Double.self) } else { add(Float.self) }
             offset += parameter.count
         }
     }
@@ -287,25 +287,13 @@ public final class LBFGS: Optimizer {
 
     /// `maxIterations`, `maxEvaluations`, `gradientTolerance`, `changeTolerance`, `historySize`
     /// and `lineSearch` (1 for strong Wolfe, 0 for none).
-    public override var hyperparameters: [String: Double] {
-        ["maxIterations": Double(maxIterations), "maxEvaluations": Double(maxEvaluations),
-         "gradientTolerance": gradientTolerance, "changeTolerance": changeTolerance,
-         "historySize": Double(historySize), "lineSearch": lineSearch == nil ? 0 : 1]
-    }
-
-    /// Sets one of ``hyperparameters``; counts are rounded and kept at 1 or more (a saved
-    /// value is only checked to be finite, and must not stop the program on conversion).
-    public override func applyHyperparameter(_ name: String, _ value: Double) {
-        func count(_ value: Double) -> Int { Int(Swift.min(Swift.max(value.rounded(), 1), 1e9)) }
-        switch name {
-        case "maxIterations": maxIterations = count(value)
-        case "maxEvaluations": maxEvaluations = count(value)
-        case "gradientTolerance": gradientTolerance = value
-        case "changeTolerance": changeTolerance = value
-        case "historySize": historySize = count(value)
-        case "lineSearch": lineSearch = value != 0 ? .strongWolfe : nil
-        default: break
-        }
+    public override class var hyperparameterTable: [OptimizerHyperparameter] {
+        [.count("maxIterations", \LBFGS.maxIterations), .count("maxEvaluations", \LBFGS.maxEvaluations),
+         .number("gradientTolerance", \LBFGS.gradientTolerance, .nonNegative),
+         .number("changeTolerance", \LBFGS.changeTolerance, .nonNegative),
+         .count("historySize", \LBFGS.historySize),
+         .custom("lineSearch", .flag, read: { (optimizer: LBFGS) in optimizer.lineSearch == nil ? 0 : 1 },
+                 write: { optimizer, value in optimizer.lineSearch = value != 0 ? .strongWolfe : nil })]
     }
 
     // MARK: - State

@@ -359,6 +359,20 @@ public struct OptimizerHyperparameter {
                                 write: { ($0 as! O)[keyPath: property] = $1 != 0 })
     }
 
+    /// A count held in `property` (an iteration limit, a history length), read and set as a
+    /// whole number of at least 1.
+    public static func count<O: Optimizer>(_ name: String, _ property: ReferenceWritableKeyPath<O, Int>) -> OptimizerHyperparameter {
+        OptimizerHyperparameter(name: name, accepted: .positiveCount,
+                                read: { Double(($0 as! O)[keyPath: property]) },
+                                write: { ($0 as! O)[keyPath: property] = Int($1) })
+    }
+
+    /// A hyper-parameter read and written by closures (a choice stored as an enumeration).
+    public static func custom<O: Optimizer>(_ name: String, _ accepted: AcceptedValues, read: @escaping (O) -> Double,
+                                            write: @escaping (O, Double) -> Void) -> OptimizerHyperparameter {
+        OptimizerHyperparameter(name: name, accepted: accepted, read: { read($0 as! O) }, write: { write($0 as! O, $1) })
+    }
+
     /// What is wrong with `value` for this hyper-parameter of `optimizer`, or `nil`.
     func problem(with value: Double, in optimizer: Optimizer) -> String? {
         accepted.contains(value) ? nil : "\(type(of: optimizer)): \(name) must be \(accepted.description), got \(value)"
@@ -392,6 +406,8 @@ public struct AcceptedValues: Sendable, CustomStringConvertible {
     public static let openUnitInterval = AcceptedValues("in (0, 1)") { $0 > 0 && $0 < 1 }
     /// More than 1.
     public static let greaterThanOne = AcceptedValues("> 1") { $0 > 1 }
+    /// A whole number from 1 to 10⁹ (a count).
+    public static let positiveCount = AcceptedValues("a whole number from 1 to 1e9") { $0 >= 1 && $0 <= 1e9 && $0 == $0.rounded() }
     /// 0 or 1.
     public static let flag = AcceptedValues("0 or 1") { $0 == 0 || $0 == 1 }
 }
