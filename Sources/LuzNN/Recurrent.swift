@@ -218,7 +218,13 @@ public class RecurrentLayer: Module {
         let hidden0 = initial(state?.hidden, size: outputSize, label: "the initial hidden state")
         let cell0 = recurrence == .lstm ? initial(state?.cell, size: hiddenSize, label: "the initial cell state") : nil
         require(recurrence == .lstm || state?.cell == nil, "\(name): only an LSTM has a cell state")
-        let masks = lengths.map { stepMasks($0, steps: steps, batch: batch, dtype: dtype, unbatched: unbatched) }
+        if let lengths {
+            require(lengths.count == batch, "\(name): \(lengths.count) lengths for a batch of \(batch)")
+            require(lengths.allSatisfy { (1...steps).contains($0) },
+                    "\(name): every length must be in 1...\(steps) (the input's time steps), got \(lengths)")
+        }
+        // The step-by-step path (LSTM's projection) masks the padding with tensors.
+        let masks = projectionSize > 0 ? lengths.map { stepMasks($0, steps: steps, batch: batch, dtype: dtype) } : nil
 
         var finalHidden: [Tensor] = [], finalCell: [Tensor] = []
         for layer in 0..<layerCount {
@@ -226,7 +232,7 @@ public class RecurrentLayer: Module {
             for direction in 0..<directionCount {
                 let index = layer * directionCount + direction
                 let run = runDirection(sequence, weights: weights[layer][direction], reverse: direction == 1,
-                                       hidden: hidden0[index], cell: cell0?[index], masks: masks)
+                                       hidden: hidden0[index], cell: cell0?[index], lengths: lengths, masks: masks)
                 outputs.append(run.output)
                 finalHidden.append(run.hidden)
                 if let cell = run.cell { finalCell.append(cell) }
@@ -251,9 +257,21 @@ public class RecurrentLayer: Module {
     /// One direction of one layer over the whole sequence: the input projection of every step
     /// as one product, then one step at a time.
     private func runDirection(_ sequence: Tensor, weights: RecurrentWeights, reverse: Bool, hidden: Tensor, cell: Tensor?,
-                              masks: [(keep: Tensor, update: Tensor)]?) -> (output: Tensor, hidden: Tensor, cell: Tensor?) {
+                              lengths: [Int]?, masks: [(keep: Tensor, update: Tensor)]?) -> (output: Tensor, hidden: Tensor, cell: Tensor?) {
         let steps = sequence.shape[0]
         let inputGates = linear(sequence, weight: weights.inputWeight, bias: weights.inputBias)
+        if weights.projectionWeight == nil {
+            // One fused operation for the whole direction (all but LSTM's projection).
+            let kind: RecurrentCellKind = switch recurrence {
+            case .tanh: .tanh
+            case .relu: .relu
+            case .lstm: .lstm
+            case .gru: .gru
+            }
+            return Tensor.recurrentSequence(kind, inputGates: inputGates, hidden: hidden, cell: cell,
+                                            hiddenWeight: weights.hiddenWeight, hiddenBias: weights.hiddenBias,
+                                            lengths: lengths, reverse: reverse)
+        }
         var hidden = hidden, cell = cell
         var outputs = [Tensor?](repeating: nil, count: steps)
         for t in reverse ? Array((0..<steps).reversed()) : Array(0..<steps) {
@@ -277,10 +295,7 @@ public class RecurrentLayer: Module {
 
     /// For each step, `[batch, 1]` masks: 1 where the step is within the sequence (`update`), and
     /// its complement (`keep`).
-    private func stepMasks(_ lengths: [Int], steps: Int, batch: Int, dtype: DType, unbatched: Bool) -> [(keep: Tensor, update: Tensor)] {
-        require(lengths.count == batch, "\(typeName): \(lengths.count) lengths for a batch of \(batch)")
-        require(lengths.allSatisfy { (1...steps).contains($0) },
-                "\(typeName): every length must be in 1...\(steps) (the input's time steps), got \(lengths)")
+    private func stepMasks(_ lengths: [Int], steps: Int, batch: Int, dtype: DType) -> [(keep: Tensor, update: Tensor)] {
         return (0..<steps).map { t in
             let update = lengths.map { t < $0 ? 1.0 : 0.0 }
             return (Tensor(update.map { 1 - $0 }, shape: [batch, 1]).to(dtype), Tensor(update, shape: [batch, 1]).to(dtype))
