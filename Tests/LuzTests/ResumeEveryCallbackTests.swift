@@ -22,6 +22,8 @@ struct ResumeCase: CustomTestStringConvertible, Sendable {
     var epochs: EpochSpec = EpochSpec(resumeEpochs)
     /// The optimizer of the fit, with its defaults and the fit's learning rate.
     var optimizer: Optimizer.Type = Adam.self
+    /// The model: the dropout MLP of ``resumeFit(_:folder:extra:)``, or a recurrent one.
+    var model: ResumeModel = .multilayerPerceptron
     let make: @Sendable (_ folder: String) -> [any Callback]
 
     var testDescription: String { name }
@@ -29,6 +31,26 @@ struct ResumeCase: CustomTestStringConvertible, Sendable {
     static func scheduler(_ name: String, callOn: Event = .epochEnd,
                           _ make: @escaping @Sendable (Optimizer) -> LRScheduler) -> ResumeCase {
         ResumeCase(name: name, covers: [name, "LRSchedulerCallback"]) { _ in [LRSchedulerCallback(callOn: callOn, make)] }
+    }
+}
+
+/// The model a case fits.
+enum ResumeModel: Sendable {
+    /// Linear layers with a dropout on the default generator and one on its own.
+    case multilayerPerceptron
+    /// A two-layer LSTM whose dropout between the layers draws from its own generator.
+    case recurrent
+}
+
+/// Reads each 2-feature example as a sequence of two steps of one feature, through a
+/// two-layer LSTM with dropout between its layers, and classifies its last output.
+final class RecurrentClassifier: Module {
+    let lstm = LSTM(inputSize: 1, hiddenSize: 8, layerCount: 2, batchFirst: true, dropout: 0.3, generator: Generator(seed: 13))
+    let head = Linear(8, 2)
+
+    override func forward(_ input: Tensor) -> Tensor {
+        let sequence = lstm(input.reshaped([input.shape[0], 2, 1]))
+        return head(sequence.selected(dim: 1, index: 1))
     }
 }
 
@@ -119,6 +141,13 @@ let resumeCases: [ResumeCase] = [
     // LBFGS's history, last direction and counters, and a loop that re-evaluates each batch
     // (drawing dropout masks for every evaluation).
     ResumeCase(name: "LBFGS", covers: ["LBFGS"], optimizer: LBFGS.self) { _ in [] },
+    // The optimizers on the elementwise base that the cases above do not use.
+    ResumeCase(name: "SGD", covers: ["SGD"], optimizer: SGD.self) { _ in [] },
+    ResumeCase(name: "AdamW", covers: ["AdamW"], optimizer: AdamW.self) { _ in [] },
+    ResumeCase(name: "RMSprop", covers: ["RMSprop"], optimizer: RMSprop.self) { _ in [] },
+    ResumeCase(name: "Adagrad", covers: ["Adagrad"], optimizer: Adagrad.self) { _ in [] },
+    // A recurrent layer's dropout generator.
+    ResumeCase(name: "LSTM dropout", covers: ["LSTM"], model: .recurrent) { _ in [] },
     ResumeCase(name: "ReduceLROnPlateau", covers: ["ReduceLROnPlateau", "LRSchedulerCallback"]) { _ in
         [LRSchedulerCallback(monitor: "valid_loss") { ReduceLROnPlateau(optimizer: $0, factor: 0.5, patience: 0, threshold: 0.2) }]
     },
@@ -132,10 +161,15 @@ func resumeFit(_ scenario: ResumeCase, folder: String, extra: [any Callback]) th
     let (x, y) = blobs(count: 128, seed: 81)
     let setup = TrainingSetup(
         model: { _ in
-            Sequential {
-                Linear(2, 16); ReLU(); Dropout(probability: 0.2)
-                Linear(16, 16); ReLU(); Dropout(probability: 0.3, generator: Generator(seed: 12))
-                Linear(16, 2)
+            switch scenario.model {
+            case .multilayerPerceptron:
+                Sequential {
+                    Linear(2, 16); ReLU(); Dropout(probability: 0.2)
+                    Linear(16, 16); ReLU(); Dropout(probability: 0.3, generator: Generator(seed: 12))
+                    Linear(16, 2)
+                }
+            case .recurrent:
+                RecurrentClassifier()
             }
         },
         loss: CrossEntropyLoss(), optimizer: scenario.optimizer, metrics: [Accuracy()])
