@@ -47,34 +47,3 @@ public enum Parallelism {
     }
 }
 
-/// Runs `body` over `0..<count` in contiguous chunks, on several threads when `count` is large.
-///
-/// `cost` scales the threshold for work that is heavier per element than a plain add.
-@inline(__always)
-func parallelChunks(_ count: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
-    let threads = Parallelism.threadCount
-    if threads <= 1 || count * cost < Parallelism.minimumParallelElements || count < 2 {
-        body(0..<count)
-        return
-    }
-    let chunks = min(threads, count)
-    let chunkSize = (count + chunks - 1) / chunks
-    withoutActuallyEscaping(body) { body in
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let start = chunk * chunkSize
-            let end = min(count, start + chunkSize)
-            if start < end { body(start..<end) }
-        }
-    }
-}
-
-/// Runs `body(i)` for every `i` in `0..<count`, spread over the threads (for coarse tasks).
-func parallelForEach(_ count: Int, _ body: (Int) -> Void) {
-    if count <= 1 || Parallelism.threadCount <= 1 {
-        for i in 0..<count { body(i) }
-        return
-    }
-    withoutActuallyEscaping(body) { body in
-        DispatchQueue.concurrentPerform(iterations: count) { body($0) }
-    }
-}

@@ -431,32 +431,6 @@ struct ConvGeometry {
     }
 }
 
-/// Runs `body(task, worker)` for every task in `0..<count`, each of `workers` threads taking the
-/// next free task (on a shared machine one core is often slowed by another process, and a fixed
-/// split would leave the other waiting). BLAS is single-threaded while several workers run.
-func forEachTask(_ count: Int, workers: Int, _ body: (Int, Int) -> Void) {
-    if workers <= 1 {
-        for task in 0..<count { body(task, 0) }
-        return
-    }
-    let counter = ImageCounter()
-    BLASThreads.withSingleThread {
-        parallelForEach(workers) { worker in
-            while let task = counter.next(below: count) { body(task, worker) }
-        }
-    }
-}
-
-/// Adds `chunks` consecutive runs of `count` partial sums into the first run, in chunk order
-/// (so the result does not depend on which thread computed which chunk), and returns it.
-func sumChunkPartials<T: TensorFloat>(_ partials: UnsafeMutablePointer<T>, chunks: Int,
-                                      count: Int) -> UnsafeMutablePointer<T> {
-    for chunk in 1..<Swift.max(chunks, 1) {
-        addElements(partials, partials + chunk * count, count)
-    }
-    return partials
-}
-
 /// Writes the sum of each of `channels` planes of `plane` elements of `gradOutput` into
 /// `gradBias`, or adds it there when `accumulate` is set: one image's bias gradient.
 func addBiasGradient<T: TensorFloat>(_ gradOutput: UnsafePointer<T>, channels: Int, plane: Int,
@@ -475,103 +449,6 @@ func addBiasGradient<T: TensorFloat>(_ gradOutput: UnsafePointer<T>, channels: I
 func outputSize(_ size: Int, kernel: Int, stride: Int, padding: Int, dilation: Int) -> Int {
     let span = size + 2 * padding - dilation * (kernel - 1) - 1
     return span < 0 || stride <= 0 ? 0 : span / stride + 1
-}
-
-/// Copies `count` elements between non-overlapping buffers in 32-byte blocks, the last block
-/// overlapping the previous one instead of finishing element by element. Rows of a column
-/// matrix are short (20–30 elements), so the loop tail of a plain copy would cost as much as the
-/// body; a `memcpy` call per row costs more than the copy.
-@inline(__always)
-func copyElements<T>(_ destination: UnsafeMutablePointer<T>, _ source: UnsafePointer<T>, _ count: Int) {
-    let bytes = count &* MemoryLayout<T>.stride
-    let to = UnsafeMutableRawPointer(destination), from = UnsafeRawPointer(source)
-    if bytes >= 32 {
-        var offset = 0
-        while offset &+ 32 < bytes {
-            to.storeBytes(of: from.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self),
-                          toByteOffset: offset, as: SIMD8<Float>.self)
-            offset &+= 32
-        }
-        let last = bytes &- 32
-        to.storeBytes(of: from.loadUnaligned(fromByteOffset: last, as: SIMD8<Float>.self),
-                      toByteOffset: last, as: SIMD8<Float>.self)
-    } else {
-        for i in 0..<count { destination[i] = source[i] }
-    }
-}
-
-/// Adds `count` elements of `source` into `destination`, eight floats (or four doubles) at a time.
-@inline(__always)
-func addElements<T: TensorFloat>(_ destination: UnsafeMutablePointer<T>, _ source: UnsafePointer<T>, _ count: Int) {
-    var i = 0
-    if T.self == Float.self {
-        let to = UnsafeMutableRawPointer(destination), from = UnsafeRawPointer(source)
-        while i &+ 8 <= count {
-            let offset = i &* 4
-            let sum = to.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-                + from.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-            to.storeBytes(of: sum, toByteOffset: offset, as: SIMD8<Float>.self)
-            i &+= 8
-        }
-    } else if T.self == Double.self {
-        let to = UnsafeMutableRawPointer(destination), from = UnsafeRawPointer(source)
-        while i &+ 4 <= count {
-            let offset = i &* 8
-            let sum = to.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self)
-                + from.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self)
-            to.storeBytes(of: sum, toByteOffset: offset, as: SIMD4<Double>.self)
-            i &+= 4
-        }
-    }
-    while i < count {
-        destination[i] += source[i]
-        i &+= 1
-    }
-}
-
-/// The sum of `count` elements, with eight (or four) running sums: a single running sum waits
-/// on the latency of every addition, which made the bias gradient cost as much as a GEMM.
-@inline(__always)
-func sumElements<T: TensorFloat>(_ source: UnsafePointer<T>, _ count: Int) -> T {
-    var i = 0
-    var total = T.zero
-    let from = UnsafeRawPointer(source)
-    if T.self == Float.self {
-        var a = SIMD8<Float>(), b = SIMD8<Float>()
-        while i &+ 16 <= count {
-            a += from.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
-            b += from.loadUnaligned(fromByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self)
-            i &+= 16
-        }
-        total = T((a + b).sum())
-    } else if T.self == Double.self {
-        var a = SIMD4<Double>(), b = SIMD4<Double>()
-        while i &+ 8 <= count {
-            a += from.loadUnaligned(fromByteOffset: i &* 8, as: SIMD4<Double>.self)
-            b += from.loadUnaligned(fromByteOffset: (i &+ 4) &* 8, as: SIMD4<Double>.self)
-            i &+= 8
-        }
-        total = T((a + b).sum())
-    }
-    while i < count {
-        total += source[i]
-        i &+= 1
-    }
-    return total
-}
-
-/// Hands out image indices to worker threads, one at a time.
-final class ImageCounter: @unchecked Sendable {
-    private let lock = Mutex()
-    private var value = 0
-
-    func next(below limit: Int) -> Int? {
-        lock.withLock {
-            guard value < limit else { return nil }
-            value += 1
-            return value - 1
-        }
-    }
 }
 
 /// Knobs of the convolution kernels.
@@ -603,24 +480,4 @@ enum ConvolutionTuning {
     /// no longer stay in cache, take the lowering: 64 MB is a 64-channel float32 layer on about
     /// 148×148 pixels.
     static let maximumWinogradImageBytes = 64 << 20
-}
-
-/// Marks a region where Luz runs its own threads over BLAS calls.
-///
-/// Luz drives the cores itself: the BLAS library always runs on one thread (the loader sets it
-/// so), and ``BLAS`` splits a large product across Luz's threads. Inside
-/// a region opened here the kernels are already spread over the cores, so each product stays on
-/// its calling thread. Regions nest and may be opened concurrently; they are counted.
-enum BLASThreads {
-    private static let lock = Mutex()
-    nonisolated(unsafe) private static var depth = 0
-
-    static func withSingleThread<R>(_ body: () -> R) -> R {
-        lock.withLock { depth += 1 }
-        defer { lock.withLock { depth -= 1 } }
-        return body()
-    }
-
-    /// Whether some thread is inside ``withSingleThread(_:)``.
-    static var inParallelRegion: Bool { lock.withLock { depth > 0 } }
 }

@@ -173,22 +173,6 @@ package struct AttentionOutputLayout {
     func start(_ b: Int, _ h: Int) -> Int { b * batchStride + h * headStride }
 }
 
-/// Runs `body` over ranges of `count` independent matrices, on all cores with single-threaded
-/// BLAS when there is enough work (`work` multiply-adds per matrix).
-private func forEachMatrixRange(_ count: Int, work: Int, _ body: (Range<Int>) -> Void) {
-    let workers = Swift.min(Parallelism.threadCount, count)
-    // Below ~64k multiply-adds a thread hand-off costs more than it saves.
-    if workers <= 1 || count * work < 1 << 16 {
-        body(0..<count)
-        return
-    }
-    BLASThreads.withSingleThread {
-        parallelForEach(workers) { w in
-            body(w * count / workers ..< (w + 1) * count / workers)
-        }
-    }
-}
-
 /// A mask resolved to a typed base pointer for the kernels.
 private struct ResolvedMask {
     let meaning: AttentionMask.Meaning
@@ -294,47 +278,6 @@ private func softmaxRow<T: TensorFloat>(_ row: UnsafeMutablePointer<T>, visible:
 // 32-key row are a handful of vectors, and libm's scalar `expf` plus the serial max and sum
 // loops cost several times the GEMM that produced them.
 
-@inline(__always)
-private func load8(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-}
-
-@inline(__always)
-private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
-}
-
-/// e^x lane by lane, within 2 ulp for x ≤ 88; inputs below −80 give exactly 0 (e^−80 ≈ 2e−35
-/// is nothing next to the row maximum's 1, and a hidden score of −∞ must weigh exactly 0).
-///
-/// x = n·ln 2 + r with n = round(x / ln 2) and |r| ≤ ln 2 / 2; e^r by its Taylor polynomial of
-/// degree 7 (truncation error below 5e−9), and 2ⁿ added to the exponent bits.
-@inline(__always)
-func vectorExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    // Comparisons and selects, not `clamped`: the standard library's generic lane-wise min
-    // and max are not inlined.
-    var clamped = x.replacing(with: -80, where: x .< -80)
-    clamped.replace(with: 88, where: clamped .> 88)
-    // Adding 1.5·2²³ rounds to an integer held in the low mantissa bits.
-    let shifter = SIMD8<Float>(repeating: 12_582_912)
-    let shifted = clamped * 1.442_695_040_888_963_4 + shifter
-    let n = shifted - shifter
-    // ln 2 split in two so that n·ln2High is exact.
-    let r = clamped - n * 0.693_145_751_953_125 - n * 1.428_606_765_330_187e-6
-    var p = SIMD8<Float>(repeating: 1.0 / 5040)
-    p = p * r + 1.0 / 720
-    p = p * r + 1.0 / 120
-    p = p * r + 1.0 / 24
-    p = p * r + 1.0 / 6
-    p = p * r + 0.5
-    p = p * r + 1
-    p = p * r + 1
-    let exponent = unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &- unsafeBitCast(shifter, to: SIMD8<UInt32>.self)
-    var result = unsafeBitCast(unsafeBitCast(p, to: SIMD8<UInt32>.self) &+ (exponent &<< 23), to: SIMD8<Float>.self)
-    result.replace(with: 0, where: x .< -80)
-    return result
-}
-
 /// The float32 ``softmaxRow(_:visible:count:)``.
 @inline(__always)
 private func softmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Int, count: Int) {
@@ -342,7 +285,7 @@ private func softmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Int, count:
     var largest8 = SIMD8<Float>(repeating: -.infinity)
     var j = 0
     while j < vectors {
-        let v = load8(row + j)
+        let v = loadLanes(row + j)
         largest8.replace(with: v, where: v .> largest8)
         j += 8
     }
@@ -355,8 +298,8 @@ private func softmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Int, count:
     var total8 = SIMD8<Float>.zero
     j = 0
     while j < vectors {
-        let e = vectorExp(load8(row + j) - largest)
-        store8(e, row + j)
+        let e = vectorExp(loadLanes(row + j) - largest)
+        storeLanes(e, row + j)
         total8 += e
         j += 8
     }
@@ -370,7 +313,7 @@ private func softmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Int, count:
     let inverse = 1 / total
     j = 0
     while j < vectors {
-        store8(load8(row + j) * inverse, row + j)
+        storeLanes(loadLanes(row + j) * inverse, row + j)
         j += 8
     }
     while j < visible { row[j] *= inverse; j += 1 }
@@ -392,11 +335,11 @@ private func softmaxBackward<T: TensorFloat>(_ p: UnsafePointer<T>, _ g: UnsafeP
             let dr = df + i * columns
             var dot8 = SIMD8<Float>.zero
             var j = 0
-            while j < vectors { dot8 += load8(gr + j) * load8(pr + j); j += 8 }
+            while j < vectors { dot8 += loadLanes(gr + j) * loadLanes(pr + j); j += 8 }
             var dot = dot8.sum()
             while j < columns { dot += gr[j] * pr[j]; j += 1 }
             j = 0
-            while j < vectors { store8(load8(pr + j) * (load8(gr + j) - dot), dr + j); j += 8 }
+            while j < vectors { storeLanes(loadLanes(pr + j) * (loadLanes(gr + j) - dot), dr + j); j += 8 }
             while j < columns { dr[j] = pr[j] * (gr[j] - dot); j += 1 }
         }
         return

@@ -369,30 +369,19 @@ extension Float: RecurrentScalar {
         var i = 0
         let raw = UnsafeMutableRawPointer(x)
         while i + 8 <= count {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            raw.storeBytes(of: 1 / (1 + vectorExp(-v)), toByteOffset: i * 4, as: SIMD8<Float>.self)
+            raw.storeBytes(of: vectorSigmoid(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)),
+                           toByteOffset: i * 4, as: SIMD8<Float>.self)
             i += 8
         }
         while i < count { x[i] = 1 / (1 + Foundation.exp(-x[i])); i += 1 }
     }
 
-    /// tanh by (1 − e^−2|x|)/(1 + e^−2|x|) with the sign of x, and by its Taylor series below
-    /// |x| = 1/4 where that difference would cancel (relative error about 1e-7 either way).
     static func tanhInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         let raw = UnsafeMutableRawPointer(x)
         while i + 8 <= count {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            let magnitude = v.replacing(with: -v, where: v .< 0)
-            let e = vectorExp(-2 * magnitude)
-            var large = (1 - e) / (1 + e)
-            large.replace(with: -large, where: v .< 0)
-            let v2 = v * v
-            var series = SIMD8<Float>(repeating: 62.0 / 2835) * v2 - 17.0 / 315
-            series = series * v2 + 2.0 / 15
-            series = series * v2 - 1.0 / 3
-            let small = v * (series * v2 + 1)
-            raw.storeBytes(of: large.replacing(with: small, where: magnitude .< 0.25), toByteOffset: i * 4, as: SIMD8<Float>.self)
+            raw.storeBytes(of: vectorTanh(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)),
+                           toByteOffset: i * 4, as: SIMD8<Float>.self)
             i += 8
         }
         while i < count { x[i] = Foundation.tanh(x[i]); i += 1 }

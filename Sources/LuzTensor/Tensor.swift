@@ -228,30 +228,5 @@ public final class Tensor {
     }
 }
 
-// MARK: - Dtype dispatch
-
-extension Tensor {
-    /// Calls the generic body with the Swift type of a floating-point dtype.
-    @inline(__always)
-    func dispatchFloat<R>(_ op: String, _ body: (any TensorFloat.Type) -> R) -> R {
-        switch dtype {
-        case .float32: return body(Float.self)
-        case .float64: return body(Double.self)
-        default: fatalError("\(op): needs a floating-point tensor, got \(dtype) with shape \(shape)")
-        }
-    }
-}
-
-/// Runs a generic floating-point kernel for a dtype: the body is specialized for Float and Double.
-@inline(__always)
-func withFloatType<R>(_ dtype: DType, _ op: String,
-                      float: () -> R, double: () -> R) -> R {
-    switch dtype {
-    case .float32: return float()
-    case .float64: return double()
-    default: fatalError("\(op): needs a floating-point tensor, got \(dtype)")
-    }
-}
-
 /// Formats a shape the way errors print it: `[32, 10]`.
 func describe(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }

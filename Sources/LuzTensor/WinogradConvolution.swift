@@ -168,14 +168,14 @@ struct WinogradConvolution {
                     let out2 = out1 + positionStride, out3 = out2 + positionStride
                     var j = 0
                     while j < vc {
-                        let e0: T.Lanes = load(ep + j) + sign * load(eq + j)
-                        let e1: T.Lanes = load(ep + (j + 1)) + sign * load(eq + (j + 1))
-                        let o0: T.Lanes = load(op + j) + sign * load(oq + j)
-                        let o1: T.Lanes = load(op + (j + 1)) + sign * load(oq + (j + 1))
-                        store(e0 - e1, out0 + j)
-                        store(o0 + e1, out1 + j)
-                        store(e1 - o0, out2 + j)
-                        store(o0 - o1, out3 + j)
+                        let e0: T.Lanes = loadLanes(ep + j) + sign * loadLanes(eq + j)
+                        let e1: T.Lanes = loadLanes(ep + (j + 1)) + sign * loadLanes(eq + (j + 1))
+                        let o0: T.Lanes = loadLanes(op + j) + sign * loadLanes(oq + j)
+                        let o1: T.Lanes = loadLanes(op + (j + 1)) + sign * loadLanes(oq + (j + 1))
+                        storeLanes(e0 - e1, out0 + j)
+                        storeLanes(o0 + e1, out1 + j)
+                        storeLanes(e1 - o0, out2 + j)
+                        storeLanes(o0 - o1, out3 + j)
                         j &+= Self.lanes
                     }
                 }
@@ -203,20 +203,20 @@ struct WinogradConvolution {
                     // Aᵀ M (two rows of four), then times A: (s₀ + s₁ + s₂, s₁ − s₂ − s₃).
                     let row0 = base + j, row1 = row0 + 4 * positionStride
                     let row2 = row1 + 4 * positionStride, row3 = row2 + 4 * positionStride
-                    var t0 = load(row0), t1 = load(row0 + positionStride)
-                    var t2 = load(row0 + 2 * positionStride), t3 = load(row0 + 3 * positionStride)
-                    var m0 = load(row1), m1 = load(row1 + positionStride)
-                    var m2 = load(row1 + 2 * positionStride), m3 = load(row1 + 3 * positionStride)
-                    let u0 = m0 - load(row2) - load(row3), u1 = m1 - load(row2 + positionStride) - load(row3 + positionStride)
-                    let u2 = m2 - load(row2 + 2 * positionStride) - load(row3 + 2 * positionStride)
-                    let u3 = m3 - load(row2 + 3 * positionStride) - load(row3 + 3 * positionStride)
-                    m0 += load(row2); m1 += load(row2 + positionStride)
-                    m2 += load(row2 + 2 * positionStride); m3 += load(row2 + 3 * positionStride)
+                    var t0 = loadLanes(row0), t1 = loadLanes(row0 + positionStride)
+                    var t2 = loadLanes(row0 + 2 * positionStride), t3 = loadLanes(row0 + 3 * positionStride)
+                    var m0 = loadLanes(row1), m1 = loadLanes(row1 + positionStride)
+                    var m2 = loadLanes(row1 + 2 * positionStride), m3 = loadLanes(row1 + 3 * positionStride)
+                    let u0 = m0 - loadLanes(row2) - loadLanes(row3), u1 = m1 - loadLanes(row2 + positionStride) - loadLanes(row3 + positionStride)
+                    let u2 = m2 - loadLanes(row2 + 2 * positionStride) - loadLanes(row3 + 2 * positionStride)
+                    let u3 = m3 - loadLanes(row2 + 3 * positionStride) - loadLanes(row3 + 3 * positionStride)
+                    m0 += loadLanes(row2); m1 += loadLanes(row2 + positionStride)
+                    m2 += loadLanes(row2 + 2 * positionStride); m3 += loadLanes(row2 + 3 * positionStride)
                     t0 += m0; t1 += m1; t2 += m2; t3 += m3
-                    store(t0 + t1 + t2 + b, topEven + j)
-                    store(t1 - t2 - t3 + b, topOdd + j)
-                    store(u0 + u1 + u2 + b, bottomEven + j)
-                    store(u1 - u2 - u3 + b, bottomOdd + j)
+                    storeLanes(t0 + t1 + t2 + b, topEven + j)
+                    storeLanes(t1 - t2 - t3 + b, topOdd + j)
+                    storeLanes(u0 + u1 + u2 + b, bottomEven + j)
+                    storeLanes(u1 - u2 - u3 + b, bottomOdd + j)
                     j &+= Self.lanes
                 }
                 let y = 2 * ti
@@ -252,14 +252,14 @@ struct WinogradConvolution {
                 let base = y + o * ld + ti * tc
                 var j = 0
                 while j < vc {
-                    let u0 = load(topEven + j), u1 = load(topOdd + j)
-                    let l0 = load(bottomEven + j), l1 = load(bottomOdd + j)
+                    let u0 = loadLanes(topEven + j), u1 = loadLanes(topOdd + j)
+                    let l0 = loadLanes(bottomEven + j), l1 = loadLanes(bottomOdd + j)
                     func put(_ a: Int, _ z0: T.Lanes, _ z1: T.Lanes) {
                         let out = base + (4 * a) * positionStride + j
-                        store(z0, out)
-                        store(z0 + z1, out + positionStride)
-                        store(z0 - z1, out + 2 * positionStride)
-                        store(-z1, out + 3 * positionStride)
+                        storeLanes(z0, out)
+                        storeLanes(z0 + z1, out + positionStride)
+                        storeLanes(z0 - z1, out + 2 * positionStride)
+                        storeLanes(-z1, out + 3 * positionStride)
                     }
                     put(0, u0, u1)
                     put(1, u0 + l0, u1 + l1)
@@ -295,8 +295,8 @@ struct WinogradConvolution {
                     let re = rowEvens + a * hr, ro = rowOdds + a * hr
                     var j = 0
                     while j < vc {
-                        store(load(q0 + j), re + j)
-                        store(load(q1 + j) - load(q2 + j) + load(q3 + j), ro + j)
+                        storeLanes(loadLanes(q0 + j), re + j)
+                        storeLanes(loadLanes(q1 + j) - loadLanes(q2 + j) + loadLanes(q3 + j), ro + j)
                         j &+= Self.lanes
                     }
                     // Lanes past the last tile read other tiles: clear what they wrote.
@@ -304,9 +304,9 @@ struct WinogradConvolution {
                     (ro + tc).update(repeating: 0, count: hr - tc)
                     j = 0
                     while j < vc {
-                        let second = load(q1 + j) + load(q2 + j) - load(q0 + j)
-                        store(load(re + j + 1) + second, re + j + 1)
-                        store(load(ro + j + 1) - load(q3 + j), ro + j + 1)
+                        let second = loadLanes(q1 + j) + loadLanes(q2 + j) - loadLanes(q0 + j)
+                        storeLanes(loadLanes(re + j + 1) + second, re + j + 1)
+                        storeLanes(loadLanes(ro + j + 1) - loadLanes(q3 + j), ro + j + 1)
                         j &+= Self.lanes
                     }
                 }
@@ -318,11 +318,11 @@ struct WinogradConvolution {
                     let p0 = half + 2 * ti * hr, p1 = p0 + hr, p2 = p1 + hr, p3 = p2 + hr
                     var j = 0
                     while j <= tc {
-                        let x0 = load(r0 + j), x1 = load(r1 + j), x2 = load(r2 + j), x3 = load(r3 + j)
-                        store(load(p0 + j) + x0, p0 + j)
-                        store(load(p1 + j) + x1 - x2 + x3, p1 + j)
-                        store(load(p2 + j) + x1 + x2 - x0, p2 + j)
-                        store(load(p3 + j) - x3, p3 + j)
+                        let x0 = loadLanes(r0 + j), x1 = loadLanes(r1 + j), x2 = loadLanes(r2 + j), x3 = loadLanes(r3 + j)
+                        storeLanes(loadLanes(p0 + j) + x0, p0 + j)
+                        storeLanes(loadLanes(p1 + j) + x1 - x2 + x3, p1 + j)
+                        storeLanes(loadLanes(p2 + j) + x1 + x2 - x0, p2 + j)
+                        storeLanes(loadLanes(p3 + j) - x3, p3 + j)
                         j &+= Self.lanes
                     }
                 }
@@ -460,23 +460,6 @@ struct WinogradConvolution {
         withExtendedLifetime(scratch) {}
     }
 
-}
-
-/// Loads a vector from `pointer` (any alignment).
-@inline(__always)
-private func load<T: GemmScalar>(_ pointer: UnsafePointer<T>) -> T.Lanes {
-    UnsafeRawPointer(pointer).loadUnaligned(as: T.Lanes.self)
-}
-
-@inline(__always)
-private func load<T: GemmScalar>(_ pointer: UnsafeMutablePointer<T>) -> T.Lanes {
-    UnsafeRawPointer(pointer).loadUnaligned(as: T.Lanes.self)
-}
-
-/// Stores a vector at `pointer` (any alignment).
-@inline(__always)
-private func store<T: GemmScalar>(_ value: T.Lanes, _ pointer: UnsafeMutablePointer<T>) {
-    UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: T.Lanes.self)
 }
 
 /// Splits the first `count` elements of `source` into those at even positions (`evens`,
