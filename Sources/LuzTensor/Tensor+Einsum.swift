@@ -11,12 +11,21 @@ extension Tensor {
     /// dimensions of the same size. Without `->` the output holds the letters used exactly
     /// once, in alphabetical order, as in torch. A letter repeated inside one operand takes its
     /// diagonal (`"ii->i"`, the trace `"ii->"`). Operands are contracted from left to right,
-    /// each pair as one batched matrix product. Not supported: `...` (broadcast dimensions).
+    /// each pair as one batched matrix product.
+    ///
+    /// `...` stands for the dimensions an operand has beyond its letters (`"...ij,jk->...ik"`
+    /// multiplies a batch of any rank). They broadcast across operands as elementwise
+    /// operations do (aligned on the right, a size of 1 stretching); without `->` they lead the
+    /// output, and an output written without `...` sums them, as in torch.
     ///
     /// - Parameters:
     ///   - equation: the subscripts, such as `"bhqd,bhkd->bhqk"`; spaces are ignored.
     ///   - operands: one tensor per comma-separated subscript.
     public static func einsum(_ equation: String, _ operands: [Tensor]) -> Tensor {
+        if equation.contains(".") {
+            let (spelled, expanded) = spellingOutEllipses(equation, operands)
+            return einsum(spelled, expanded)
+        }
         let text = Array(equation.filter { $0 != " " })
         // The inputs, and the output after "->" when there is one.
         var inputText = text, outputText: [Character]? = nil
@@ -32,7 +41,6 @@ extension Tensor {
         var sizes: [Character: Int] = [:]
         var uses: [Character: Int] = [:]
         for (k, (letters, operand)) in zip(inputs, operands).enumerated() {
-            require(!letters.contains("."), "einsum: '\(equation)': '...' is not supported")
             require(letters.allSatisfy { $0.isLetter && $0.isASCII },
                     "einsum: '\(equation)': subscripts must be letters a–z or A–Z")
             require(letters.count == operand.rank,
@@ -76,6 +84,68 @@ extension Tensor {
         }
         let order = output.map { letters.firstIndex(of: $0)! }
         return order == Array(0..<order.count) ? current : current.permuted(order)
+    }
+
+    /// The equation with each `...` replaced by letters of its own (the same letter for the same
+    /// broadcast dimension in every operand), and the operands expanded where a size of 1 meets
+    /// a larger one.
+    private static func spellingOutEllipses(_ equation: String, _ operands: [Tensor]) -> (String, [Tensor]) {
+        let text = equation.filter { $0 != " " }
+        let parts = text.components(separatedBy: "->")
+        require(parts.count <= 2, "einsum: '\(equation)' should have at most one '->'")
+        let inputs = parts[0].components(separatedBy: ",")
+        require(inputs.count == operands.count, "einsum: '\(equation)' names \(inputs.count) operands, \(operands.count) given")
+        func split(_ subscripts: String) -> (before: String, after: String, hasEllipsis: Bool) {
+            let pieces = subscripts.components(separatedBy: "...")
+            require(pieces.count <= 2 && !pieces.joined().contains("."),
+                    "einsum: '\(equation)': '\(subscripts)' must have at most one '...' and no other '.'")
+            return (pieces[0], pieces.count == 2 ? pieces[1] : "", pieces.count == 2)
+        }
+        // Each operand's broadcast dimensions, and their common broadcast shape.
+        var broadcastShapes: [[Int]?] = []
+        for (k, (subscripts, operand)) in zip(inputs, operands).enumerated() {
+            let (before, after, hasEllipsis) = split(subscripts)
+            guard hasEllipsis else { broadcastShapes.append(nil); continue }
+            let count = operand.rank - before.count - after.count
+            require(count >= 0, "einsum: '\(equation)': operand \(k) has \(before.count + after.count) subscripts and '...' for shape \(describe(operand.shape))")
+            broadcastShapes.append(Array(operand.shape[before.count..<(before.count + count)]))
+        }
+        let broadcast = broadcastShapes.compactMap { $0 }.reduce([Int]()) { BroadcastPlan.resultShape($0, $1, op: "einsum") }
+        // Letters the equation does not use, for the broadcast dimensions.
+        let used = Set(text)
+        let fresh = Array((Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ") + Array("abcdefghijklmnopqrstuvwxyz")).filter { !used.contains($0) }
+            .prefix(broadcast.count))
+        require(fresh.count == broadcast.count, "einsum: '\(equation)': too many dimensions under '...'")
+        var spelled: [String] = [], expanded: [Tensor] = []
+        for (k, (subscripts, operand)) in zip(inputs, operands).enumerated() {
+            let (before, after, _) = split(subscripts)
+            guard let own = broadcastShapes[k] else {
+                spelled.append(subscripts)
+                expanded.append(operand)
+                continue
+            }
+            let letters = String(fresh.suffix(own.count))
+            spelled.append(before + letters + after)
+            // A size of 1 facing a larger size elsewhere is stretched (a view of the same data).
+            let target = Array(broadcast.suffix(own.count))
+            if own != target {
+                let shape = Array(operand.shape.prefix(before.count)) + target + Array(operand.shape.suffix(after.count))
+                expanded.append(operand.expanded(to: shape))
+            } else {
+                expanded.append(operand)
+            }
+        }
+        var result = spelled.joined(separator: ",")
+        if parts.count == 2 {
+            let (before, after, hasEllipsis) = split(parts[1])
+            result += "->" + before + (hasEllipsis ? String(fresh) : "") + after
+        } else {
+            // torch's implicit output: the broadcast dimensions, then the letters used once.
+            var uses: [Character: Int] = [:]
+            for subscripts in inputs { for letter in split(subscripts).before + split(subscripts).after { uses[letter, default: 0] += 1 } }
+            result += "->" + String(fresh) + String(uses.filter { $0.value == 1 }.keys.sorted())
+        }
+        return (result, expanded)
     }
 
     /// ``einsum(_:_:)`` with the operands as arguments: `Tensor.einsum("ij,jk->ik", a, b)`.

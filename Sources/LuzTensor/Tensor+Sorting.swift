@@ -65,24 +65,31 @@ extension Tensor {
         return sortIndices(dim: d, descending: descending)
     }
 
-    /// The `k` largest (or smallest) elements along `dim` and their positions (torch's `topk`),
-    /// always in sorted order: largest first, or smallest first when `largest` is false.
+    /// The `k` largest (or smallest) elements along `dim` and their positions (torch's `topk`).
     /// Among equal elements the first positions are taken.
     ///
     /// - Parameters:
     ///   - k: how many elements, at most the size of `dim`.
     ///   - dim: the dimension searched (the last by default).
     ///   - largest: the largest elements (torch's default) or the smallest.
-    public func topK(_ k: Int, dim: Int = -1, largest: Bool = true) -> (values: Tensor, indices: Tensor) {
+    ///   - sorted: largest first (smallest first when `largest` is false), torch's default; when
+    ///     false, in the order they stand along `dim` (torch leaves that order unspecified).
+    public func topK(_ k: Int, dim: Int = -1, largest: Bool = true, sorted: Bool = true) -> (values: Tensor, indices: Tensor) {
         if rank == 0 {
             require(k == 0 || k == 1, "topk: k \(k) is out of range for a 0-dimensional tensor")
-            return sorted()
+            return self.sorted()
         }
         let d = normalizedDim(dim, rank: rank, op: "topk")
         let size = shape[d]
         require(k >= 0 && k <= size, "topk: k \(k) is out of range for dimension \(dim) of size \(size) (shape \(describe(shape)))")
-        let indices = sortIndices(dim: d, descending: largest).narrowed(dim: d, start: 0, length: k)
+        var indices = sortIndices(dim: d, descending: largest).narrowed(dim: d, start: 0, length: k)
+        if !sorted { indices = indices.sortIndices(dim: d, descending: false).gatherIndices(dim: d, from: indices) }
         return (gather(dim: d, index: indices), indices)
+    }
+
+    /// `source` gathered along `dim` at these positions (an int64 helper for index tensors).
+    private func gatherIndices(dim: Int, from source: Tensor) -> Tensor {
+        withNoGrad { source.gather(dim: dim, index: self) }
     }
 
     /// The distinct elements in ascending order (torch's `unique` with `sorted=True`), with
@@ -115,6 +122,46 @@ extension Tensor {
         }
         let values = withNoGrad { flat.indexSelect(dim: 0, index: Tensor(keep)) }
         return (values.detached(), Tensor(inverse, shape: shape), Tensor(counts))
+    }
+
+    /// The distinct slices along `dim` in ascending lexicographic order (torch's `unique` with
+    /// `dim`), with the position of each input slice in `values` (`inverse`, of the size of
+    /// `dim`) and how often each slice occurs (`counts`); no gradient. Slices compare element
+    /// by element in their flattened order; a slice holding NaN equals no other.
+    public func unique(dim: Int) -> (values: Tensor, inverse: Tensor, counts: Tensor) {
+        let d = normalizedDim(dim, rank: rank, op: "unique")
+        let slices = shape[d]
+        let rows = withNoGrad { movedDimensionFirst(d).reshaped([slices, slices == 0 ? 0 : count / slices]).to(.float64) }
+        let width = rows.shape[1]
+        let values = rows.scalars(as: Double.self)
+        func row(_ i: Int) -> ArraySlice<Double> { values[(i * width)..<((i + 1) * width)] }
+        func precedes(_ a: Int, _ b: Int) -> Bool {
+            for (x, y) in zip(row(a), row(b)) where x != y {
+                if x.isNaN || y.isNaN { return !x.isNaN }   // NaN sorts last, as in sort
+                return x < y
+            }
+            return false
+        }
+        func equal(_ a: Int, _ b: Int) -> Bool { zip(row(a), row(b)).allSatisfy { $0 == $1 } }
+        // A stable merge of positions, so equal slices keep their order.
+        let order = (0..<slices).sorted { precedes($0, $1) || (!precedes($1, $0) && $0 < $1) }
+        var keep: [Int64] = [], counts: [Int64] = []
+        var inverse = [Int64](repeating: 0, count: slices)
+        for (k, position) in order.enumerated() {
+            if k == 0 || !equal(position, order[k - 1]) {
+                keep.append(Int64(position))
+                counts.append(0)
+            }
+            counts[counts.count - 1] += 1
+            inverse[position] = Int64(keep.count - 1)
+        }
+        let distinct = withNoGrad { indexSelect(dim: d, index: Tensor(keep, shape: [keep.count])) }
+        return (distinct.detached(), Tensor(inverse, shape: [slices]), Tensor(counts, shape: [counts.count]))
+    }
+
+    /// This tensor with dimension `d` moved to the front (the others in order).
+    private func movedDimensionFirst(_ d: Int) -> Tensor {
+        d == 0 ? self : permuted([d] + (0..<rank).filter { $0 != d })
     }
 
     /// For each element of `values`, the position where it would be inserted into this sorted
