@@ -166,6 +166,27 @@ func vectorExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     return result
 }
 
+/// The standard normal distribution function Φ(x) = erfc(−x/√2)/2 lane by lane, with a
+/// relative error below about 2e−7 over the whole line (erfc by the Chebyshev fit of Numerical
+/// Recipes, fractional error < 1.2e−7, so the small values of the left tail keep their digits).
+@inline(__always)
+func vectorNormalCDF(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let u = x * -0.707_106_781_186_547_5
+    let z = u.replacing(with: -u, where: u .< 0)
+    let t = 1 / (1 + 0.5 * z)
+    var p = SIMD8<Float>(repeating: 0.170_872_77) * t - 0.822_152_23
+    p = p * t + 1.488_515_87
+    p = p * t - 1.135_203_98
+    p = p * t + 0.278_868_07
+    p = p * t - 0.186_288_06
+    p = p * t + 0.096_784_18
+    p = p * t + 0.374_091_96
+    p = p * t + 1.000_023_68
+    p = p * t - 1.265_512_23
+    let tail = t * vectorExp(p - z * z)   // erfc(|u|)
+    return 0.5 * tail.replacing(with: 2 - tail, where: u .< 0)
+}
+
 /// The logistic function 1 / (1 + e^−x) lane by lane, through ``vectorExp(_:)``.
 @inline(__always)
 func vectorSigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> {
