@@ -143,11 +143,8 @@ public class RecurrentLayer: Module {
         let directions = bidirectional ? 2 : 1
         let outputSize = projectionSize > 0 ? projectionSize : hiddenSize
         let gates = recurrence.gateCount * hiddenSize
-        let bound = 1 / Double(hiddenSize).squareRoot()
         func parameter(_ shape: [Int]) -> Tensor {
-            let tensor = Tensor.zeros(shape, dtype: dtype, requiresGrad: true)
-            Initializer.uniform(tensor, low: -bound, high: bound, generator: generator)
-            return tensor
+            recurrentParameter(shape, hiddenSize: hiddenSize, dtype: dtype, generator: generator)
         }
         // torch draws the parameters in the order of its names: per layer and direction,
         // weight_ih, weight_hh, bias_ih, bias_hh, weight_hr.
@@ -398,11 +395,8 @@ public class RecurrentCell: Module {
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         let gates = recurrence.gateCount * hiddenSize
-        let bound = 1 / Double(hiddenSize).squareRoot()
         func parameter(_ shape: [Int]) -> Tensor {
-            let tensor = Tensor.zeros(shape, dtype: dtype, requiresGrad: true)
-            Initializer.uniform(tensor, low: -bound, high: bound, generator: generator)
-            return tensor
+            recurrentParameter(shape, hiddenSize: hiddenSize, dtype: dtype, generator: generator)
         }
         inputWeight = parameter([gates, inputSize])
         hiddenWeight = parameter([gates, hiddenSize])
@@ -491,4 +485,12 @@ public final class GRUCell: RecurrentCell {
     public func callAsFunction(_ input: Tensor, hidden: Tensor?) -> Tensor {
         advance(input, hidden.map { RecurrentState(hidden: $0) }).hidden
     }
+}
+
+/// A parameter of a recurrent layer or cell, drawn as torch does from U(−1/√h, 1/√h).
+private func recurrentParameter(_ shape: [Int], hiddenSize: Int, dtype: DType, generator: Generator?) -> Tensor {
+    let bound = 1 / Double(hiddenSize).squareRoot()
+    let tensor = Tensor.zeros(shape, dtype: dtype, requiresGrad: true)
+    Initializer.uniform(tensor, low: -bound, high: bound, generator: generator)
+    return tensor
 }

@@ -157,12 +157,8 @@ struct NAdamRule: ElementwiseRule {
 
     @inline(__always)
     func update<L: UpdateLane>(_ p: inout L, _ g: L, _ state: inout ElementwiseLanes<L>) {
-        var g = g
-        if weightDecay != 0 {
-            if decoupled { p *= L(shrink) } else { g += L(weightDecay) * p }
-        }
-        state.first += L(1 - beta1) * (g - state.first)
-        state.second = state.second * L(beta2) + L(1 - beta2) * g * g
+        let g = applyingWeightDecay(&p, g, weightDecay: weightDecay, decoupled: decoupled, shrink: shrink)
+        updateMoments(&state, g, beta1: beta1, beta2: beta2)
         let d = (state.second / L(correction2)).squareRoot() + L(epsilon)
         p += L(gradientRate) * g / d
         p += L(averageRate) * state.first / d
@@ -248,12 +244,8 @@ struct RAdamRule: ElementwiseRule {
 
     @inline(__always)
     func update<L: UpdateLane>(_ p: inout L, _ g: L, _ state: inout ElementwiseLanes<L>) {
-        var g = g
-        if weightDecay != 0 {
-            if decoupled { p *= L(shrink) } else { g += L(weightDecay) * p }
-        }
-        state.first += L(1 - beta1) * (g - state.first)
-        state.second = state.second * L(beta2) + L(1 - beta2) * g * g
+        let g = applyingWeightDecay(&p, g, weightDecay: weightDecay, decoupled: decoupled, shrink: shrink)
+        updateMoments(&state, g, beta1: beta1, beta2: beta2)
         let corrected = state.first / L(correction1)
         if rectified {
             p -= corrected * L(learningRate) * (L(correction2Root) / (state.second.squareRoot() + L(epsilon))) * L(rectification)
@@ -470,4 +462,24 @@ struct RpropRule: ElementwiseRule {
         p -= L.choose(bySignOf: kept, positive: state.second, zero: L(0), negative: -state.second)
         state.first = kept
     }
+}
+
+/// Weight decay as NAdam and RAdam apply it: decoupled, the parameter shrinks by `shrink`
+/// (1 − γλ); otherwise λθ joins the gradient, which is returned.
+@inline(__always)
+func applyingWeightDecay<L: UpdateLane>(_ p: inout L, _ g: L, weightDecay: Double, decoupled: Bool, shrink: Double) -> L {
+    guard weightDecay != 0 else { return g }
+    if decoupled {
+        p *= L(shrink)
+        return g
+    }
+    return g + L(weightDecay) * p
+}
+
+/// Adam's two moment averages in torch's form (slots first and second):
+/// m ← m + (1 − β₁)(g − m), v ← β₂v + (1 − β₂)g².
+@inline(__always)
+func updateMoments<L: UpdateLane>(_ state: inout ElementwiseLanes<L>, _ g: L, beta1: Double, beta2: Double) {
+    state.first += L(1 - beta1) * (g - state.first)
+    state.second = state.second * L(beta2) + L(1 - beta2) * g * g
 }

@@ -364,26 +364,23 @@ extension Double: RecurrentScalar {
 }
 
 extension Float: RecurrentScalar {
-
     static func sigmoidInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        let raw = UnsafeMutableRawPointer(x)
-        while i + 8 <= count {
-            raw.storeBytes(of: vectorSigmoid(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)),
-                           toByteOffset: i * 4, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count { x[i] = 1 / (1 + Foundation.exp(-x[i])); i += 1 }
+        mapInPlace(x, count: count, lanes: vectorSigmoid) { 1 / (1 + Foundation.exp(-$0)) }
     }
 
     static func tanhInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        let raw = UnsafeMutableRawPointer(x)
-        while i + 8 <= count {
-            raw.storeBytes(of: vectorTanh(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)),
-                           toByteOffset: i * 4, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count { x[i] = Foundation.tanh(x[i]); i += 1 }
+        mapInPlace(x, count: count, lanes: vectorTanh) { Foundation.tanh($0) }
     }
+}
+
+/// x ← f(x) over `count` floats: `lanes` eight at a time, `scalar` for the rest.
+@inline(__always)
+private func mapInPlace(_ x: UnsafeMutablePointer<Float>, count: Int, lanes: (SIMD8<Float>) -> SIMD8<Float>,
+                        scalar: (Float) -> Float) {
+    var i = 0
+    while i + 8 <= count {
+        storeLanes(lanes(loadLanes(x + i)), x + i)
+        i += 8
+    }
+    while i < count { x[i] = scalar(x[i]); i += 1 }
 }

@@ -40,18 +40,10 @@ func attention(steps: Int = 200) {
     let generator = Generator(seed: benchSeed)
     manualSeed(benchSeed)
     let model = TinyTransformer(generator: generator)
-    let optimizer = Adam(model.parameters(), learningRate: 1e-3)
-    var loss = Tensor(scalar: Float(0))
-    let seconds = timed {
-        for _ in 0..<steps {
-            let x = Tensor.randint(0, 32, [32, 32], generator: generator)
-            let y = x.flipped([1])
-            loss = crossEntropy(model(x).reshaped([-1, 32]), y.reshaped([-1]))
-            optimizer.zeroGrad()
-            loss.backward()
-            optimizer.step()
-        }
+    trainOnTokens("attention", steps: steps, model: model, optimizer: Adam(model.parameters(), learningRate: 1e-3),
+                  vocabulary: 32) {
+        let x = Tensor.randint(0, 32, [32, 32], generator: generator)
+        return (x, x.flipped([1]))
     }
-    report("attention", steps: steps, seconds: seconds, quality: loss.item)
 }
 

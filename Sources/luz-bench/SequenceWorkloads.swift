@@ -45,18 +45,26 @@ func lstmWorkload(steps: Int = 30) {
     let generator = Generator(seed: benchSeed)
     manualSeed(benchSeed)
     let model = CharacterLSTM(generator: generator)
-    let optimizer = Adam(model.parameters(), learningRate: 2e-3)
+    trainOnTokens("lstm", steps: steps, model: model, optimizer: Adam(model.parameters(), learningRate: 2e-3),
+                  vocabulary: 64) { fibonacciBatch(32, 64, generator: generator) }
+}
+
+/// Runs `steps` optimizer steps, each on a fresh batch of token sequences, with cross-entropy
+/// over every position of `vocabulary` classes, timed; reports the last step's loss as quality.
+/// The peer's loop: forward, loss, zero_grad, backward, step.
+func trainOnTokens(_ name: String, steps: Int, model: Module, optimizer: Optimizer, vocabulary: Int,
+                   batch: () -> (input: Tensor, target: Tensor)) {
     var loss = Tensor(scalar: Float(0))
     let seconds = timed {
         for _ in 0..<steps {
-            let (x, y) = fibonacciBatch(32, 64, generator: generator)
-            loss = crossEntropy(model(x).reshaped([-1, 64]), y.reshaped([-1]))
+            let (x, y) = batch()
+            loss = crossEntropy(model(x).reshaped([-1, vocabulary]), y.reshaped([-1]))
             optimizer.zeroGrad()
             loss.backward()
             optimizer.step()
         }
     }
-    report("lstm", steps: steps, seconds: seconds, quality: loss.item)
+    report(name, steps: steps, seconds: seconds, quality: loss.item)
 }
 
 /// A 4-layer pre-norm causal transformer (d 128, 4 heads, feed-forward 512, GELU, no dropout),
@@ -93,16 +101,6 @@ func gptWorkload(steps: Int = 30) {
     let generator = Generator(seed: benchSeed)
     manualSeed(benchSeed)
     let model = TinyGPT(generator: generator)
-    let optimizer = AdamW(model.parameters(), learningRate: 1e-3)
-    var loss = Tensor(scalar: Float(0))
-    let seconds = timed {
-        for _ in 0..<steps {
-            let (x, y) = fibonacciBatch(16, 128, generator: generator)
-            loss = crossEntropy(model(x).reshaped([-1, 64]), y.reshaped([-1]))
-            optimizer.zeroGrad()
-            loss.backward()
-            optimizer.step()
-        }
-    }
-    report("gpt", steps: steps, seconds: seconds, quality: loss.item)
+    trainOnTokens("gpt", steps: steps, model: model, optimizer: AdamW(model.parameters(), learningRate: 1e-3),
+                  vocabulary: 64) { fibonacciBatch(16, 128, generator: generator) }
 }
