@@ -136,7 +136,7 @@ private struct RecurrentProblem {
         let (steps, batch, size, gates) = (self.steps, self.batch, self.size, self.gates)
         let stateCount = batch * size
         let previousHidden = Tensor.empty([steps, batch, size], dtype: T.dtype)
-        let activations = Tensor.empty([steps, batch, kind == .tanh || kind == .relu ? size : gates], dtype: T.dtype)
+        let activations = Tensor.empty([steps, batch, gates], dtype: T.dtype)
         let extra = kind == .lstm || kind == .gru ? Tensor.empty([steps, batch, size], dtype: T.dtype) : nil
         let cellTanh = kind == .lstm ? Tensor.empty([steps, batch, size], dtype: T.dtype) : nil
         let px = x.pointer(T.self), pw = w.pointer(T.self), pb = b?.pointer(T.self)
@@ -146,8 +146,7 @@ private struct RecurrentProblem {
         // The running states and one step's gates, allocated once.
         let h = UnsafeMutablePointer<T>.allocate(capacity: stateCount)
         let c = UnsafeMutablePointer<T>.allocate(capacity: stateCount)
-        let work = UnsafeMutablePointer<T>.allocate(capacity: batch * gates)
-        defer { h.deallocate(); c.deallocate(); work.deallocate() }
+        defer { h.deallocate(); c.deallocate() }
         h.update(from: h0.pointer(T.self), count: stateCount)
         if let c0 { c.update(from: c0.pointer(T.self), count: stateCount) }
         // W_hhᵀ, laid out once so that every step reads it where it lies.
@@ -157,6 +156,8 @@ private struct RecurrentProblem {
 
         for t in forwardOrder {
             (hPrevAll + t * stateCount).update(from: h, count: stateCount)
+            // The step's gates are computed in place in the saved activations.
+            let work = acts + t * batch * gates
             // work = b_hh + h·W_hhᵀ (RNN and LSTM add the step's input gates too).
             for row in 0..<batch {
                 let dst = work + row * gates
@@ -169,21 +170,19 @@ private struct RecurrentProblem {
             }
             recurrentProduct(m: batch, n: gates, k: size, a: h, lda: size, b: weightT, ldb: gates, c: work, ldc: gates)
             let outStep = out + t * stateCount
-            for row in 0..<batch {
-                let g = work + row * gates, a = acts + (t * batch + row) * (activationsWidth)
+            parallelChunks(batch, cost: 16 * gates) { rows in for row in rows {
+                let g = work + row * gates
                 let valid = isValid(t, row)
                 let hRow = h + row * size, cRow = c + row * size, outRow = outStep + row * size
                 switch kind {
                 case .tanh, .relu:
                     if kind == .tanh { T.tanhInPlace(g, count: size) } else { for j in 0..<size where g[j] < 0 { g[j] = 0 } }
-                    a.update(from: g, count: size)
                     if valid { hRow.update(from: g, count: size); outRow.update(from: g, count: size) }
                     else { outRow.update(repeating: 0, count: size) }
                 case .lstm:
                     T.sigmoidInPlace(g, count: 2 * size)
                     T.tanhInPlace(g + 2 * size, count: size)
                     T.sigmoidInPlace(g + 3 * size, count: size)
-                    a.update(from: g, count: gates)
                     let cPrev = extraAll! + (t * batch + row) * size, tc = tanhAll! + (t * batch + row) * size
                     cPrev.update(from: cRow, count: size)
                     for j in 0..<size { tc[j] = g[size + j] * cRow[j] + g[j] * g[2 * size + j] }
@@ -202,7 +201,6 @@ private struct RecurrentProblem {
                     T.sigmoidInPlace(g, count: 2 * size)
                     for j in 0..<size { g[2 * size + j] = xg[2 * size + j] + g[j] * hn[j] }
                     T.tanhInPlace(g + 2 * size, count: size)
-                    a.update(from: g, count: gates)
                     if valid {
                         for j in 0..<size {
                             let n = g[2 * size + j]
@@ -214,14 +212,11 @@ private struct RecurrentProblem {
                         outRow.update(repeating: 0, count: size)
                     }
                 }
-            }
+            } }
         }
         if kind == .lstm { (out + steps * stateCount).update(from: c, count: stateCount) }
         return RecurrentSaved(previousHidden: previousHidden, activations: activations, extra: extra, cellTanh: cellTanh)
     }
-
-    /// The width of one row of the saved activations.
-    var activationsWidth: Int { kind == .tanh || kind == .relu ? size : gates }
 
     func backward<T: RecurrentScalar>(_: T.Type, gradient: Tensor, saved: RecurrentSaved, w: Tensor)
         -> (inputGates: Tensor, hidden: Tensor, cell: Tensor?, weight: Tensor, bias: Tensor) {
@@ -245,7 +240,7 @@ private struct RecurrentProblem {
 
         for t in forwardOrder.reversed() {
             let gOut = pg + t * stateCount
-            for row in 0..<batch {
+            parallelChunks(batch, cost: 16 * gates) { rows in for row in rows {
                 let base = t * batch + row
                 let dxRow = dx + base * gates, dghRow = dgh + base * gates
                 let dhRow = dh + row * size, dcRow = dc + row * size
@@ -257,7 +252,7 @@ private struct RecurrentProblem {
                 }
                 let go = gOut + row * size
                 for j in 0..<size { dhRow[j] += go[j] }
-                let a = acts + base * activationsWidth
+                let a = acts + base * gates
                 switch kind {
                 case .tanh:
                     for j in 0..<size { dxRow[j] = dhRow[j] * (1 - a[j] * a[j]) }
@@ -287,7 +282,7 @@ private struct RecurrentProblem {
                         dhRow[j] *= z   // the direct path h' = … + z·h
                     }
                 }
-            }
+            } }
             // dh ← dh·[rows past the end, GRU's z] + dgh·W_hh for the rows within.
             let dghStep = dgh + t * batch * gates
             for row in 0..<batch {
