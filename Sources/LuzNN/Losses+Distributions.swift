@@ -34,11 +34,12 @@ public func klDivergence(_ input: Tensor, _ target: Tensor, reduction: KLDivRedu
     if logTarget {
         loss = target.exp() * (target - input)
     } else {
-        // y·log y with 0 at y = 0; the log is taken of a target kept positive, so that neither
-        // the value nor the gradient of the discarded branch is −∞ or NaN.
-        let positive = withNoGrad { target .> 0 }
-        let safe = Tensor.where(positive, target, scalar(1, like: target))
-        loss = Tensor.where(positive, target * safe.log(), scalar(0, like: target)) - target * input
+        // y·log y with 0 at y = 0; there the log is taken of 1 instead, so that neither the
+        // value nor the gradient of the discarded branch is −∞ or NaN. A negative target gives
+        // NaN, as torch's `xlogy` does.
+        let nonzero = withNoGrad { target .!= 0 }
+        let safe = Tensor.where(nonzero, target, scalar(1, like: target))
+        loss = Tensor.where(nonzero, target * safe.log(), scalar(0, like: target)) - target * input
     }
     switch reduction {
     case .mean: return loss.mean()

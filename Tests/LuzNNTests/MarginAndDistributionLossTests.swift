@@ -189,5 +189,7 @@ struct MarginAndDistributionLossTests {
         klDivergence(logQ, p, reduction: .sum).backward()
         #expect(logQ.grad!.doubles.allSatisfy { $0.isFinite } && p.grad!.doubles.allSatisfy { $0.isFinite })
         assertClose(logQ.grad!, [0, -1])
+        // A negative target is not a probability: NaN, as torch's F.kl_div([-1.0], [-0.5], reduction='sum').
+        #expect(klDivergence(Tensor([-1.0]), Tensor([-0.5]), reduction: .sum).item.isNaN)
     }
 }
