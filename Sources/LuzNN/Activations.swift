@@ -153,3 +153,124 @@ public final class Dropout: Module {
 
     public override var configurationDescription: String { "probability: \(probability)" }
 }
+
+/// SiLU (swish), x·σ(x) (torch's `nn.SiLU`).
+public final class SiLU: Module {
+    /// Creates the layer.
+    public override init() { super.init() }
+    public override func forward(_ input: Tensor) -> Tensor { silu(input) }
+}
+
+/// ELU, x for x > 0 and α·(eˣ − 1) otherwise (torch's `nn.ELU`, α = 1 by default).
+public final class ELU: Module {
+    /// The value α·(e^−∞ − 1) = −α the function tends to for very negative inputs.
+    public var alpha: Double
+
+    /// Creates the layer with torch's default α = 1.
+    public init(alpha: Double = 1) {
+        self.alpha = alpha
+        super.init()
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor { elu(input, alpha: alpha) }
+    public override var configurationDescription: String { "alpha: \(alpha)" }
+}
+
+/// SELU, scale·elu(x, α) with α ≈ 1.6733 and scale ≈ 1.0507 (torch's `nn.SELU`).
+public final class SELU: Module {
+    /// Creates the layer.
+    public override init() { super.init() }
+    public override func forward(_ input: Tensor) -> Tensor { selu(input) }
+}
+
+/// CELU, max(0, x) + min(0, α·(e^(x/α) − 1)) (torch's `nn.CELU`, α = 1 by default).
+public final class CELU: Module {
+    /// The scale α (nonzero).
+    public var alpha: Double
+
+    /// Creates the layer with torch's default α = 1.
+    public init(alpha: Double = 1) {
+        require(alpha != 0, "CELU: alpha must be nonzero")
+        self.alpha = alpha
+        super.init()
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor { celu(input, alpha: alpha) }
+    public override var configurationDescription: String { "alpha: \(alpha)" }
+}
+
+/// Mish, x·tanh(softplus(x)) (torch's `nn.Mish`).
+public final class Mish: Module {
+    /// Creates the layer.
+    public override init() { super.init() }
+    public override func forward(_ input: Tensor) -> Tensor { mish(input) }
+}
+
+/// Hardtanh, x clamped to [minValue, maxValue] (torch's `nn.Hardtanh`, −1 and 1 by default).
+public final class Hardtanh: Module {
+    /// The lower bound.
+    public var minValue: Double
+    /// The upper bound.
+    public var maxValue: Double
+
+    /// Creates the layer with torch's defaults.
+    public init(minValue: Double = -1, maxValue: Double = 1) {
+        require(maxValue > minValue, "Hardtanh: maxValue \(maxValue) must exceed minValue \(minValue)")
+        self.minValue = minValue
+        self.maxValue = maxValue
+        super.init()
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor { hardtanh(input, minValue: minValue, maxValue: maxValue) }
+    public override var configurationDescription: String { "minValue: \(minValue), maxValue: \(maxValue)" }
+}
+
+/// Hardswish, x·relu6(x + 3) / 6 (torch's `nn.Hardswish`).
+public final class Hardswish: Module {
+    /// Creates the layer.
+    public override init() { super.init() }
+    public override func forward(_ input: Tensor) -> Tensor { hardswish(input) }
+}
+
+/// Hardsigmoid, relu6(x + 3) / 6 (torch's `nn.Hardsigmoid`).
+public final class Hardsigmoid: Module {
+    /// Creates the layer.
+    public override init() { super.init() }
+    public override func forward(_ input: Tensor) -> Tensor { hardsigmoid(input) }
+}
+
+/// log σ(x), computed without overflow (torch's `nn.LogSigmoid`).
+public final class LogSigmoid: Module {
+    /// Creates the layer.
+    public override init() { super.init() }
+    public override func forward(_ input: Tensor) -> Tensor { logSigmoid(input) }
+}
+
+/// Softsign, x / (1 + |x|) (torch's `nn.Softsign`).
+public final class Softsign: Module {
+    /// Creates the layer.
+    public override init() { super.init() }
+    public override func forward(_ input: Tensor) -> Tensor { softsign(input) }
+}
+
+/// PReLU, x for x > 0 and a·x otherwise with a learned slope a (torch's `nn.PReLU`): one slope
+/// shared by every channel, or one per channel of dimension 1; torch initializes them to 0.25.
+public final class PReLU: Module {
+    /// The slopes, `[numParameters]` (torch's parameter name `weight`).
+    public var weight: Tensor { didSet { invalidateMemberCache() } }
+
+    /// Creates the layer.
+    ///
+    /// - Parameters:
+    ///   - numParameters: 1 (torch's default) or the number of channels of the input.
+    ///   - initialValue: the initial slope (torch's `init`, 0.25).
+    ///   - dtype: the slopes' type.
+    public init(numParameters: Int = 1, initialValue: Double = 0.25, dtype: DType = .float32) {
+        require(numParameters >= 1, "PReLU: numParameters must be at least 1, got \(numParameters)")
+        weight = Tensor.full([numParameters], value: initialValue, dtype: dtype, requiresGrad: true)
+        super.init()
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor { prelu(input, weight: weight) }
+    public override var configurationDescription: String { "numParameters: \(weight.count)" }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import LuzTensor
 
 /// Weight initialization schemes (torch's `nn.init`). Each fills a tensor in place, without
@@ -126,6 +127,113 @@ public enum Initializer {
             let bound = fanIn > 0 ? 1 / Double(fanIn).squareRoot() : 0
             uniform(bias, low: -bound, high: bound, generator: generator)
         }
+    }
+
+    /// A (semi-)orthogonal matrix times `gain` (torch's `orthogonal_`, Saxe et al.): the tensor,
+    /// viewed as `[rows, columns]` with `rows = shape[0]`, gets orthonormal rows (when
+    /// rows ≤ columns) or orthonormal columns, so WᵀW = gain²·I or WWᵀ = gain²·I.
+    ///
+    /// As torch, it orthogonalizes a matrix of N(0, 1) draws (here by modified Gram–Schmidt,
+    /// twice for accuracy) with the signs fixed so that R's diagonal is positive, which makes
+    /// the result uniformly distributed over the orthogonal matrices.
+    ///
+    /// - Parameters:
+    ///   - tensor: at least two dimensions; trailing ones are flattened into the columns.
+    ///   - gain: the scale (torch's 1).
+    public static func orthogonal(_ tensor: Tensor, gain: Double = 1, generator: Generator? = nil) {
+        let type = floatType(tensor)
+        require(tensor.rank >= 2, "orthogonal: needs at least 2 dimensions, got shape \(tensor.shape)")
+        let rows = tensor.shape[0], columns = tensor.count / Swift.max(rows, 1)
+        guard tensor.count > 0 else { return }
+        // Orthonormalize the `small` vectors of length `long`: the columns of the tall matrix.
+        let long = Swift.max(rows, columns), small = Swift.min(rows, columns)
+        var vectors = Tensor.normal([small, long], mean: 0, std: 1, dtype: .float64, generator: generator).doubles
+        for j in 0..<small {
+            for _ in 0..<2 {
+                for k in 0..<j {
+                    var dot = 0.0
+                    for i in 0..<long { dot += vectors[k * long + i] * vectors[j * long + i] }
+                    for i in 0..<long { vectors[j * long + i] -= dot * vectors[k * long + i] }
+                }
+            }
+            var norm = 0.0
+            for i in 0..<long { norm += vectors[j * long + i] * vectors[j * long + i] }
+            norm = norm.squareRoot()
+            require(norm > 0, "orthogonal: degenerate draw")
+            for i in 0..<long { vectors[j * long + i] /= norm }
+        }
+        // The vectors are the rows when rows ≤ columns, and the columns otherwise.
+        var values = [Double](repeating: 0, count: rows * columns)
+        for j in 0..<small {
+            for i in 0..<long {
+                let value = gain * vectors[j * long + i]
+                if rows <= columns { values[j * columns + i] = value } else { values[i * columns + j] = value }
+            }
+        }
+        withNoGrad { tensor.copy(from: Tensor(values, shape: tensor.shape).to(type)) }
+    }
+
+    /// Fills `tensor` from N(mean, std²) truncated to [a, b] (torch's `trunc_normal_`; its
+    /// defaults: mean 0, std 1, a = −2, b = 2). The bounds are values, not multiples of `std`,
+    /// as in torch.
+    ///
+    /// Values outside the bounds are drawn again, so the distribution is exactly the truncated
+    /// normal; the interval must hold a reasonable part of the mass (at least 10⁻⁴).
+    public static func truncatedNormal(_ tensor: Tensor, mean: Double = 0, std: Double = 1, a: Double = -2,
+                                       b: Double = 2, generator: Generator? = nil) {
+        let type = floatType(tensor)
+        require(std > 0, "truncatedNormal: std must be positive, got \(std)")
+        require(a < b, "truncatedNormal: a (\(a)) must be below b (\(b))")
+        func cdf(_ x: Double) -> Double { 0.5 * (1 + erf((x - mean) / (std * 2.0.squareRoot()))) }
+        let mass = cdf(b) - cdf(a)
+        require(mass >= 1e-4, "truncatedNormal: [\(a), \(b)] holds only \(mass) of N(\(mean), \(std)²); draw with other bounds")
+        var values = [Double](repeating: 0, count: tensor.count)
+        var missing = Array(0..<tensor.count)
+        while !missing.isEmpty {
+            let draws = Tensor.normal([missing.count], mean: mean, std: std, dtype: .float64, generator: generator).doubles
+            var stillMissing: [Int] = []
+            for (index, value) in zip(missing, draws) {
+                if value >= a && value <= b { values[index] = value } else { stillMissing.append(index) }
+            }
+            missing = stillMissing
+        }
+        withNoGrad { tensor.copy(from: Tensor(values, shape: tensor.shape).to(type)) }
+    }
+
+    /// The Dirac delta (torch's `dirac_`): a convolution weight `[out, in, k...]` (3 to 5
+    /// dimensions) that passes its input through, a 1 at the kernel's centre (index k/2 in each
+    /// spatial dimension) from input channel d to output channel d of each group, 0 elsewhere.
+    ///
+    /// - Parameter groups: the number of groups of output channels, each an identity on the
+    ///   first input channels (torch's 1); it must divide the output channels.
+    public static func dirac(_ tensor: Tensor, groups: Int = 1) {
+        let type = floatType(tensor)
+        let shape = tensor.shape
+        require((3...5).contains(shape.count), "dirac: needs 3 to 5 dimensions, got shape \(shape)")
+        require(groups >= 1 && shape[0] % groups == 0,
+                "dirac: groups (\(groups)) must divide the output channels (\(shape[0]))")
+        let outputsPerGroup = shape[0] / groups
+        let spatial = Array(shape.dropFirst(2))
+        let kernelCount = spatial.reduce(1, *)
+        var centre = 0
+        for size in spatial { centre = centre * size + size / 2 }
+        var values = [Double](repeating: 0, count: tensor.count)
+        for group in 0..<groups {
+            for channel in 0..<Swift.min(outputsPerGroup, shape[1]) {
+                let output = group * outputsPerGroup + channel
+                values[(output * shape[1] + channel) * kernelCount + centre] = 1
+            }
+        }
+        withNoGrad { tensor.copy(from: Tensor(values, shape: shape).to(type)) }
+    }
+
+    /// The identity matrix (torch's `eye_`): ones on the main diagonal of a 2-dimensional
+    /// tensor, zeros elsewhere (a rectangular tensor gets min(rows, columns) ones), so a Linear
+    /// layer starts as the identity map.
+    public static func eye(_ tensor: Tensor) {
+        let type = floatType(tensor)
+        require(tensor.rank == 2, "eye: needs a 2-dimensional tensor, got shape \(tensor.shape)")
+        withNoGrad { tensor.copy(from: Tensor.eye(tensor.shape[0], tensor.shape[1], dtype: type)) }
     }
 
     private static func floatType(_ tensor: Tensor) -> DType {

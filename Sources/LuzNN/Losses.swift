@@ -25,7 +25,12 @@ func reduce(_ loss: Tensor, _ reduction: Reduction) -> Tensor {
     }
 }
 
-private func checkSameShape(_ input: Tensor, _ target: Tensor, _ op: String) {
+/// A zero-dimensional tensor holding `value` in the dtype of `tensor`, to broadcast in `where`.
+func scalar(_ value: Double, like tensor: Tensor) -> Tensor {
+    Tensor.full([], value: value, dtype: tensor.dtype.isFloatingPoint ? tensor.dtype : .float32)
+}
+
+func checkSameShape(_ input: Tensor, _ target: Tensor, _ op: String) {
     // torch only warns here; a [N, 1] prediction against a [N] target silently broadcasting to
     // [N, N] is a classic bug, so shapes must match.
     require(input.shape == target.shape,
@@ -57,6 +62,21 @@ public func smoothL1Loss(_ input: Tensor, _ target: Tensor, beta: Double = 1, re
     if beta == 0 { return reduce(magnitude, reduction) }
     let quadratic = withNoGrad { magnitude .< beta }
     let loss = Tensor.where(quadratic, difference * difference * (0.5 / beta), magnitude - 0.5 * beta)
+    return reduce(loss, reduction)
+}
+
+/// The Huber loss (torch's `huber_loss`): with d = x − y, 0.5·d² where |d| < δ and
+/// δ·(|d| − 0.5·δ) elsewhere; torch's default δ is 1. It is δ times the smooth L1 loss with
+/// β = δ, so its slope far from the target is δ rather than 1.
+///
+/// - Parameter delta: δ, positive.
+public func huberLoss(_ input: Tensor, _ target: Tensor, delta: Double = 1, reduction: Reduction = .mean) -> Tensor {
+    checkSameShape(input, target, "huberLoss")
+    require(delta > 0, "huberLoss: delta must be positive, got \(delta)")
+    let difference = input - target
+    let magnitude = difference.abs()
+    let quadratic = withNoGrad { magnitude .< delta }
+    let loss = Tensor.where(quadratic, difference * difference * 0.5, (magnitude - 0.5 * delta) * delta)
     return reduce(loss, reduction)
 }
 
@@ -494,6 +514,23 @@ public struct SmoothL1Loss: Loss {
     /// The loss of `prediction` against `target`.
     public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Tensor {
         smoothL1Loss(prediction, target, beta: beta, reduction: reduction)
+    }
+}
+
+/// ``huberLoss(_:_:delta:reduction:)`` as a value (torch's `nn.HuberLoss`).
+public struct HuberLoss: Loss {
+    /// Where the loss turns from quadratic to linear (torch's 1).
+    public var delta: Double
+    /// How the per-element losses are combined.
+    public var reduction: Reduction
+    /// Creates the loss.
+    public init(delta: Double = 1, reduction: Reduction = .mean) {
+        self.delta = delta
+        self.reduction = reduction
+    }
+    /// The loss of `prediction` against `target`.
+    public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Tensor {
+        huberLoss(prediction, target, delta: delta, reduction: reduction)
     }
 }
 
