@@ -126,3 +126,160 @@ public final class RMSNorm: Module {
         "\(normalizedShape), epsilon: \(epsilon.map { "\($0)" } ?? "nil"), elementwiseAffine: \(weight != nil)"
     }
 }
+
+/// Group normalization (torch's `nn.GroupNorm`): the channels of each example, in
+/// `groupCount` groups of consecutive channels, are shifted to mean 0 and scaled to unit
+/// (biased) variance over the group and every position, then scaled and shifted per channel:
+/// ```
+/// y = (x − mean_group(x)) / √(var_group(x) + ε) · weight[c] + bias[c]
+/// ```
+/// Inputs are `[batch, channels, …]`. Parameters `weight` (ones) and `bias` (zeros), `[channels]`,
+/// named as in torch. Runs layer normalization's fused kernel on each group.
+public final class GroupNorm: Module {
+    /// The number of groups the channels are split into.
+    public let groupCount: Int
+    /// The number of channels.
+    public let channelCount: Int
+    /// ε, added to the variance (torch's 1e-5).
+    public var epsilon: Double
+    /// The per-channel scale, `[channels]`, or `nil` without affine parameters.
+    public var weight: Tensor? { didSet { invalidateMemberCache() } }
+    /// The per-channel shift, `[channels]`, or `nil`.
+    public var bias: Tensor? { didSet { invalidateMemberCache() } }
+
+    /// Creates the layer.
+    ///
+    /// - Parameters:
+    ///   - groupCount: how many groups; must divide `channelCount` (torch's `num_groups`).
+    ///   - affine: learn `weight` and `bias` (torch's default `true`).
+    public init(groupCount: Int, channelCount: Int, epsilon: Double = 1e-5, affine: Bool = true, dtype: DType = .float32) {
+        require(groupCount > 0 && channelCount > 0 && channelCount % groupCount == 0,
+                "GroupNorm: \(channelCount) channels do not split into \(groupCount) groups")
+        self.groupCount = groupCount
+        self.channelCount = channelCount
+        self.epsilon = epsilon
+        if affine {
+            weight = Tensor.ones([channelCount], dtype: dtype, requiresGrad: true)
+            bias = Tensor.zeros([channelCount], dtype: dtype, requiresGrad: true)
+        }
+        super.init()
+    }
+
+    /// The normalized input.
+    public override func forward(_ input: Tensor) -> Tensor {
+        groupNormalized(input, groups: groupCount, channels: channelCount, weight: weight, bias: bias, epsilon: epsilon,
+                        layer: "GroupNorm")
+    }
+
+    public override var configurationDescription: String {
+        "groupCount: \(groupCount), channelCount: \(channelCount), epsilon: \(epsilon), affine: \(weight != nil)"
+    }
+}
+
+/// Instance normalization over each channel of each example (torch's `nn.InstanceNorm1d` and
+/// `nn.InstanceNorm2d`, with their defaults: no affine parameters, no running statistics):
+/// group normalization with one channel per group. Inputs are `[batch, channels, length]` or
+/// `[batch, channels, height, width]`. Running statistics (torch's `track_running_stats`) are
+/// not offered: every mode normalizes with the example's own statistics.
+public final class InstanceNorm: Module {
+    /// The number of channels.
+    public let channelCount: Int
+    /// ε, added to the variance (torch's 1e-5).
+    public var epsilon: Double
+    /// The per-channel scale, `[channels]`, when `affine`.
+    public var weight: Tensor? { didSet { invalidateMemberCache() } }
+    /// The per-channel shift, `[channels]`, when `affine`.
+    public var bias: Tensor? { didSet { invalidateMemberCache() } }
+
+    /// Creates the layer.
+    ///
+    /// - Parameter affine: learn a per-channel `weight` and `bias` (torch's default `false`).
+    public init(channelCount: Int, epsilon: Double = 1e-5, affine: Bool = false, dtype: DType = .float32) {
+        require(channelCount > 0, "InstanceNorm: channelCount must be positive, got \(channelCount)")
+        self.channelCount = channelCount
+        self.epsilon = epsilon
+        if affine {
+            weight = Tensor.ones([channelCount], dtype: dtype, requiresGrad: true)
+            bias = Tensor.zeros([channelCount], dtype: dtype, requiresGrad: true)
+        }
+        super.init()
+    }
+
+    /// The normalized input.
+    public override func forward(_ input: Tensor) -> Tensor {
+        groupNormalized(input, groups: channelCount, channels: channelCount, weight: weight, bias: bias, epsilon: epsilon,
+                        layer: "InstanceNorm")
+    }
+
+    public override var configurationDescription: String {
+        "channelCount: \(channelCount), epsilon: \(epsilon), affine: \(weight != nil)"
+    }
+}
+
+/// `input` `[batch, channels, …]` normalized per example over groups of consecutive channels
+/// and all positions, then scaled and shifted per channel (torch's `group_norm`).
+public func groupNormalized(_ input: Tensor, groups: Int, channels: Int, weight: Tensor?, bias: Tensor?,
+                            epsilon: Double = 1e-5, layer: String = "groupNorm") -> Tensor {
+    require(input.rank >= 2 && input.shape[1] == channels,
+            "\(layer): input must be [batch, \(channels), …], got \(input.shape)")
+    let batch = input.shape[0]
+    let perGroup = input.count / Swift.max(batch * groups, 1)
+    let grouped = input.reshaped([batch, groups, perGroup])
+        .layerNormalized(normalizedShape: [perGroup], weight: nil, bias: nil, epsilon: epsilon)
+        .reshaped(input.shape)
+    let channelShape = [1, channels] + Array(repeating: 1, count: input.rank - 2)
+    var output = grouped
+    if let weight { output = output * weight.reshaped(channelShape) }
+    if let bias { output = output + bias.reshaped(channelShape) }
+    return output
+}
+
+/// Rearranges `[batch, channels·r², height, width]` into `[batch, channels, height·r, width·r]`
+/// (torch's `nn.PixelShuffle` with upscale factor r): sub-pixel upsampling.
+public final class PixelShuffle: Module {
+    /// The upscale factor r.
+    public let factor: Int
+
+    /// Creates the layer with upscale factor `factor`.
+    public init(_ factor: Int) {
+        require(factor > 0, "PixelShuffle: the factor must be positive, got \(factor)")
+        self.factor = factor
+        super.init()
+    }
+
+    /// The rearranged input.
+    public override func forward(_ input: Tensor) -> Tensor {
+        let r = factor
+        require(input.rank == 4 && input.shape[1] % (r * r) == 0,
+                "PixelShuffle: input must be [batch, channels·\(r * r), height, width], got \(input.shape)")
+        let (n, c, h, w) = (input.shape[0], input.shape[1] / (r * r), input.shape[2], input.shape[3])
+        return input.reshaped([n, c, r, r, h, w]).permuted([0, 1, 4, 2, 5, 3]).reshaped([n, c, h * r, w * r])
+    }
+
+    public override var configurationDescription: String { "factor: \(factor)" }
+}
+
+/// The inverse of ``PixelShuffle`` (torch's `nn.PixelUnshuffle`): `[batch, channels, height·r,
+/// width·r]` into `[batch, channels·r², height, width]`.
+public final class PixelUnshuffle: Module {
+    /// The downscale factor r.
+    public let factor: Int
+
+    /// Creates the layer with downscale factor `factor`.
+    public init(_ factor: Int) {
+        require(factor > 0, "PixelUnshuffle: the factor must be positive, got \(factor)")
+        self.factor = factor
+        super.init()
+    }
+
+    /// The rearranged input.
+    public override func forward(_ input: Tensor) -> Tensor {
+        let r = factor
+        require(input.rank == 4 && input.shape[2] % r == 0 && input.shape[3] % r == 0,
+                "PixelUnshuffle: input must be [batch, channels, height·\(r), width·\(r)], got \(input.shape)")
+        let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2] / r, input.shape[3] / r)
+        return input.reshaped([n, c, h, r, w, r]).permuted([0, 1, 3, 5, 2, 4]).reshaped([n, c * r * r, h, w])
+    }
+
+    public override var configurationDescription: String { "factor: \(factor)" }
+}
