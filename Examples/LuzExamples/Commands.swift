@@ -11,9 +11,9 @@ public struct LuzExamplesCommand: ParsableCommand {
         discussion: """
             Each example prints its progress, writes SVG figures to <output>/<example>/ and ends \
             with one line `result: example=<name> key=value ...`. With no subcommand, every \
-            example that needs no download runs: basis-regression, c-shape, penguins-mlp, attention. \
-            addition and gpt need no download either but train for minutes, so they run only when \
-            named; kmnist-resnet downloads its data.
+            example that needs no download runs: basis-regression, c-shape, penguins-mlp, attention, \
+            gpt (its GPT; about 40 s in release on 2 cores). addition needs no download either but \
+            trains for nearly 3 minutes, so it runs only when named; kmnist-resnet downloads its data.
             """,
         subcommands: [AllExamples.self, BasisRegressionCommand.self, CShapeCommand.self, PenguinsMLPCommand.self,
                       KMNISTResNetCommand.self, AttentionCommand.self,
@@ -73,7 +73,7 @@ public struct AllExamples: ParsableCommand {
     /// The command's name and help.
     public static let configuration = CommandConfiguration(
         commandName: "all",
-        abstract: "Run every example that needs no download (the default): basis-regression, c-shape, penguins-mlp, attention.")
+        abstract: "Run every example that needs no download and trains in under a minute (the default): basis-regression, c-shape, penguins-mlp, attention, gpt.")
 
     /// The shared options.
     @OptionGroup public var common: CommonOptions
@@ -88,6 +88,7 @@ public struct AllExamples: ParsableCommand {
         report(try CShape.run(CShapeOptions(settings: settings)))
         report(try PenguinsMLP.run(PenguinsMLPOptions(settings: settings)))
         report(try Attention.run(AttentionOptions(settings: settings)))
+        report(try GPT.run(GPTOptions(settings: settings)))
     }
 }
 
@@ -301,7 +302,7 @@ public struct AdditionCommand: ParsableCommand {
     /// The command's name and help.
     public static let configuration = CommandConfiguration(
         commandName: Addition.name,
-        abstract: "An LSTM (or GRU) encoder-decoder learns to add numbers given as text, \"123+45\" → \"168\"; not in the default set.")
+        abstract: "An LSTM (or GRU) encoder-decoder learns to add numbers given as text, \"123+45\" → \"168\" (about 3 minutes: not in the default set).")
 
     /// The shared options.
     @OptionGroup public var common: CommonOptions
@@ -370,7 +371,7 @@ public struct GPTCommand: ParsableCommand {
     /// The command's name and help.
     public static let configuration = CommandConfiguration(
         commandName: GPT.name,
-        abstract: "A character-level GPT (or, with --model lstm, an LSTM) learns a text, Luz's own documentation by default; not in the default set.",
+        abstract: "A character-level GPT (or, with --model lstm, an LSTM) learns a text, Luz's own documentation by default.",
         discussion: """
             Prints a sample before and after training and reports the held-out end of the text in \
             bits per character (valid_bpc); the attention figure shows each head of the last \
