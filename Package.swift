@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "Luz", dependencies: ["LuzTensor", "LuzSerialization", "LuzNN", "LuzOptim", "LuzData"]),
         .target(
             name: "LuzDatasetsResources", path: "Datasets",
-            sources: ["PackageData.swift"], resources: [.copy("penguins.csv")]),
+            sources: ["PackageData.swift"], resources: [.copy("penguins.csv"), .copy("luz-docs.txt")]),
         .target(
             name: "LuzDatasets",
             dependencies: [

@@ -101,6 +101,8 @@ public struct ExampleResult: Sendable, CustomStringConvertible {
     public private(set) var fields: [Field] = []
     /// The SVG files written.
     public internal(set) var figures: [URL] = []
+    /// The texts the example generated (a language model's samples), if any.
+    public internal(set) var samples: [String] = []
 
     /// Creates an empty result for an example.
     public init(example: String) { self.example = example }
