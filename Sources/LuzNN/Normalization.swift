@@ -158,10 +158,7 @@ public final class GroupNorm: Module {
         self.groupCount = groupCount
         self.channelCount = channelCount
         self.epsilon = epsilon
-        if affine {
-            weight = Tensor.ones([channelCount], dtype: dtype, requiresGrad: true)
-            bias = Tensor.zeros([channelCount], dtype: dtype, requiresGrad: true)
-        }
+        (weight, bias) = channelAffine(affine, channelCount, dtype)
         super.init()
     }
 
@@ -198,10 +195,7 @@ public final class InstanceNorm: Module {
         require(channelCount > 0, "InstanceNorm: channelCount must be positive, got \(channelCount)")
         self.channelCount = channelCount
         self.epsilon = epsilon
-        if affine {
-            weight = Tensor.ones([channelCount], dtype: dtype, requiresGrad: true)
-            bias = Tensor.zeros([channelCount], dtype: dtype, requiresGrad: true)
-        }
+        (weight, bias) = channelAffine(affine, channelCount, dtype)
         super.init()
     }
 
@@ -214,6 +208,12 @@ public final class InstanceNorm: Module {
     public override var configurationDescription: String {
         "channelCount: \(channelCount), epsilon: \(epsilon), affine: \(weight != nil)"
     }
+}
+
+/// A per-channel scale (ones) and shift (zeros) that learn, or none.
+private func channelAffine(_ affine: Bool, _ channels: Int, _ dtype: DType) -> (Tensor?, Tensor?) {
+    guard affine else { return (nil, nil) }
+    return (Tensor.ones([channels], dtype: dtype, requiresGrad: true), Tensor.zeros([channels], dtype: dtype, requiresGrad: true))
 }
 
 /// `input` `[batch, channels, …]` normalized per example over groups of consecutive channels
