@@ -18,19 +18,9 @@ public struct RecurrentState {
     }
 }
 
-/// The recurrence of a layer or cell.
-enum Recurrence {
-    case tanh, relu, lstm, gru
-
-    /// How many blocks of `hiddenSize` rows the input and hidden weights have.
-    var gateCount: Int {
-        switch self {
-        case .tanh, .relu: 1
-        case .lstm: 4
-        case .gru: 3
-        }
-    }
-
+/// The composed (step by step, through tensor ops) form of each recurrence, for the cells and
+/// LSTM's projection; whole sequences otherwise run fused in ``Tensor/recurrentSequence(_:inputGates:hidden:cell:hiddenWeight:hiddenBias:lengths:reverse:)``.
+extension RecurrentCellKind {
     /// One step from the input's projection `inputGates` (`x·W_ihᵀ + b_ih`, `[batch, gates·hidden]`)
     /// and the state; returns the new hidden and cell states (the hidden one before an LSTM's
     /// projection).
@@ -112,7 +102,7 @@ public class RecurrentLayer: Module {
     /// The source of the dropout masks; the default generator when `nil`.
     public var generator: Generator?
 
-    let recurrence: Recurrence
+    let recurrence: RecurrentCellKind
     /// The weights by layer, then direction.
     var weights: [[RecurrentWeights]]
 
@@ -121,7 +111,7 @@ public class RecurrentLayer: Module {
     /// The size of each direction's output and hidden state: the projection size, or the hidden size.
     public var outputSize: Int { projectionSize > 0 ? projectionSize : hiddenSize }
 
-    init(_ recurrence: Recurrence, inputSize: Int, hiddenSize: Int, layerCount: Int, bias: Bool, batchFirst: Bool,
+    init(_ recurrence: RecurrentCellKind, inputSize: Int, hiddenSize: Int, layerCount: Int, bias: Bool, batchFirst: Bool,
          dropout: Double, bidirectional: Bool, projectionSize: Int, dtype: DType, generator: Generator?) {
         let name = "\(Self.self)"
         require(inputSize > 0 && hiddenSize > 0, "\(name): inputSize and hiddenSize must be positive, got \(inputSize) and \(hiddenSize)")
@@ -259,13 +249,7 @@ public class RecurrentLayer: Module {
         let inputGates = linear(sequence, weight: weights.inputWeight, bias: weights.inputBias)
         if weights.projectionWeight == nil {
             // One fused operation for the whole direction (all but LSTM's projection).
-            let kind: RecurrentCellKind = switch recurrence {
-            case .tanh: .tanh
-            case .relu: .relu
-            case .lstm: .lstm
-            case .gru: .gru
-            }
-            return Tensor.recurrentSequence(kind, inputGates: inputGates, hidden: hidden, cell: cell,
+            return Tensor.recurrentSequence(recurrence, inputGates: inputGates, hidden: hidden, cell: cell,
                                             hiddenWeight: weights.hiddenWeight, hiddenBias: weights.hiddenBias,
                                             lengths: lengths, reverse: reverse)
         }
@@ -386,9 +370,9 @@ public class RecurrentCell: Module {
     public let inputBias: Tensor?
     /// `[gates · h]` (`bias_hh`), or `nil` without biases.
     public let hiddenBias: Tensor?
-    let recurrence: Recurrence
+    let recurrence: RecurrentCellKind
 
-    init(_ recurrence: Recurrence, inputSize: Int, hiddenSize: Int, bias: Bool, dtype: DType, generator: Generator?) {
+    init(_ recurrence: RecurrentCellKind, inputSize: Int, hiddenSize: Int, bias: Bool, dtype: DType, generator: Generator?) {
         require(inputSize > 0 && hiddenSize > 0,
                 "\(Self.self): inputSize and hiddenSize must be positive, got \(inputSize) and \(hiddenSize)")
         self.recurrence = recurrence

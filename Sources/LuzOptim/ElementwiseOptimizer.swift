@@ -73,16 +73,19 @@ public class ElementwiseOptimizer: Optimizer {
                 numbers: initialNumbers(learningRate: group.learningRate),
                 tensors: Array(repeating: nil, count: tensorNames.count))
             states[index] = state
-            var created = [Bool](repeating: false, count: tensorNames.count)
-            for slot in tensorNames.indices where state.tensors[slot] == nil && keepsTensor(at: slot) {
-                state.tensors[slot] = stateTensor(like: parameter,
-                                                  value: initialValue(ofTensor: tensorNames[slot], learningRate: group.learningRate))
-                created[slot] = true
+            // Slot masks, not arrays: nothing is allocated per parameter and step.
+            var kept: UInt8 = 0, created: UInt8 = 0
+            for slot in tensorNames.indices where keepsTensor(at: slot) {
+                kept |= 1 << slot
+                if state.tensors[slot] == nil {
+                    state.tensors[slot] = stateTensor(like: parameter,
+                                                      value: initialValue(ofTensor: tensorNames[slot], learningRate: group.learningRate))
+                    created |= 1 << slot
+                }
             }
             state.step += 1
-            var work = ParameterUpdate(parameter: parameter, gradient: gradient,
-                                       tensors: tensorNames.indices.map { keepsTensor(at: $0) ? state.tensors[$0] : nil },
-                                       createdTensors: created, numbers: state.numbers, step: state.step,
+            var work = ParameterUpdate(parameter: parameter, gradient: gradient, tensors: state.tensors, keptSlots: kept,
+                                       createdSlots: created, numbers: state.numbers, step: state.step,
                                        learningRate: group.learningRate, weightDecay: group.weightDecay ?? defaultWeightDecay)
             update(&work)
             state.numbers = work.numbers
@@ -128,10 +131,15 @@ public class ElementwiseOptimizer: Optimizer {
 struct ParameterUpdate {
     let parameter: Tensor
     let gradient: Tensor
-    /// The state tensors by slot (`nil` for one the hyper-parameters do not keep).
+    /// The state tensors by slot; only those of ``keptSlots`` are read and written.
     let tensors: [Tensor?]
-    /// Which state tensors this step created (torch's "buffer is None" cases).
-    let createdTensors: [Bool]
+    /// The slots the hyper-parameters keep, one bit each (Adam's maximum only with AMSGrad).
+    let keptSlots: UInt8
+    /// The slots this step created, one bit each.
+    let createdSlots: UInt8
+
+    /// Whether this step created the tensor at `slot` (torch's "buffer is None" cases).
+    func createdTensor(at slot: Int) -> Bool { createdSlots & (1 << slot) != 0 }
     /// The per-parameter numbers; the subclass may change them.
     var numbers: [Double]
     /// The parameter's step, from 1.
@@ -157,7 +165,7 @@ struct ParameterUpdate {
         let count = parameter.count
         parameter.withUnsafeMutableBufferPointer(as: T.self) { p in
             gradient.withUnsafeBufferPointer(as: T.self) { g in
-                withStatePointers(tensors, as: T.self) { s in
+                withStatePointers(tensors, kept: keptSlots, as: T.self) { s in
                     let p = p.baseAddress!, g = g.baseAddress!
                     Parallelism.forEachChunk(of: count, cost: Rule.cost) { range in
                         var i = range.lowerBound
@@ -177,12 +185,12 @@ struct ParameterUpdate {
     }
 }
 
-/// Calls `body` with base addresses of the state tensors (`nil` for an absent one), three slots.
+/// Calls `body` with base addresses of the kept state tensors (`nil` for another slot), three slots.
 private func withStatePointers<T: TensorScalar>(
-    _ tensors: [Tensor?], as _: T.Type,
+    _ tensors: [Tensor?], kept: UInt8, as _: T.Type,
     _ body: ((UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?)) -> Void) {
     func with(_ slot: Int, _ next: (UnsafeMutablePointer<T>?) -> Void) {
-        guard slot < tensors.count, let tensor = tensors[slot] else { return next(nil) }
+        guard slot < tensors.count, kept & (1 << slot) != 0, let tensor = tensors[slot] else { return next(nil) }
         tensor.withUnsafeMutableBufferPointer(as: T.self) { next($0.baseAddress!) }
     }
     with(0) { a in with(1) { b in with(2) { c in body((a, b, c)) } } }

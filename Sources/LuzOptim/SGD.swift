@@ -55,7 +55,7 @@ public final class SGD: ElementwiseOptimizer {
     override func update(_ parameter: inout ParameterUpdate) {
         parameter.apply(SGDRule(learningRate: parameter.learningRate, weightDecay: parameter.weightDecay,
                                 momentum: momentum, keep: 1 - dampening, nesterov: nesterov,
-                                startsBuffer: parameter.createdTensors[0]))
+                                startsBuffer: parameter.createdTensor(at: 0)))
     }
 
     public override var schedulableMomentum: Double? {

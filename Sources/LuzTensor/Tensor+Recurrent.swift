@@ -59,8 +59,8 @@ extension Tensor {
         }
         let dtype = inputGates.dtype
         require(dtype == .float32 || dtype == .float64, "\(op): needs float32 or float64, got \(dtype)")
-        func converted(_ t: Tensor) -> Tensor { t.dtype == dtype ? t.contiguousData() : withNoGrad { t.to(dtype) } }
-        let x = inputGates.contiguousData(), h0 = converted(hidden), c0 = cell.map(converted)
+        func converted(_ t: Tensor) -> Tensor { t.dtype == dtype ? t : withNoGrad { t.to(dtype) } }
+        let x = inputGates, h0 = converted(hidden), c0 = cell.map(converted)
         let w = converted(hiddenWeight), b = hiddenBias.map(converted)
         let problem = RecurrentProblem(kind: kind, steps: steps, batch: batch, size: size, lengths: lengths, reverse: reverse)
 
@@ -78,7 +78,7 @@ extension Tensor {
         if let hiddenBias { inputs.append(hiddenBias) }
         let hasCell = cell != nil, hasBias = hiddenBias != nil
         packed.recording(op, inputs) { gradient, _ in
-            let g = gradient.contiguousData()
+            let g = gradient
             let grads = dtype == .float32
                 ? problem.backward(Float.self, gradient: g, saved: saved, w: w)
                 : problem.backward(Double.self, gradient: g, saved: saved, w: w)
@@ -100,9 +100,6 @@ extension Tensor {
         }
         return (output, finalHidden, finalCell)
     }
-
-    /// This tensor's elements in a buffer of its own shape that kernels may read directly.
-    fileprivate func contiguousData() -> Tensor { self }
 }
 
 /// What the forward pass keeps for the backward one (all `[time, batch, ·]`, indexed by time).
