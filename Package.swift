@@ -80,7 +80,9 @@ let package = Package(
 
         .testTarget(name: "LuzTensorTests", dependencies: ["LuzTensor", "LuzSerialization", "LuzTestSupport"] + blasDependencies),
         .testTarget(name: "LuzNNTests", dependencies: ["LuzNN", "LuzSerialization", "LuzTestSupport"],
-                    exclude: ["Fixtures/make_recurrent_fixtures.py"], resources: [.copy("Fixtures/recurrent.safetensors")]),
+                    exclude: ["Fixtures/make_recurrent_fixtures.py", "Fixtures/make_transposed_convolution_fixtures.py",
+                              "Fixtures/safetensors_writer.py"],
+                    resources: [.copy("Fixtures/recurrent.safetensors"), .copy("Fixtures/transposed_convolution.safetensors")]),
         .testTarget(name: "LuzOptimTests", dependencies: ["LuzOptim", "LuzNN", "LuzTestSupport"]),
         .testTarget(name: "LuzDataTests", dependencies: ["LuzData", "LuzTestSupport"]),
         .testTarget(name: "LuzTests", dependencies: ["Luz", "LuzSerialization", "LuzTestSupport"]),

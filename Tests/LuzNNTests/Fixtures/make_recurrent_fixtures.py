@@ -6,11 +6,12 @@ Run with the PyTorch peer's Python (torch only; the safetensors file is written 
 Each case's tensors are stored as "<case>.<name>"; the metadata holds each case's options.
 """
 import json
-import struct
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from safetensors_writer import write_safetensors
 
 torch.manual_seed(20261202)
 torch.set_default_dtype(torch.float64)
@@ -114,20 +115,4 @@ cell_case("cell_rnn_relu", "relu", bias=False)
 cell_case("cell_lstm", "lstm")
 cell_case("cell_gru", "gru")
 
-# The safetensors layout: an 8-byte little-endian header size, the JSON header, the data.
-header = {"__metadata__": metadata}
-offset = 0
-blobs = []
-for name in sorted(tensors):
-    data = tensors[name].numpy().astype("<f8").tobytes()
-    header[name] = {"dtype": "F64", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(data)]}
-    blobs.append(data)
-    offset += len(data)
-encoded = json.dumps(header, separators=(",", ":")).encode()
-encoded += b" " * ((8 - len(encoded) % 8) % 8)
-with open("recurrent.safetensors", "wb") as file:
-    file.write(struct.pack("<Q", len(encoded)))
-    file.write(encoded)
-    for blob in blobs:
-        file.write(blob)
-print(len(tensors), "tensors,", offset, "bytes of data")
+write_safetensors("recurrent.safetensors", tensors, metadata)
