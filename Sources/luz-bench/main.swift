@@ -59,6 +59,7 @@ let workloads: [(String, () -> Void)] = [
     ("attention", { attention() }),
     ("lstm", { lstmWorkload() }),
     ("gpt", { gptWorkload() }),
+    ("autoenc", { autoencoderWorkload() }),
 ]
 /// Workloads run only when named.
 let extraWorkloads: [(String, () -> Void)] = [

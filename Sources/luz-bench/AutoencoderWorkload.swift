@@ -1,0 +1,53 @@
+import Foundation
+import LuzNN
+import LuzOptim
+import LuzTensor
+
+/// The `autoenc` workload's model: two stride-2 convolutions down to 32 × 7 × 7, two stride-2
+/// transposed convolutions back to 1 × 28 × 28, a sigmoid at the end.
+func convolutionalAutoencoder() -> Sequential {
+    Sequential {
+        Conv2d(1, 16, kernelSize: 3, stride: 2, padding: 1); ReLU()
+        Conv2d(16, 32, kernelSize: 3, stride: 2, padding: 1); ReLU()
+        ConvTranspose2d(32, 16, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1); ReLU()
+        ConvTranspose2d(16, 1, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1); Sigmoid()
+    }
+}
+
+/// Adam steps of the convolutional autoencoder on batches of 64 of the first 3200 Fashion-MNIST
+/// training images, the loss the MSE against the input: 2 warm-up steps, then one epoch
+/// (50 steps), timed. The quality is the MSE over the 3200 images after the epoch.
+func autoencoderWorkload() {
+    let count = 3200
+    let x: Tensor
+    do {
+        (x, _) = try fashionMNIST(first: count)
+    } catch {
+        FileHandle.standardError.write("luz-bench autoenc: \(error) (install dataset-fashion-mnist or set FASHION_MNIST_DIR)\n".data(using: .utf8)!)
+        return
+    }
+    manualSeed(benchSeed)
+    let model = convolutionalAutoencoder()
+    let optimizer = Adam(groups: [ParameterGroup(model.parameters())], learningRate: 1e-3)
+    let generator = Generator(seed: benchSeed)
+    func epoch(_ x: Tensor) -> Int {
+        let permutation = Tensor.randperm(x.shape[0], generator: generator)
+        var steps = 0
+        var start = 0
+        while start < x.shape[0] {
+            let batch = x[permutation[start..<min(start + 64, x.shape[0])]]
+            let loss = mseLoss(model(batch), batch)
+            optimizer.zeroGrad()
+            loss.backward()
+            optimizer.step()
+            steps += 1
+            start += 64
+        }
+        return steps
+    }
+    _ = epoch(x[0..<128])   // warm-up, as the peer does
+    var steps = 0
+    let seconds = timed { steps = epoch(x) }
+    let mse = withNoGrad { mseLoss(model(x), x).item }
+    report("autoenc", steps: steps, seconds: seconds, quality: mse)
+}
