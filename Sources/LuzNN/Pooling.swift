@@ -3,15 +3,16 @@ import LuzTensor
 /// Max pooling of `[N, C, H, W]` or `[C, H, W]` (torch's `max_pool2d`); `stride` defaults to
 /// `kernelSize`.
 public func maxPool2d(_ input: Tensor, kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
-                      dilation: Size2D = 1) -> Tensor {
-    input.maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation)
+                      dilation: Size2D = 1, ceilMode: Bool = false) -> Tensor {
+    input.maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode)
 }
 
 /// Average pooling of `[N, C, H, W]` or `[C, H, W]` (torch's `avg_pool2d`); `stride` defaults
 /// to `kernelSize`.
 public func avgPool2d(_ input: Tensor, kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
-                      countIncludePad: Bool = true) -> Tensor {
-    input.avgPool2d(kernelSize: kernelSize, stride: stride, padding: padding, countIncludePad: countIncludePad)
+                      countIncludePad: Bool = true, ceilMode: Bool = false) -> Tensor {
+    input.avgPool2d(kernelSize: kernelSize, stride: stride, padding: padding, countIncludePad: countIncludePad,
+                    ceilMode: ceilMode)
 }
 
 /// Average pooling to a fixed output size whatever the input size (torch's `adaptive_avg_pool2d`).
@@ -29,22 +30,27 @@ public final class MaxPool2d: Module {
     public var padding: Size2D
     /// The spacing between window taps.
     public var dilation: Size2D
+    /// Whether the last, partial window of a dimension is kept (torch's `ceil_mode`).
+    public var ceilMode: Bool
 
     /// Creates the layer; `stride` defaults to `kernelSize`, as in torch.
-    public init(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0, dilation: Size2D = 1) {
+    public init(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0, dilation: Size2D = 1,
+                ceilMode: Bool = false) {
         self.kernelSize = kernelSize
         self.stride = stride ?? kernelSize
         self.padding = padding
         self.dilation = dilation
+        self.ceilMode = ceilMode
         super.init()
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        input.maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation)
+        input.maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode)
     }
 
     public override var configurationDescription: String {
         "kernelSize: \(kernelSize), stride: \(stride), padding: \(padding), dilation: \(dilation)"
+            + (ceilMode ? ", ceilMode: true" : "")
     }
 }
 
@@ -58,22 +64,27 @@ public final class AvgPool2d: Module {
     public var padding: Size2D
     /// Whether padded positions count in the divisor (torch's default `true`).
     public var countIncludePad: Bool
+    /// Whether the last, partial window of a dimension is kept (torch's `ceil_mode`).
+    public var ceilMode: Bool
 
     /// Creates the layer; `stride` defaults to `kernelSize`, as in torch.
-    public init(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0, countIncludePad: Bool = true) {
+    public init(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0, countIncludePad: Bool = true,
+                ceilMode: Bool = false) {
         self.kernelSize = kernelSize
         self.stride = stride ?? kernelSize
         self.padding = padding
         self.countIncludePad = countIncludePad
+        self.ceilMode = ceilMode
         super.init()
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        input.avgPool2d(kernelSize: kernelSize, stride: stride, padding: padding, countIncludePad: countIncludePad)
+        input.avgPool2d(kernelSize: kernelSize, stride: stride, padding: padding, countIncludePad: countIncludePad,
+                        ceilMode: ceilMode)
     }
 
     public override var configurationDescription: String {
-        "kernelSize: \(kernelSize), stride: \(stride), padding: \(padding)"
+        "kernelSize: \(kernelSize), stride: \(stride), padding: \(padding)" + (ceilMode ? ", ceilMode: true" : "")
     }
 }
 
@@ -102,20 +113,25 @@ public final class MaxPool1d: Module {
     public var stride: Int
     /// Implicit −∞ padding on both ends.
     public var padding: Int
+    /// Whether the last, partial window is kept (torch's `ceil_mode`).
+    public var ceilMode: Bool
 
     /// Creates the layer; `stride` defaults to `kernelSize`, as in torch.
-    public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
+    public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false) {
         self.kernelSize = kernelSize
         self.stride = stride ?? kernelSize
         self.padding = padding
+        self.ceilMode = ceilMode
         super.init()
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        input.maxPool1d(kernelSize: kernelSize, stride: stride, padding: padding)
+        input.maxPool1d(kernelSize: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode)
     }
 
-    public override var configurationDescription: String { "kernelSize: \(kernelSize), stride: \(stride), padding: \(padding)" }
+    public override var configurationDescription: String {
+        "kernelSize: \(kernelSize), stride: \(stride), padding: \(padding)" + (ceilMode ? ", ceilMode: true" : "")
+    }
 }
 
 /// Average pooling over the last dimension of `[batch, channels, length]` or `[channels,
@@ -129,13 +145,17 @@ public final class AvgPool1d: Module {
     public var padding: Int
     /// Whether padded positions count in the divisor (torch's default `true`).
     public var countIncludePad: Bool
+    /// Whether the last, partial window is kept (torch's `ceil_mode`).
+    public var ceilMode: Bool
 
     /// Creates the layer; `stride` defaults to `kernelSize`, as in torch.
-    public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0, countIncludePad: Bool = true) {
+    public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0, countIncludePad: Bool = true,
+                ceilMode: Bool = false) {
         self.kernelSize = kernelSize
         self.stride = stride ?? kernelSize
         self.padding = padding
         self.countIncludePad = countIncludePad
+        self.ceilMode = ceilMode
         super.init()
     }
 
@@ -143,11 +163,13 @@ public final class AvgPool1d: Module {
         require(input.rank == 2 || input.rank == 3, "AvgPool1d: input \(input.shape) should be [N, C, L] or [C, L]")
         return input.unsqueezed(dim: input.rank - 1)
             .avgPool2d(kernelSize: Size2D(1, kernelSize), stride: Size2D(1, stride), padding: Size2D(0, padding),
-                       countIncludePad: countIncludePad)
+                       countIncludePad: countIncludePad, ceilMode: ceilMode)
             .squeezed(dim: input.rank - 1)
     }
 
-    public override var configurationDescription: String { "kernelSize: \(kernelSize), stride: \(stride), padding: \(padding)" }
+    public override var configurationDescription: String {
+        "kernelSize: \(kernelSize), stride: \(stride), padding: \(padding)" + (ceilMode ? ", ceilMode: true" : "")
+    }
 }
 
 /// Max pooling to a fixed output size (torch's `nn.AdaptiveMaxPool2d`): output cell (i, j)

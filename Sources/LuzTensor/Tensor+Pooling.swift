@@ -15,15 +15,34 @@ struct PoolGeometry {
     var paddingWidth: Int
     var dilationHeight: Int = 1
     var dilationWidth: Int = 1
+    /// Round the number of windows up rather than down (torch's `ceil_mode`).
+    var ceilMode = false
 
     var outHeight: Int {
-        outputSize(height, kernel: kernelHeight, stride: strideHeight, padding: paddingHeight, dilation: dilationHeight)
+        PoolGeometry.pooledSize(height, kernel: kernelHeight, stride: strideHeight, padding: paddingHeight,
+                   dilation: dilationHeight, ceilMode: ceilMode)
     }
     var outWidth: Int {
-        outputSize(width, kernel: kernelWidth, stride: strideWidth, padding: paddingWidth, dilation: dilationWidth)
+        PoolGeometry.pooledSize(width, kernel: kernelWidth, stride: strideWidth, padding: paddingWidth,
+                   dilation: dilationWidth, ceilMode: ceilMode)
     }
     var inputPlane: Int { height * width }
     var outputPlane: Int { outHeight * outWidth }
+
+    /// The number of windows along a dimension: torch's floor rule (``outputSize(_:kernel:stride:padding:dilation:)``),
+    /// or with `ceilMode` `⌈(size + 2p − d(k − 1) − 1) / s⌉ + 1`, less one when the last window
+    /// would start in the right padding or beyond (torch's rule: every window starts inside
+    /// the input or the left padding). A window that runs past the padded input covers only
+    /// its part inside.
+    static func pooledSize(_ size: Int, kernel: Int, stride: Int, padding: Int, dilation: Int,
+                           ceilMode: Bool) -> Int {
+        guard ceilMode else { return outputSize(size, kernel: kernel, stride: stride, padding: padding, dilation: dilation) }
+        let span = size + 2 * padding - dilation * (kernel - 1) - 1
+        guard span >= 0, stride > 0 else { return 0 }
+        var count = (span + stride - 1) / stride + 1
+        if (count - 1) * stride >= size + padding { count -= 1 }
+        return count
+    }
 
     /// The taps `lo..<hi` of a window starting at `start` (in input coordinates, possibly in the
     /// padding) that land inside `0..<size`.
@@ -130,16 +149,20 @@ extension Tensor {
     ///     windows tile the input).
     ///   - padding: implicit −∞ added on both sides; at most half the kernel size, as torch.
     ///   - dilation: the spacing between window taps (1).
+    ///   - ceilMode: count windows rounding up, so that the last, partial window of a
+    ///     dimension the stride does not divide is kept (torch's `ceil_mode`, `false`). A
+    ///     window never starts in the right padding.
     public func maxPool2d(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
-                          dilation: Size2D = 1) -> Tensor {
-        maxPool2dWithIndices(kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation).values
+                          dilation: Size2D = 1, ceilMode: Bool = false) -> Tensor {
+        maxPool2dWithIndices(kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation,
+                             ceilMode: ceilMode).values
     }
 
-    /// Max pooling as ``maxPool2d(kernelSize:stride:padding:dilation:)``, also returning where
+    /// Max pooling as ``maxPool2d(kernelSize:stride:padding:dilation:ceilMode:)``, also returning where
     /// each maximum came from: `indices` (int64, the output's shape) holds the flat position
     /// `h · W + w` of the maximum inside its input plane, as torch's `return_indices=True`.
     public func maxPool2dWithIndices(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
-                                     dilation: Size2D = 1) -> (values: Tensor, indices: Tensor) {
+                                     dilation: Size2D = 1, ceilMode: Bool = false) -> (values: Tensor, indices: Tensor) {
         require(rank == 3 || rank == 4, "maxPool2d: input \(describe(shape)) should be [N, C, H, W] or [C, H, W]")
         let stride = stride ?? kernelSize
         let geometry = PoolGeometry(
@@ -147,7 +170,7 @@ extension Tensor {
             kernelHeight: kernelSize.height, kernelWidth: kernelSize.width,
             strideHeight: stride.height, strideWidth: stride.width,
             paddingHeight: padding.height, paddingWidth: padding.width,
-            dilationHeight: dilation.height, dilationWidth: dilation.width)
+            dilationHeight: dilation.height, dilationWidth: dilation.width, ceilMode: ceilMode)
         geometry.check("maxPool2d", inputShape: shape, kernel: "\(kernelSize)", stride: "\(stride)",
                        padding: "\(padding)")
         return maxPool("maxPool2d", geometry,
@@ -155,19 +178,20 @@ extension Tensor {
     }
 
     /// Max pooling over the last dimension of an `[N, C, L]` or `[C, L]` tensor (torch's
-    /// `max_pool1d`), as ``maxPool2d(kernelSize:stride:padding:dilation:)`` on rows.
+    /// `max_pool1d`), as ``maxPool2d(kernelSize:stride:padding:dilation:ceilMode:)`` on rows.
     ///
     /// - Parameters:
     ///   - kernelSize: the window length.
     ///   - stride: the step between windows; `nil` means `kernelSize` (torch's default).
     ///   - padding: implicit −∞ added at both ends; at most half the kernel size.
-    public func maxPool1d(kernelSize: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
+    ///   - ceilMode: keep the last, partial window (torch's `ceil_mode`, `false`).
+    public func maxPool1d(kernelSize: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false) -> Tensor {
         require(rank == 2 || rank == 3, "maxPool1d: input \(describe(shape)) should be [N, C, L] or [C, L]")
         let stride = stride ?? kernelSize
         let geometry = PoolGeometry(
             planes: shape.dropLast().reduce(1, *), height: 1, width: shape[rank - 1],
             kernelHeight: 1, kernelWidth: kernelSize, strideHeight: 1, strideWidth: stride,
-            paddingHeight: 0, paddingWidth: padding)
+            paddingHeight: 0, paddingWidth: padding, ceilMode: ceilMode)
         geometry.check("maxPool1d", inputShape: shape, kernel: "\(kernelSize)", stride: "\(stride)",
                        padding: "\(padding)")
         return maxPool("maxPool1d", geometry, outShape: Array(shape.dropLast()) + [geometry.outWidth]).values
@@ -267,8 +291,11 @@ extension Tensor {
     ///   - padding: zeros added on both sides; at most half the kernel size, as torch.
     ///   - countIncludePad: divide by the whole window (`kH · kW`, padding included) rather than
     ///     by the number of input elements it covers. `true`, as torch.
+    ///   - ceilMode: keep the last, partial window of a dimension the stride does not divide
+    ///     (torch's `ceil_mode`, `false`); such a window divides by its part inside the padded
+    ///     input, as torch.
     public func avgPool2d(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
-                          countIncludePad: Bool = true) -> Tensor {
+                          countIncludePad: Bool = true, ceilMode: Bool = false) -> Tensor {
         require(rank == 3 || rank == 4, "avgPool2d: input \(describe(shape)) should be [N, C, H, W] or [C, H, W]")
         require(dtype.isFloatingPoint, "avgPool2d: needs a floating-point input, got \(dtype)")
         let stride = stride ?? kernelSize
@@ -276,7 +303,7 @@ extension Tensor {
             planes: shape[0..<(rank - 2)].reduce(1, *), height: shape[rank - 2], width: shape[rank - 1],
             kernelHeight: kernelSize.height, kernelWidth: kernelSize.width,
             strideHeight: stride.height, strideWidth: stride.width,
-            paddingHeight: padding.height, paddingWidth: padding.width)
+            paddingHeight: padding.height, paddingWidth: padding.width, ceilMode: ceilMode)
         g.check("avgPool2d", inputShape: shape, kernel: "\(kernelSize)", stride: "\(stride)", padding: "\(padding)")
         let outShape = Array(shape.dropLast(2)) + [g.outHeight, g.outWidth]
         let out = Tensor.empty(outShape, dtype: dtype)
@@ -292,11 +319,15 @@ extension Tensor {
             var o = 0
             for oy in 0..<g.outHeight {
                 let firstRow = rows[2 &* oy], rowTaps = rows[2 &* oy &+ 1]
+                let top = oy &* g.strideHeight &- g.paddingHeight
+                let paddedRows = Swift.min(top &+ g.kernelHeight, g.height &+ g.paddingHeight) &- top
                 for ox in 0..<g.outWidth {
                     let firstColumn = columns[2 &* ox], columnTaps = columns[2 &* ox &+ 1]
-                    // In floor mode a window never leaves the padded input, so counting the
-                    // padding means dividing by the full kernel area.
-                    let divisor = countIncludePad ? area : rowTaps * columnTaps
+                    // Counting the padding divides by the window's part inside the padded
+                    // input: the whole kernel area, except for the last windows in ceil mode.
+                    let left = ox &* g.strideWidth &- g.paddingWidth
+                    let paddedColumns = Swift.min(left &+ g.kernelWidth, g.width &+ g.paddingWidth) &- left
+                    let divisor = countIncludePad ? paddedRows &* paddedColumns : rowTaps * columnTaps
                     body(o, firstRow, rowTaps, firstColumn, columnTaps, divisor > 0 ? 1 / T(divisor) : 0)
                     o &+= 1
                 }
