@@ -154,6 +154,64 @@ public final class Dropout: Module {
     public override var configurationDescription: String { "probability: \(probability)" }
 }
 
+/// Zeroes whole channels of `[N, C, L]` (or `[C, L]`) sequences in training mode (torch's
+/// `nn.Dropout1d`, p = 0.5); see ``channelDropout(_:probability:spatialRank:training:generator:)``.
+public final class Dropout1d: ChannelDropoutLayer {
+    /// Creates the layer.
+    public init(probability: Double = 0.5, generator: Generator? = nil) {
+        super.init(probability: probability, spatialRank: 1, generator: generator)
+    }
+}
+
+/// Zeroes whole channels of `[N, C, H, W]` (or `[C, H, W]`) feature maps in training mode
+/// (torch's `nn.Dropout2d`, p = 0.5); see ``channelDropout(_:probability:spatialRank:training:generator:)``.
+public final class Dropout2d: ChannelDropoutLayer {
+    /// Creates the layer.
+    public init(probability: Double = 0.5, generator: Generator? = nil) {
+        super.init(probability: probability, spatialRank: 2, generator: generator)
+    }
+}
+
+/// Zeroes whole channels of `[N, C, D, H, W]` (or `[C, D, H, W]`) volumes in training mode
+/// (torch's `nn.Dropout3d`, p = 0.5); see ``channelDropout(_:probability:spatialRank:training:generator:)``.
+public final class Dropout3d: ChannelDropoutLayer {
+    /// Creates the layer.
+    public init(probability: Double = 0.5, generator: Generator? = nil) {
+        super.init(probability: probability, spatialRank: 3, generator: generator)
+    }
+}
+
+/// The layer behind ``Dropout1d``, ``Dropout2d`` and ``Dropout3d``.
+public class ChannelDropoutLayer: Module {
+    /// The chance of zeroing a channel.
+    public var probability: Double
+    /// The number of dimensions of a channel's map.
+    public let spatialRank: Int
+    /// The source of the masks; the default generator when `nil`. A generator of its own is
+    /// saved in checkpoints with the model's other state.
+    public var generator: Generator?
+
+    init(probability: Double, spatialRank: Int, generator: Generator?) {
+        require((0...1).contains(probability),
+                "Dropout\(spatialRank)d: probability \(probability) is outside [0, 1]")
+        self.probability = probability
+        self.spatialRank = spatialRank
+        self.generator = generator
+        super.init()
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor {
+        channelDropout(input, probability: probability, spatialRank: spatialRank, training: isTraining,
+                       generator: generator)
+    }
+
+    public override var ownGenerators: [(name: String, generator: Generator)] {
+        generator.map { [("generator", $0)] } ?? []
+    }
+
+    public override var configurationDescription: String { "probability: \(probability)" }
+}
+
 /// SiLU (swish), x·σ(x) (torch's `nn.SiLU`).
 public final class SiLU: Module {
     /// Creates the layer.

@@ -147,6 +147,32 @@ public func dropout(_ input: Tensor, probability: Double = 0.5, training: Bool =
     return input.droppingOut(probability: probability, generator: generator ?? .default)
 }
 
+/// Channel dropout (torch's `dropout1d`, `dropout2d` and `dropout3d`): in training mode each
+/// whole channel, a `[L]`, `[H, W]` or `[D, H, W]` map, is zeroed with probability
+/// `probability` and the others are scaled by 1 / (1 − probability); the identity otherwise.
+/// Neighbouring activations of a convolution are strongly correlated, so dropping single
+/// elements regularizes little; dropping channels does (Tompson et al., 2015).
+///
+/// The input is `[N, C, spatial…]` or, unbatched, `[C, spatial…]` with `spatialRank` spatial
+/// dimensions. One uniform draw per channel, batch-major, decides (kept when the draw is at
+/// least `probability`). torch reads a 3-D input to `dropout2d` as a batch of 1-D maps, with a
+/// warning that this will change; Luz takes the documented reading, an unbatched `[C, H, W]`.
+public func channelDropout(_ input: Tensor, probability: Double = 0.5, spatialRank: Int, training: Bool = true,
+                           generator: Generator? = nil) -> Tensor {
+    let op = "dropout\(spatialRank)d"
+    require((0...1).contains(probability), "\(op): probability \(probability) is outside [0, 1]")
+    require(input.rank == spatialRank + 1 || input.rank == spatialRank + 2,
+            "\(op): input \(input.shape) should be [N, C, \(spatialRank)-D map] or [C, \(spatialRank)-D map]")
+    require(input.dtype.isFloatingPoint, "\(op): needs a floating-point tensor, got \(input.dtype)")
+    guard training && probability > 0 else { return input }
+    if probability == 1 { return input * 0 }
+    let channelDims = input.rank - spatialRank
+    let maskShape = Array(input.shape.prefix(channelDims)) + Array(repeating: 1, count: spatialRank)
+    let draws = Tensor.rand(maskShape, dtype: .float64, generator: generator ?? .default)
+    let mask = (draws .>= probability).to(input.dtype) * (1 / (1 - probability))
+    return input * mask
+}
+
 /// Batch normalization (torch's `batch_norm`) over the channel dimension 1 of `input`
 /// (`[N, C]`, `[N, C, L]` or `[N, C, H, W]`).
 ///

@@ -40,6 +40,23 @@ enum ResumeModel: Sendable {
     case multilayerPerceptron
     /// A two-layer LSTM whose dropout between the layers draws from its own generator.
     case recurrent
+    /// Channel dropouts over feature maps, one on its own generator, one on the default.
+    case channelDropout
+}
+
+/// Reads the 16 hidden features of each example as 4 channels of 2 × 2 maps, then as 8
+/// channels of length 2, with a channel dropout at each reading.
+final class ChannelDropoutClassifier: Module {
+    let first = Linear(2, 16)
+    let maps = Dropout2d(probability: 0.3, generator: Generator(seed: 14))
+    let sequences = Dropout1d(probability: 0.2)
+    let head = Linear(16, 2)
+
+    override func forward(_ input: Tensor) -> Tensor {
+        let n = input.shape[0]
+        let hidden = maps(first(input).relu().reshaped([n, 4, 2, 2]))
+        return head(sequences(hidden.reshaped([n, 8, 2])).reshaped([n, 16]))
+    }
 }
 
 /// Reads each 2-feature example as a sequence of two steps of one feature, through a
@@ -148,6 +165,7 @@ let resumeCases: [ResumeCase] = [
     ResumeCase(name: "Adagrad", covers: ["Adagrad"], optimizer: Adagrad.self) { _ in [] },
     // A recurrent layer's dropout generator.
     ResumeCase(name: "LSTM dropout", covers: ["LSTM"], model: .recurrent) { _ in [] },
+    ResumeCase(name: "channel dropout", covers: ["Dropout1d", "Dropout2d"], model: .channelDropout) { _ in [] },
     ResumeCase(name: "ReduceLROnPlateau", covers: ["ReduceLROnPlateau", "LRSchedulerCallback"]) { _ in
         [LRSchedulerCallback(monitor: "valid_loss") { ReduceLROnPlateau(optimizer: $0, factor: 0.5, patience: 0, threshold: 0.2) }]
     },
@@ -170,6 +188,8 @@ func resumeFit(_ scenario: ResumeCase, folder: String, extra: [any Callback]) th
                 }
             case .recurrent:
                 RecurrentClassifier()
+            case .channelDropout:
+                ChannelDropoutClassifier()
             }
         },
         loss: CrossEntropyLoss(), optimizer: scenario.optimizer, metrics: [Accuracy()])
