@@ -207,8 +207,9 @@ struct CheckpointPart: CustomStringConvertible {
 extension Context {
     /// Everything stateful this fit owns, each under its own checkpoint prefix: the model's
     /// weights, each optimizer (with its type), each callback (schedulers live in theirs), the
-    /// default generator, the training data's shuffling generator and every generator a layer
-    /// of the model owns (``Module/namedGenerators()``).
+    /// default generator, the training data's shuffling generator (which also seeds an
+    /// augmented dataset's epochs), the validation data's when it has one (augmented validation
+    /// data) and every generator a layer of the model owns (``Module/namedGenerators()``).
     var checkpointParts: [CheckpointPart] {
         let model = self.model
         var parts = [CheckpointPart(prefix: "model", description: "model weights", isRequired: true,
@@ -230,6 +231,7 @@ extension Context {
         // Each generator once: a layer may draw from the default or the data's generator.
         var generators: [(Generator, prefix: String, description: String)] = [(.default, "generator.default", "the default generator")]
         if let generator = trainData?.generator { generators.append((generator, "generator.train", "the training data's generator")) }
+        if let generator = validData?.generator { generators.append((generator, "generator.valid", "the validation data's generator")) }
         for (name, generator) in model.namedGenerators() {
             generators.append((generator, "generator.model.\(name)", "the generator of layer \(name)"))
         }

@@ -42,6 +42,10 @@ public final class Context {
     public var input: Tensor? { batch?.input }
     /// The target of the current batch.
     public var target: Tensor? { batch?.target }
+    /// The two targets and weights of the current batch when ``Mixup`` or ``CutMix`` mixed
+    /// its inputs (`nil` otherwise, and always outside training batches); the loss is then
+    /// the weighted one of ``MixupLoss``.
+    public internal(set) var mixedTargets: MixedTargets?
     /// The model's output for the current batch.
     public var prediction: Tensor?
     /// The loss to backpropagate for the current batch (callbacks may replace it, e.g. to

@@ -10,7 +10,8 @@ public struct DataSource {
     /// The number of examples of one pass.
     public let exampleCount: Int
     let makeIterator: () -> AnyIterator<Example>
-    /// The generator that shuffles, whose state checkpoints save, when there is one.
+    /// The generator that shuffles (or seeds a randomized dataset's epochs), whose state
+    /// checkpoints save, when there is one.
     let generator: Generator?
     /// The underlying examples, for splitting off validation data.
     let dataset: AnyDataset<Example>?
@@ -34,7 +35,8 @@ public struct DataSource {
     /// Batches from a data loader, as it is configured.
     public static func loader<Source: Dataset>(_ loader: DataLoader<Source, Example>) -> DataSource {
         DataSource(batchCount: loader.count, exampleCount: loader.dataset.count,
-                   generator: loader.shuffle ? loader.generator : nil, dataset: nil, batchSize: loader.batchSize,
+                   generator: loader.shuffle || loader.dataset.isRandomized ? loader.generator : nil,
+                   dataset: nil, batchSize: loader.batchSize,
                    shuffles: loader.shuffle, dropsLast: loader.dropLast) {
             AnyIterator(loader.makeIterator())
         }

@@ -129,6 +129,7 @@ public final class FittedModel: CustomStringConvertible {
         while let batch = iterator.next() {
             context.iteration += 1
             context.batch = batch
+            context.mixedTargets = nil
             context.prediction = nil
             context.lossForBackward = nil
             context.stepsOptimizer = true
@@ -137,11 +138,13 @@ public final class FittedModel: CustomStringConvertible {
             if let custom = context.model as? CustomTrainingStep {
                 try custom.trainingStep(context)
             } else {
-                try defaultTrainingStep(context, batch: batch)
+                // The batch as the callbacks left it (Mixup replaces the input).
+                try defaultTrainingStep(context, batch: context.batch ?? batch)
             }
             try context.fire(.trainBatchEnd)
             if context.interruptRequested { context.interrupted = true; break }
         }
+        context.mixedTargets = nil
         try context.fire(.trainEnd)
     }
 
@@ -191,6 +194,12 @@ public final class FittedModel: CustomStringConvertible {
     }
 
     func computeLoss(_ context: Context, prediction: Tensor, target: Tensor) throws -> Tensor {
+        if let mixed = context.mixedTargets {
+            guard let computeMixed = context.lossFunction?.computeMixed else {
+                throw LuzError.invalidArgument(MixedTargets.missingLossMessage)
+            }
+            return computeMixed(prediction, mixed)
+        }
         if let lossFunction = context.lossFunction { return lossFunction(prediction, target) }
         if let provider = context.model as? LossProviding { return provider.loss(prediction: prediction, target: target) }
         throw LuzError.invalidArgument("setup has no loss, and the model \(context.model.typeName) does not conform to LossProviding")

@@ -4,17 +4,27 @@ import Foundation
 public struct LossFunction {
     public let name: String
     let compute: (Tensor, Tensor) -> Tensor
+    /// The loss of a batch mixed by ``Mixup`` or ``CutMix``, for a ``MixupLoss``.
+    let computeMixed: ((Tensor, MixedTargets) -> Tensor)?
 
     /// A loss from a closure.
     public init(name: String = "loss", _ compute: @escaping (_ prediction: Tensor, _ target: Tensor) -> Tensor) {
         self.name = name
         self.compute = compute
+        computeMixed = nil
     }
 
-    /// A loss from a ``Loss`` value such as `CrossEntropyLoss()`.
+    /// A loss from a ``Loss`` value such as `CrossEntropyLoss()`; a ``MixupLoss`` also scores
+    /// the batches ``Mixup`` and ``CutMix`` mix.
     public init(_ loss: some Loss) {
         self.name = String(describing: type(of: loss))
         self.compute = { loss($0, $1) }
+        // Looked at once, when the setup is made (a mixed batch needs the per-example form).
+        if let mixup = loss as? MixupLoss {
+            computeMixed = { mixup($0, $1) }
+        } else {
+            computeMixed = nil
+        }
     }
 
     public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Tensor { compute(prediction, target) }

@@ -19,6 +19,11 @@ import LuzTensor
 ///   before creating it makes runs reproducible, as in torch).
 /// - The collate step turns the elements of a batch into one value; for ``Collatable`` elements
 ///   (``Example``, `Tensor`) the default stacks them along a new first dimension.
+/// - A randomized dataset (one read through a random transform: augmentation) gets a new seed
+///   for every epoch, drawn from the loader's generator after the epoch's order; each
+///   element's draws derive from that seed and its position (``Dataset/element(at:epochSeed:)``).
+///   An augmented epoch so depends only on the generator's seed, bit for bit, whether batches
+///   are prefetched or not, and a checkpoint that saves the generator resumes it exactly.
 /// - With `prefetch` > 0 a background thread prepares up to that many batches ahead while the
 ///   caller trains on the current one; the batches and their order are the same as without
 ///   prefetching. Leaving a loop early stops the thread.
@@ -33,7 +38,7 @@ public final class DataLoader<Source: Dataset, Batch>: Sequence {
     public let shuffle: Bool
     /// Whether an incomplete last batch is left out.
     public let dropLast: Bool
-    /// The generator the shuffled orders are drawn from.
+    /// The generator the shuffled orders (and a randomized dataset's epoch seeds) are drawn from.
     public let generator: LuzTensor.Generator
     /// How many batches a background thread prepares ahead (0: none, batches are made on
     /// demand on the iterating thread).
@@ -41,6 +46,7 @@ public final class DataLoader<Source: Dataset, Batch>: Sequence {
 
     private let collate: ([Source.Element]) -> Batch
     private let gather: (([Int]) -> Batch?)?
+    private let seededGather: (([Int], UInt64) -> Batch?)?
 
     /// Creates a loader with a custom collate step.
     /// - Parameters:
@@ -56,12 +62,13 @@ public final class DataLoader<Source: Dataset, Batch>: Sequence {
                             generator: LuzTensor.Generator? = nil, prefetch: Int = 0,
                             collate: @escaping ([Source.Element]) -> Batch) {
         self.init(dataset, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast,
-                  generator: generator, prefetch: prefetch, collate: collate, gather: nil)
+                  generator: generator, prefetch: prefetch, collate: collate, gather: nil, seededGather: nil)
     }
 
     private init(_ dataset: Source, batchSize: Int, shuffle: Bool, dropLast: Bool,
                  generator: LuzTensor.Generator?, prefetch: Int,
-                 collate: @escaping ([Source.Element]) -> Batch, gather: (([Int]) -> Batch?)?) {
+                 collate: @escaping ([Source.Element]) -> Batch, gather: (([Int]) -> Batch?)?,
+                 seededGather: (([Int], UInt64) -> Batch?)?) {
         require(batchSize > 0, "DataLoader: batchSize must be positive, got \(batchSize)")
         require(prefetch >= 0, "DataLoader: prefetch must be 0 or more, got \(prefetch)")
         self.dataset = dataset
@@ -72,6 +79,7 @@ public final class DataLoader<Source: Dataset, Batch>: Sequence {
         self.prefetch = prefetch
         self.collate = collate
         self.gather = gather
+        self.seededGather = seededGather
     }
 
     /// The number of batches in one epoch.
@@ -83,31 +91,49 @@ public final class DataLoader<Source: Dataset, Batch>: Sequence {
     public var underestimatedCount: Int { count }
 
     /// The element positions of each batch of a new epoch (drawing a new order when shuffling).
+    ///
+    /// For a randomized dataset this also draws the epoch's seed, which ``nextEpoch()``
+    /// returns; batches built without it read the elements with the epoch seed 0.
     public func nextEpochIndices() -> [[Int]] {
-        let n = dataset.count
-        let order = shuffle ? generator.permutation(n) : Array(0..<n)
-        return (0..<count).map { b in
-            Array(order[b * batchSize..<Swift.min(n, (b + 1) * batchSize)])
-        }
+        nextEpoch().batches
     }
 
-    /// Builds the batch holding the elements at `indices`.
-    public func batch(at indices: [Int]) -> Batch {
+    /// A new epoch: the element positions of each batch (in a new order when shuffling) and,
+    /// for a randomized dataset, the seed its elements' random draws derive from.
+    public func nextEpoch() -> (batches: [[Int]], seed: UInt64?) {
+        let n = dataset.count
+        let order = shuffle ? generator.permutation(n) : Array(0..<n)
+        // Drawn after the order, and only for randomized data: loaders of plain datasets draw
+        // exactly what they drew before augmentation existed.
+        let seed = dataset.isRandomized ? generator.nextUInt64() : nil
+        let batches = (0..<count).map { b in
+            Array(order[b * batchSize..<Swift.min(n, (b + 1) * batchSize)])
+        }
+        return (batches, seed)
+    }
+
+    /// Builds the batch holding the elements at `indices`, read with the epoch seed
+    /// `epochSeed` when given (see ``Dataset/element(at:epochSeed:)``).
+    public func batch(at indices: [Int], epochSeed: UInt64? = nil) -> Batch {
+        if let epochSeed {
+            if let seededGather, let batch = seededGather(indices, epochSeed) { return batch }
+            return collate(indices.map { dataset.element(at: $0, epochSeed: epochSeed) })
+        }
         if let gather, let batch = gather(indices) { return batch }
         return collate(indices.map { dataset[$0] })
     }
 
     /// Starts a new epoch.
     public func makeIterator() -> Iterator {
-        let epoch = nextEpochIndices()
+        let (epoch, seed) = nextEpoch()
         if prefetch == 0 {
-            return Iterator(loader: self, epoch: epoch)
+            return Iterator(loader: self, epoch: epoch, seed: seed)
         }
         let queue = PrefetchQueue<Batch>(capacity: prefetch)
         // The worker holds the loader (not the iterator), so dropping the iterator cancels it.
         let worker = Thread { [self] in
             for indices in epoch {
-                if !queue.put(self.batch(at: indices)) { break }
+                if !queue.put(self.batch(at: indices, epochSeed: seed)) { break }
             }
             queue.finish()
         }
@@ -120,18 +146,21 @@ public final class DataLoader<Source: Dataset, Batch>: Sequence {
     public struct Iterator: IteratorProtocol {
         private let loader: DataLoader?
         private let epoch: [[Int]]
+        private let seed: UInt64?
         private var position = 0
         private let prefetched: PrefetchHandle<Batch>?
 
-        init(loader: DataLoader, epoch: [[Int]]) {
+        init(loader: DataLoader, epoch: [[Int]], seed: UInt64?) {
             self.loader = loader
             self.epoch = epoch
+            self.seed = seed
             prefetched = nil
         }
 
         init(queue: PrefetchQueue<Batch>) {
             loader = nil
             epoch = []
+            seed = nil
             prefetched = PrefetchHandle(queue: queue)
         }
 
@@ -140,7 +169,7 @@ public final class DataLoader<Source: Dataset, Batch>: Sequence {
             if let prefetched { return prefetched.queue.take() }
             guard let loader, position < epoch.count else { return nil }
             defer { position += 1 }
-            return loader.batch(at: epoch[position])
+            return loader.batch(at: epoch[position], epochSeed: seed)
         }
     }
 }
@@ -160,7 +189,8 @@ extension DataLoader where Source.Element: Collatable, Batch == Source.Element {
                             dropLast: Bool = false, generator: LuzTensor.Generator? = nil, prefetch: Int = 0) {
         self.init(dataset, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast,
                   generator: generator, prefetch: prefetch,
-                  collate: { Source.Element.collated($0) }, gather: { dataset.batch(at: $0) })
+                  collate: { Source.Element.collated($0) }, gather: { dataset.batch(at: $0) },
+                  seededGather: { dataset.batch(at: $0, epochSeed: $1) })
     }
 }
 

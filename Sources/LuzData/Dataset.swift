@@ -26,11 +26,38 @@ public protocol Dataset<Element> {
     /// tensors can gather a batch with one copy instead of stacking many small tensors. The
     /// result must equal collating `indices.map { self[$0] }`.
     func batch(at indices: [Int]) -> Element?
+
+    /// Whether reading an element makes random draws (it goes through a random ``Transform``,
+    /// an augmentation): a ``DataLoader`` then draws a seed for every epoch and reads the
+    /// elements with ``element(at:epochSeed:)``. `false` by default.
+    var isRandomized: Bool { get }
+
+    /// The element at `index` as the epoch whose seed is `epochSeed` sees it.
+    ///
+    /// A randomized dataset draws from `Generator(epochSeed: epochSeed, element: index)`, a
+    /// generator that depends on nothing but these two numbers: an epoch's elements are the
+    /// same whichever order or thread reads them, and reading one again gives it again. The
+    /// subscript reads with the epoch seed 0. Datasets that draw nothing return `self[index]`
+    /// (the default).
+    func element(at index: Int, epochSeed: UInt64) -> Element
+
+    /// The elements at `indices` for the epoch seed `epochSeed`, already collated, or `nil`
+    /// when there is no faster way than reading them one by one (the default).
+    func batch(at indices: [Int], epochSeed: UInt64) -> Element?
 }
 
 extension Dataset {
     /// No fast path: the loader reads the elements one by one.
     public func batch(at indices: [Int]) -> Element? { nil }
+
+    /// Not randomized.
+    public var isRandomized: Bool { false }
+
+    /// The element at `index`: a dataset that draws nothing ignores the epoch seed.
+    public func element(at index: Int, epochSeed: UInt64) -> Element { self[index] }
+
+    /// No fast path for a seeded read.
+    public func batch(at indices: [Int], epochSeed: UInt64) -> Element? { nil }
 
     /// The elements at `indices`, as a dataset (torch's `Subset`, R's `ds[indices]`).
     public subscript(indices: [Int]) -> Subset<Self> {
@@ -93,13 +120,26 @@ public struct AnyDataset<Element>: Dataset {
     private let countValue: Int
     private let element: (Int) -> Element
     private let gather: ([Int]) -> Element?
+    private let seededElement: (Int, UInt64) -> Element
+    private let seededGather: ([Int], UInt64) -> Element?
+    /// Whether the base dataset is randomized.
+    public let isRandomized: Bool
 
     /// Wraps `base`.
     public init<Base: Dataset>(_ base: Base) where Base.Element == Element {
         countValue = base.count
         element = { base[$0] }
         gather = { base.batch(at: $0) }
+        seededElement = { base.element(at: $0, epochSeed: $1) }
+        seededGather = { base.batch(at: $0, epochSeed: $1) }
+        isRandomized = base.isRandomized
     }
+
+    /// The base dataset's element for an epoch seed.
+    public func element(at index: Int, epochSeed: UInt64) -> Element { seededElement(index, epochSeed) }
+
+    /// The base dataset's seeded batch fast path.
+    public func batch(at indices: [Int], epochSeed: UInt64) -> Element? { seededGather(indices, epochSeed) }
 
     /// The number of elements.
     public var count: Int { countValue }

@@ -27,6 +27,20 @@ public struct Subset<Base: Dataset>: Dataset {
     public func batch(at positions: [Int]) -> Base.Element? {
         base.batch(at: positions.map { indices[$0] })
     }
+
+    /// Whether the base dataset is randomized.
+    public var isRandomized: Bool { base.isRandomized }
+
+    /// The base element for an epoch seed. Its draws are those of its position in `base`, so a
+    /// subset sees the same augmentation of an element as its base does.
+    public func element(at index: Int, epochSeed: UInt64) -> Base.Element {
+        base.element(at: indices[index], epochSeed: epochSeed)
+    }
+
+    /// The base dataset's seeded batch fast path, through the index mapping.
+    public func batch(at positions: [Int], epochSeed: UInt64) -> Base.Element? {
+        base.batch(at: positions.map { indices[$0] }, epochSeed: epochSeed)
+    }
 }
 
 extension Dataset {

@@ -1,30 +1,59 @@
 import LuzTensor
 
 /// A function applied to each element as a dataset reads it: turning image bytes into a
-/// tensor, normalizing, encoding a label (torchvision's transforms).
+/// tensor, normalizing, encoding a label, augmenting (torchvision's transforms).
 ///
 /// Transforms chain with ``then(_:)`` or ``composed(_:)``:
 /// ```swift
 /// let transform: Transform<Image, Tensor> = .toTensor.then(.normalize(mean: [0.1307], std: [0.3081]))
 /// ```
+/// A *random* transform (``isRandom``: a random crop, a flip, ``randomApply(_:probability:)``)
+/// draws from the generator it is called with. A dataset gives every element of every epoch a
+/// generator of its own, derived from the epoch's seed and the element's position (see
+/// ``Dataset/element(at:epochSeed:)``), so an augmented epoch is the same whatever order or
+/// thread its elements are read on. Called without a generator, a random transform draws from
+/// the default one.
+///
 /// A transform must be safe to call from a background thread (a prefetching loader does).
 public struct Transform<Input, Output> {
-    private let body: (Input) -> Output
+    private let body: (Input, Generator) -> Output
+    /// Whether the transform draws random numbers (so a dataset reading through it gives each
+    /// epoch new draws).
+    public let isRandom: Bool
 
-    /// Wraps a function.
+    /// Wraps a deterministic function.
     public init(_ body: @escaping (Input) -> Output) {
-        self.body = body
+        self.body = { input, _ in body(input) }
+        isRandom = false
     }
 
-    /// Applies the transform.
+    /// Wraps a random function, which must draw only from the generator it is given.
+    public init(random body: @escaping (_ input: Input, _ generator: Generator) -> Output) {
+        self.body = body
+        isRandom = true
+    }
+
+    private init(isRandom: Bool, body: @escaping (Input, Generator) -> Output) {
+        self.body = body
+        self.isRandom = isRandom
+    }
+
+    /// Applies the transform; a random one draws from the default generator.
     public func callAsFunction(_ input: Input) -> Output {
-        body(input)
+        body(input, .default)
+    }
+
+    /// Applies the transform, drawing from `generator`.
+    public func callAsFunction(_ input: Input, generator: Generator) -> Output {
+        body(input, generator)
     }
 
     /// This transform followed by `next`.
     public func then<Next>(_ next: Transform<Output, Next>) -> Transform<Input, Next> {
         let first = body
-        return Transform<Input, Next> { next(first($0)) }
+        return Transform<Input, Next>(isRandom: isRandom || next.isRandom) { input, generator in
+            next(first(input, generator), generator: generator)
+        }
     }
 }
 
@@ -34,7 +63,36 @@ extension Transform where Input == Output {
 
     /// Applies `transforms` in order (torchvision's `Compose`).
     public static func composed(_ transforms: [Transform]) -> Transform {
-        Transform { input in transforms.reduce(input) { value, transform in transform(value) } }
+        Transform(isRandom: transforms.contains { $0.isRandom }) { input, generator in
+            transforms.reduce(input) { value, transform in transform(value, generator: generator) }
+        }
+    }
+
+    /// Applies `transforms` in order with probability `probability`, else none of them
+    /// (torchvision's `RandomApply`, whose default probability is 0.5).
+    public static func randomApply(_ transforms: [Transform], probability: Double = 0.5) -> Transform {
+        require((0...1).contains(probability), "randomApply: the probability must be in [0, 1], got \(probability)")
+        let all = composed(transforms)
+        return Transform(random: { input, generator in
+            generator.nextDouble() < probability ? all(input, generator: generator) : input
+        })
+    }
+
+    /// Applies one of `transforms`, picked at random with the given weights (all equal when
+    /// `nil`; torchvision's `RandomChoice`).
+    public static func randomChoice(_ transforms: [Transform], weights: [Double]? = nil) -> Transform {
+        require(!transforms.isEmpty, "randomChoice: no transforms given")
+        let weights = weights ?? Array(repeating: 1, count: transforms.count)
+        require(weights.count == transforms.count && weights.allSatisfy { $0 >= 0 && $0.isFinite }
+                    && weights.reduce(0, +) > 0,
+                "randomChoice: \(weights.count) weights for \(transforms.count) transforms; they must be non-negative with a positive sum")
+        let total = weights.reduce(0, +)
+        let cumulative = weights.reduce(into: [Double]()) { $0.append(($0.last ?? 0) + $1 / total) }
+        return Transform(random: { input, generator in
+            let u = generator.nextDouble()
+            let index = cumulative.firstIndex { u < $0 } ?? (transforms.count - 1)
+            return transforms[index](input, generator: generator)
+        })
     }
 }
 

@@ -184,9 +184,18 @@ extension LabeledImageDataset {
     /// The number of images.
     public var count: Int { data.count }
 
-    /// The image and label at `index`, transformed.
+    /// The image and label at `index`, transformed (random transforms with the epoch seed 0).
     public subscript(index: Int) -> Example {
-        data.example(at: index, transform: transform, targetTransform: targetTransform)
+        element(at: index, epochSeed: 0)
+    }
+
+    /// Whether a transform draws random numbers (augmentation).
+    public var isRandomized: Bool { (transform?.isRandom ?? false) || (targetTransform?.isRandom ?? false) }
+
+    /// The image and label at `index`, transformed with the draws of `Generator(epochSeed:element:)`.
+    public func element(at index: Int, epochSeed: UInt64) -> Example {
+        let generator = isRandomized ? Generator(epochSeed: epochSeed, element: index) : Generator.default
+        return data.example(at: index, transform: transform, targetTransform: targetTransform, generator: generator)
     }
 
     /// With the default transforms, the images and labels at `indices` converted in one pass.
@@ -197,10 +206,11 @@ extension LabeledImageDataset {
 
 /// The element-reading code shared by the MNIST family.
 extension LabeledImages {
-    func example(at index: Int, transform: Transform<Image, Tensor>?, targetTransform: Transform<Int, Tensor>?) -> Example {
-        let input = transform.map { $0(image(at: index)) } ?? imageTensor(at: [index]).reshaped([1, height, width])
+    func example(at index: Int, transform: Transform<Image, Tensor>?, targetTransform: Transform<Int, Tensor>?,
+                 generator: Generator) -> Example {
+        let input = transform.map { $0(image(at: index), generator: generator) } ?? imageTensor(at: [index]).reshaped([1, height, width])
         let label = Int(labels[index])
-        let target = targetTransform.map { $0(label) } ?? Tensor([Int64(label)], shape: [])
+        let target = targetTransform.map { $0(label, generator: generator) } ?? Tensor([Int64(label)], shape: [])
         return Example(input: input, target: target)
     }
 

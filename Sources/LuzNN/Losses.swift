@@ -17,6 +17,25 @@ public protocol Loss {
     func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Tensor
 }
 
+/// A loss whose reduction can be changed: what needs the per-example losses of any such loss
+/// (mixup's, which weights each example) sets ``reduction`` to ``Reduction/none`` on a copy.
+public protocol ReducibleLoss: Loss {
+    /// How the per-element (or per-example) losses are combined.
+    var reduction: Reduction { get set }
+}
+
+extension BCELoss: ReducibleLoss {}
+extension BCEWithLogitsLoss: ReducibleLoss {}
+extension CrossEntropyLoss: ReducibleLoss {}
+extension HuberLoss: ReducibleLoss {}
+extension L1Loss: ReducibleLoss {}
+extension MSELoss: ReducibleLoss {}
+extension MultiLabelSoftMarginLoss: ReducibleLoss {}
+extension NLLLoss: ReducibleLoss {}
+extension PoissonNLLLoss: ReducibleLoss {}
+extension SigmoidFocalLoss: ReducibleLoss {}
+extension SmoothL1Loss: ReducibleLoss {}
+
 func reduce(_ loss: Tensor, _ reduction: Reduction) -> Tensor {
     switch reduction {
     case .mean: return loss.mean()

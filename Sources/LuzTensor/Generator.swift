@@ -155,6 +155,57 @@ public final class Generator: @unchecked Sendable {
         lock.withLock { for i in 0..<count { write(i, intUnlocked(below: bound)) } }
     }
 
+    /// A draw from the Gamma distribution of shape `shape` and scale 1 (mean and variance
+    /// `shape`), by Marsaglia and Tsang's squeeze method (2000).
+    ///
+    /// A shape below 1 draws Gamma(shape + 1) and multiplies by `u^(1/shape)`, the boost the
+    /// paper gives; that product underflows to 0 for tiny shapes, which ``nextBeta(_:_:)``
+    /// avoids by working with logarithms.
+    /// - Parameter shape: the shape `k > 0`.
+    public func nextGamma(shape: Double) -> Double {
+        require(shape > 0 && shape.isFinite, "Generator.nextGamma: the shape must be positive and finite, got \(shape)")
+        return lock.withLock { Double.luzExp(logGammaUnlocked(shape)) }
+    }
+
+    /// A draw from the Beta distribution `Beta(a, b)` on [0, 1] (mean `a / (a + b)`), as
+    /// `X / (X + Y)` for independent `X ~ Gamma(a)` and `Y ~ Gamma(b)`: what mixup draws its
+    /// mixing weights from (`Beta(α, α)`).
+    /// - Parameters:
+    ///   - a: the first shape, positive.
+    ///   - b: the second shape, positive.
+    public func nextBeta(_ a: Double, _ b: Double) -> Double {
+        require(a > 0 && b > 0 && a.isFinite && b.isFinite,
+                "Generator.nextBeta: the shapes must be positive and finite, got \(a) and \(b)")
+        return lock.withLock {
+            // X / (X + Y) = 1 / (1 + exp(log Y - log X)): finite even when both underflow.
+            let logX = logGammaUnlocked(a)
+            let logY = logGammaUnlocked(b)
+            return 1 / (1 + Double.luzExp(logY - logX))
+        }
+    }
+
+    /// The logarithm of a Gamma(shape) draw (Marsaglia–Tsang).
+    private func logGammaUnlocked(_ shape: Double) -> Double {
+        if shape < 1 {
+            // Gamma(k) = Gamma(k + 1) · U^(1/k); in logs the product cannot underflow.
+            let boost = Double.luzLog(1 - uniformUnlocked()) / shape
+            return logGammaUnlocked(shape + 1) + boost
+        }
+        let d = shape - 1.0 / 3.0
+        let c = 1 / (9 * d).squareRoot()
+        while true {
+            let x = normalUnlocked()
+            let root = 1 + c * x
+            guard root > 0 else { continue }
+            let v = root * root * root
+            let u = 1 - uniformUnlocked()   // (0, 1]: its log is finite
+            let x2 = x * x
+            if u < 1 - 0.0331 * x2 * x2 || Double.luzLog(u) < 0.5 * x2 + d * (1 - v + Double.luzLog(v)) {
+                return Double.luzLog(d) + Double.luzLog(v)
+            }
+        }
+    }
+
     /// A uniformly random permutation of `0..<n` (Fisher–Yates).
     public func permutation(_ n: Int) -> [Int] {
         var values = Array(0..<n)

@@ -66,6 +66,7 @@ let extraWorkloads: [(String, () -> Void)] = [
     ("ops", { ops() }),
     ("resnet-layers", { resnetLayers() }),
     ("data", { dataLoading() }),
+    ("augment", { augmentedEpoch() }),
     ("gemm", { gemmWorkload() }),
 ]
 

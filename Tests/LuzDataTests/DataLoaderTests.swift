@@ -119,11 +119,13 @@ struct DataLoaderTests {
 /// Remembers which threads read elements.
 final class ThreadRecorder: @unchecked Sendable {
     private let lock = NSLock()
-    private var threads: [ObjectIdentifier] = []
+    // The threads themselves, not their identifiers: a finished worker's object freed and
+    // the caller's allocated at the same address would otherwise look like the same thread.
+    private var threads: [Thread] = []
 
-    func record() { lock.withLock { threads.append(ObjectIdentifier(Thread.current)) } }
+    func record() { lock.withLock { threads.append(Thread.current) } }
     var count: Int { lock.withLock { threads.count } }
-    func sawCallingThread(_ thread: Thread) -> Bool { lock.withLock { threads.contains(ObjectIdentifier(thread)) } }
+    func sawCallingThread(_ thread: Thread) -> Bool { lock.withLock { threads.contains { $0 === thread } } }
 }
 
 /// A dataset that records the thread of every read.

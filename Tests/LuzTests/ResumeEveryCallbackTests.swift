@@ -24,6 +24,10 @@ struct ResumeCase: CustomTestStringConvertible, Sendable {
     var optimizer: Optimizer.Type = Adam.self
     /// The model: the dropout MLP of ``resumeFit(_:folder:extra:)``, or a recurrent one.
     var model: ResumeModel = .multilayerPerceptron
+    /// The training data: the blobs as tensors, or augmented.
+    var data: ResumeData = .tensors
+    /// Trains with ``MixupLoss`` (for Mixup and CutMix) instead of the plain cross-entropy.
+    var mixes = false
     let make: @Sendable (_ folder: String) -> [any Callback]
 
     var testDescription: String { name }
@@ -70,6 +74,31 @@ final class RecurrentClassifier: Module {
         return head(sequence.selected(dim: 1, index: 1))
     }
 }
+
+/// The data a case fits.
+enum ResumeData: Sendable {
+    /// The blobs' tensors, shuffled.
+    case tensors
+    /// Each 2-feature example drawn as a 1 × 4 × 4 image (each feature fills two columns) and
+    /// augmented: random crops, flips, erasing and noise, in training and in the split-off
+    /// validation part alike (so both loaders' generators must resume).
+    case augmentedImages
+}
+
+/// The augmentation of ``ResumeData/augmentedImages``.
+let resumeAugmentation = Transform<Tensor, Tensor>.composed([
+    Transform { features in
+        let values = features.scalars(as: Float.self)
+        let (a, b) = (values[0], values[1])
+        return Tensor((0..<16).map { $0 % 4 < 2 ? a : b }, shape: [1, 4, 4])
+    },
+    .randomCrop(size: 4, padding: 1, border: .reflect),
+    .randomHorizontalFlip(),
+    .randomErasing(probability: 0.3, scale: 0.05...0.2),
+    Transform(random: { image, generator in
+        image + Tensor.randn(image.shape, generator: generator) * 0.1
+    }),
+])
 
 /// Where the kill happens.
 enum KillPoint: String, CaseIterable, Sendable, Codable {
@@ -169,6 +198,14 @@ let resumeCases: [ResumeCase] = [
     ResumeCase(name: "ReduceLROnPlateau", covers: ["ReduceLROnPlateau", "LRSchedulerCallback"]) { _ in
         [LRSchedulerCallback(monitor: "valid_loss") { ReduceLROnPlateau(optimizer: $0, factor: 0.5, patience: 0, threshold: 0.2) }]
     },
+    // Per-element augmentation seeded by the loaders' generators (training and validation).
+    ResumeCase(name: "augmented data", covers: [], data: .augmentedImages) { _ in [] },
+    // Mixup drawing from the default generator; CutMix from its own (saved as its state), on
+    // augmented images.
+    ResumeCase(name: "Mixup", covers: ["Mixup"], mixes: true) { _ in [Mixup(alpha: 0.4)] },
+    ResumeCase(name: "CutMix", covers: ["CutMix"], data: .augmentedImages, mixes: true) { _ in
+        [CutMix(generator: Generator(seed: 5))]
+    },
 ]
 
 let resumeBatchesPerEpoch = 6   // 96 training examples in batches of 16
@@ -177,12 +214,13 @@ let resumeBatchesPerEpoch = 6   // 96 training examples in batches of 16
 /// default generator and one drawing from its own.
 func resumeFit(_ scenario: ResumeCase, folder: String, extra: [any Callback]) throws -> FittedModel {
     let (x, y) = blobs(count: 128, seed: 81)
+    let images = scenario.data == .augmentedImages
     let setup = TrainingSetup(
         model: { _ in
             switch scenario.model {
             case .multilayerPerceptron:
                 Sequential {
-                    Linear(2, 16); ReLU(); Dropout(probability: 0.2)
+                    Flatten(); Linear(images ? 16 : 2, 16); ReLU(); Dropout(probability: 0.2)
                     Linear(16, 16); ReLU(); Dropout(probability: 0.3, generator: Generator(seed: 12))
                     Linear(16, 2)
                 }
@@ -192,9 +230,15 @@ func resumeFit(_ scenario: ResumeCase, folder: String, extra: [any Callback]) th
                 ChannelDropoutClassifier()
             }
         },
-        loss: CrossEntropyLoss(), optimizer: scenario.optimizer, metrics: [Accuracy()])
+        loss: scenario.mixes ? LossFunction(MixupLoss(CrossEntropyLoss())) : LossFunction(CrossEntropyLoss()),
+        optimizer: OptimizerFactory(scenario.optimizer), metrics: [Accuracy()])
+    let data: DataSource = switch scenario.data {
+    case .tensors: .tensors(x, y, batchSize: 16, shuffle: true)
+    case .augmentedImages:
+        .dataset(TensorDataset(inputs: x, targets: y).transformed(resumeAugmentation), batchSize: 16, shuffle: true)
+    }
     return try setup.learningRate(0.02)
-        .fit(.tensors(x, y, batchSize: 16, shuffle: true), epochs: scenario.epochs, validData: 0.25,
+        .fit(data, epochs: scenario.epochs, validData: 0.25,
              callbacks: scenario.make(folder) + extra, verbose: false, seed: 77)
 }
 
