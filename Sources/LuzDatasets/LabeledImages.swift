@@ -4,9 +4,9 @@ import LuzTensor
 
 /// Which part of a dataset to load.
 public enum DatasetSplit: String, Sendable, CaseIterable {
-    /// The training set (60 000 images for the MNIST family).
+    /// The training set (60 000 images for the MNIST family, 50 000 for CIFAR).
     case train
-    /// The test set (10 000 images for the MNIST family).
+    /// The test set (10 000 images for the MNIST family and for CIFAR).
     case test
 }
 
@@ -201,8 +201,8 @@ struct MNISTResource {
 }
 
 /// A dataset of labelled images held as ``LabeledImages``, read through optional image and label
-/// transforms: what ``MNIST``, ``KMNIST`` and ``FashionMNIST`` have in common. Conforming types
-/// get `count`, element access and the batched fast path.
+/// transforms: what ``MNIST``, ``KMNIST``, ``FashionMNIST``, ``CIFAR10`` and ``CIFAR100`` have in
+/// common. Conforming types get `count`, element access and the batched fast path.
 public protocol LabeledImageDataset: Dataset where Element == Example {
     /// The images and labels.
     var data: LabeledImages { get }
@@ -227,7 +227,7 @@ extension LabeledImageDataset {
     }
 }
 
-/// The element-reading code shared by the MNIST family.
+/// The element-reading code shared by the labelled image datasets.
 extension LabeledImages {
     func example(at index: Int, transform: Transform<Image, Tensor>?, targetTransform: Transform<Int, Tensor>?) -> Example {
         let input = transform.map { $0(image(at: index)) } ?? imageTensor(at: [index]).reshaped([channels, height, width])

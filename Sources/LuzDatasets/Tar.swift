@@ -409,8 +409,12 @@ final class TarReader {
             if kind == .file { hasData = true }
             try begin(path.isEmpty ? "./" : path, size: entrySize, hasData: hasData)
             previous = path.isEmpty ? "./" : path
-            // The folder itself (`./`, what `tar -C folder .` writes first) is not an entry.
-            if path.isEmpty { continue }
+            // The folder itself (`./`, what `tar -C folder .` writes first) is not an entry;
+            // the records that named it are used up all the same.
+            if path.isEmpty {
+                (paxPath, paxLink, paxSize, longName, longLink) = (nil, nil, nil, nil, nil)
+                continue
+            }
             var linkTarget: String?
             if kind == .symbolicLink || kind == .hardLink {
                 linkTarget = paxLink ?? longLink ?? Self.string(bytes, 157, 100)

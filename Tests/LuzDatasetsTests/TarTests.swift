@@ -134,6 +134,14 @@ struct TarTests {
         #expect(entries[6].contents == sampleBytes(700, seed: 4) && entries[6].size == 700)
         // The same archive gzip-compressed reads the same (the reader does not know the size).
         #expect(try TarArchive.entries(decoding: gzipCompressed(bytes), name: "sample.tar.gz") == entries)
+        // The destination folder itself (`./`) is no entry, and the pax record naming it does
+        // not carry over to the next one.
+        var root = TarBuilder()
+        root.pax([("path", "./")])
+        root.directory("ignored/")
+        root.file("b", "b")
+        root.end()
+        #expect(try TarArchive.entries(decoding: root.bytes).map(\.path) == ["b"])
     }
 
     @Test("extraction writes the files and folders, and nothing else")
