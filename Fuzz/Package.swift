@@ -30,6 +30,8 @@ let package = Package(
         fuzzTarget("fuzz-idx", ["LuzDatasets"]),
         fuzzTarget("fuzz-gzip", ["LuzDatasets"]),
         fuzzTarget("fuzz-csv", ["LuzDatasets"]),
+        fuzzTarget("fuzz-tar", ["LuzDatasets"]),
+        fuzzTarget("fuzz-pnm", ["LuzDatasets"]),
         fuzzTarget("fuzz-safetensors", ["LuzNN"]),
         fuzzTarget("fuzz-checkpoint", ["Luz"]),
     ],

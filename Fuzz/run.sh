@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(idx gzip csv safetensors checkpoint)
+[ ${#targets[@]} -eq 0 ] && targets=(idx gzip csv tar pnm safetensors checkpoint)
 
 swift build -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address 2>&1 | tail -n 3
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz build failed" >&2; exit 2; }

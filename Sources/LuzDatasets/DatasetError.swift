@@ -23,13 +23,21 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible, LocalizedEr
     case invalidCSV(file: String, reason: String)
     /// Reading or writing a file failed at the system level.
     case io(file: String, reason: String)
+    /// An entry of an archive (`.tar`, `.tar.gz`) is malformed, truncated or would land outside
+    /// the folder it is extracted to; `entry` is its path in the archive (or where its header
+    /// starts, when the header cannot be read).
+    case invalidArchive(file: String, entry: String, reason: String)
+    /// An image file (PGM, PPM) is malformed; `field` is the part at fault: `magic`, `width`,
+    /// `height`, `maxval` or `data`.
+    case invalidImage(file: String, field: String, reason: String)
 
     /// The name of the file the error is about.
     public var file: String {
         switch self {
         case let .truncated(file, _, _), let .invalidHeader(file, _), let .corruptGzip(file, _),
              let .checksumMismatch(file, _, _, _, _), let .downloadFailed(file, _), let .notFound(file, _),
-             let .invalidCSV(file, _), let .io(file, _):
+             let .invalidCSV(file, _), let .io(file, _), let .invalidArchive(file, _, _),
+             let .invalidImage(file, _, _):
             return file
         }
     }
@@ -55,6 +63,10 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible, LocalizedEr
             return "not found: \(hint)"
         case let .invalidCSV(_, reason), let .io(_, reason):
             return reason
+        case let .invalidArchive(_, entry, reason):
+            return "entry \(entry): \(reason)"
+        case let .invalidImage(_, field, reason):
+            return "\(field): \(reason)"
         }
     }
 

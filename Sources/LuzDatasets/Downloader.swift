@@ -41,7 +41,7 @@ public struct RemoteFile: Hashable, Sendable {
 ///
 /// - The cache root is `LUZ_DATA_DIR` when set, else `$XDG_CACHE_HOME/luz`, else
 ///   `~/.cache/luz` (`~/Library/Caches/luz` on macOS); each dataset has its own folder in it
-///   (`mnist`, `kmnist`, `fashion-mnist`), so one dataset's files are never read as another's.
+///   (`mnist`, `kmnist`, `fashion-mnist`, `cifar-10`, …), so one dataset's files are never read as another's.
 /// - Mirrors are tried in order. `LUZ_DATASET_MIRROR`, when set, replaces them for every
 ///   dataset: a base URL (`https://`, `http://`, `file://` or a plain path) under which
 ///   `<dataset>/<file>` is fetched, for offline machines and blocked hosts.

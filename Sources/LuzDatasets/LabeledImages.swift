@@ -4,17 +4,21 @@ import LuzTensor
 
 /// Which part of a dataset to load.
 public enum DatasetSplit: String, Sendable, CaseIterable {
-    /// The training set (60 000 images for the MNIST family).
+    /// The training set (60 000 images for the MNIST family, 50 000 for CIFAR).
     case train
-    /// The test set (10 000 images for the MNIST family).
+    /// The test set (10 000 images for the MNIST family and for CIFAR).
     case test
 }
 
-/// Labelled 8-bit images read from a pair of IDX files: the storage behind ``MNIST``,
-/// ``KMNIST`` and ``FashionMNIST``.
+/// Labelled 8-bit images: the storage behind ``MNIST``, ``KMNIST`` and ``FashionMNIST`` (read
+/// from a pair of IDX files) and ``CIFAR10`` and ``CIFAR100`` (three channels).
 ///
 /// The pixels stay bytes (47 MB for 60 000 images instead of 188 MB of floats); each image is
 /// converted when read, and ``imageTensor(at:)`` converts many at once.
+///
+/// Pixels are stored channel-first, in the layout of the tensors made from them (`[count,
+/// channels, height, width]`, CIFAR's own layout), so that ``imageTensor(at:)`` is one lookup
+/// per byte in order; ``image(at:)`` interleaves the channels into an ``Image`` (channels last).
 public struct LabeledImages: Sendable {
     /// The number of images.
     public let count: Int
@@ -22,7 +26,11 @@ public struct LabeledImages: Sendable {
     public let height: Int
     /// The number of pixel columns of each image.
     public let width: Int
-    /// All pixels, image after image, row-major; 0 is the background.
+    /// The number of channels of each image: 1 for grayscale, 3 for RGB.
+    public let channels: Int
+    /// All pixels, image after image, each one channel after the other and each channel
+    /// row-major (`((image × channels + channel) × height + row) × width + column`); with one
+    /// channel simply row-major images. 0 is the background of the MNIST family.
     public let pixels: [UInt8]
     /// The class of each image, 0-based.
     public let labels: [UInt8]
@@ -54,12 +62,21 @@ public struct LabeledImages: Sendable {
     }
 
     /// Creates the storage from bytes in memory.
-    public init(count: Int, height: Int, width: Int, pixels: [UInt8], labels: [UInt8]) {
-        require(pixels.count == count * height * width && labels.count == count,
-                "LabeledImages: \(pixels.count) pixels and \(labels.count) labels for \(count) images of \(height) × \(width)")
+    /// - Parameters:
+    ///   - count: the number of images.
+    ///   - height: the rows of each image.
+    ///   - width: the columns of each image.
+    ///   - channels: the channels of each image (1, the default, for grayscale).
+    ///   - pixels: `count × channels × height × width` bytes, channel-first (see ``pixels``).
+    ///   - labels: one 0-based class per image.
+    public init(count: Int, height: Int, width: Int, channels: Int = 1, pixels: [UInt8], labels: [UInt8]) {
+        require(channels >= 1, "LabeledImages: \(channels) channels")
+        require(pixels.count == count * channels * height * width && labels.count == count,
+                "LabeledImages: \(pixels.count) pixels and \(labels.count) labels for \(count) images of \(height) × \(width) × \(channels)")
         self.count = count
         self.height = height
         self.width = width
+        self.channels = channels
         self.pixels = pixels
         self.labels = labels
     }
@@ -78,21 +95,36 @@ public struct LabeledImages: Sendable {
         }
     }
 
-    /// The image at `index`.
+    /// The image at `index`, channels last as ``Image`` has them (the storage is
+    /// channel-first: the channels are interleaved here).
     public func image(at index: Int) -> Image {
         require(index >= 0 && index < count, "LabeledImages: index \(index) out of range 0..<\(count)")
-        let size = height * width
-        return Image(height: height, width: width, channels: 1,
-                     pixels: Array(pixels[index * size..<(index + 1) * size]))
+        let plane = height * width
+        let size = plane * channels
+        guard channels > 1 else {
+            return Image(height: height, width: width, channels: 1, pixels: Array(pixels[index * size..<(index + 1) * size]))
+        }
+        let interleaved = pixels.withUnsafeBufferPointer { source in
+            [UInt8](unsafeUninitializedCapacity: size) { out, initialized in
+                let base = index * size
+                for channel in 0..<channels {
+                    let from = base + channel * plane
+                    for p in 0..<plane { out[p * channels + channel] = source[from + p] }
+                }
+                initialized = size
+            }
+        }
+        return Image(height: height, width: width, channels: channels, pixels: interleaved)
     }
 
     /// The images at `indices` (all of them when `nil`) as one `float32` tensor of shape
-    /// `[n, 1, height, width]` with values in [0, 1], what ``Transform/toTensor`` gives for each.
+    /// `[n, channels, height, width]` with values in [0, 1], what ``Transform/toTensor`` gives
+    /// for each.
     public func imageTensor(at indices: [Int]? = nil) -> Tensor {
-        let size = height * width
+        let size = channels * height * width
         let n = indices?.count ?? count
         return pixels.withUnsafeBufferPointer { source in
-            Tensor(shape: [n, 1, height, width]) { (out: UnsafeMutableBufferPointer<Float>) in
+            Tensor(shape: [n, channels, height, width]) { (out: UnsafeMutableBufferPointer<Float>) in
                 // A table lookup: one load per pixel instead of a conversion and a multiply.
                 let table = (0..<256).map { Float($0) / 255 }
                 table.withUnsafeBufferPointer { table in
@@ -169,8 +201,8 @@ struct MNISTResource {
 }
 
 /// A dataset of labelled images held as ``LabeledImages``, read through optional image and label
-/// transforms: what ``MNIST``, ``KMNIST`` and ``FashionMNIST`` have in common. Conforming types
-/// get `count`, element access and the batched fast path.
+/// transforms: what ``MNIST``, ``KMNIST``, ``FashionMNIST``, ``CIFAR10`` and ``CIFAR100`` have in
+/// common. Conforming types get `count`, element access and the batched fast path.
 public protocol LabeledImageDataset: Dataset where Element == Example {
     /// The images and labels.
     var data: LabeledImages { get }
@@ -204,11 +236,12 @@ extension LabeledImageDataset {
     }
 }
 
-/// The element-reading code shared by the MNIST family.
+/// The element-reading code shared by the labelled image datasets.
 extension LabeledImages {
     func example(at index: Int, transform: Transform<Image, Tensor>?, targetTransform: Transform<Int, Tensor>?,
                  generator: Generator) -> Example {
-        let input = transform.map { $0(image(at: index), generator: generator) } ?? imageTensor(at: [index]).reshaped([1, height, width])
+        let input = transform.map { $0(image(at: index), generator: generator) }
+            ?? imageTensor(at: [index]).reshaped([channels, height, width])
         let label = Int(labels[index])
         let target = targetTransform.map { $0(label, generator: generator) } ?? Tensor([Int64(label)], shape: [])
         return Example(input: input, target: target)
