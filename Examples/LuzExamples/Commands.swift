@@ -13,11 +13,12 @@ public struct LuzExamplesCommand: ParsableCommand {
             with one line `result: example=<name> key=value ...`. With no subcommand, every \
             example that needs no download runs: basis-regression, c-shape, penguins-mlp, attention, \
             gpt (its GPT; about 40 s in release on 2 cores). addition needs no download either but \
-            trains for nearly 3 minutes, so it runs only when named; kmnist-resnet downloads its data.
+            trains for nearly 3 minutes, so it runs only when named; kmnist-resnet and denoise read \
+            Fashion-MNIST (or download their data).
             """,
         subcommands: [AllExamples.self, BasisRegressionCommand.self, CShapeCommand.self, PenguinsMLPCommand.self,
                       KMNISTResNetCommand.self, AttentionCommand.self,
-                      AdditionCommand.self, GPTCommand.self],
+                      AdditionCommand.self, GPTCommand.self, DenoiseCommand.self],
         defaultSubcommand: AllExamples.self)
 
     /// Creates the command (ArgumentParser fills it in).
@@ -443,4 +444,64 @@ public struct GPTCommand: ParsableCommand {
 
     /// Runs the example.
     public func run() throws { report(try GPT.run(options)) }
+}
+
+/// `luz-examples denoise`.
+public struct DenoiseCommand: ParsableCommand {
+    /// The command's name and help.
+    public static let configuration = CommandConfiguration(
+        commandName: Denoise.name,
+        abstract: "A convolutional autoencoder removes Gaussian noise from Fashion-MNIST images (augmented); test MSE and PSNR.",
+        discussion: """
+            Fashion-MNIST is read from the cache (LUZ_DATA_DIR, else ~/.cache/luz), from where Debian's \
+            dataset-fashion-mnist puts it, or downloaded; without network, set LUZ_DATASET_MIRROR to a \
+            mirror URL or a local folder holding fashion-mnist/<file>.
+            """)
+
+    /// The shared options.
+    @OptionGroup public var common: CommonOptions
+
+    /// `--limit`.
+    @Option(help: "Use only the first N training images, for a quick run.")
+    public var limit: Int?
+
+    /// `--test-images`.
+    @Option(help: "The number of test images the MSE and PSNR are measured on.")
+    public var testImages = 2000
+
+    /// `--noise`.
+    @Option(help: "The standard deviation of the Gaussian noise (pixels in [0, 1]).")
+    public var noise = 0.3
+
+    /// `--no-augment`.
+    @Flag(inversion: .prefixedNo, help: "Augment the training images (random crop with padding 2, horizontal flip).")
+    public var augment = true
+
+    /// `--data-dir`.
+    @Option(help: "A folder holding fashion-mnist/<file>, instead of the cache.")
+    public var dataDir: String?
+
+    /// Creates the command (ArgumentParser fills it in).
+    public init() {}
+
+    /// Rejects a non-positive `--limit`, `--test-images` or `--noise`.
+    public mutating func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be positive, got \(limit)") }
+        if testImages < 1 { throw ValidationError("--test-images must be positive, got \(testImages)") }
+        if !(noise > 0) { throw ValidationError("--noise must be positive, got \(noise)") }
+    }
+
+    /// The example's options.
+    public var options: DenoiseOptions {
+        var options = DenoiseOptions(settings: common.settings)
+        options.limit = limit
+        options.testImages = testImages
+        options.noise = noise
+        options.augment = augment
+        options.dataDirectory = dataDir.map { URL(fileURLWithPath: $0, isDirectory: true) }
+        return options
+    }
+
+    /// Runs the example.
+    public func run() throws { report(try Denoise.run(options)) }
 }

@@ -156,8 +156,10 @@ public enum KMNISTResNet {
             throw ExampleError.invalidOption("kmnist-resnet: --limit must be positive, got \(limit)")
         }
         let dataset = options.dataset
-        let train = try load(dataset, split: .train, options: options)
-        let test = try load(dataset, split: .test, options: options)
+        let train = try load(dataset, split: .train, dataDirectory: options.dataDirectory,
+                             environment: options.environment, example: name)
+        let test = try load(dataset, split: .test, dataDirectory: options.dataDirectory,
+                            environment: options.environment, example: name)
         let trainCount = min(options.limit ?? train.count, train.count)
         let testCount = min(options.limit ?? test.count, test.count)
         settings.say("kmnist-resnet: the seed's residual net on \(dataset.displayName), \(trainCount) training and "
@@ -210,10 +212,12 @@ public enum KMNISTResNet {
         return result
     }
 
-    /// One split's images, from the data directory, the cache, Debian's copy, or downloaded.
-    static func load(_ dataset: ImageDataset, split: DatasetSplit, options: KMNISTResNetOptions) throws -> LabeledImages {
-        let downloader = Downloader(environment: options.environment)
-        var root = options.dataDirectory
+    /// One split's images, from the data directory, the cache, Debian's copy, or downloaded;
+    /// `example` names the command in the message of a failure.
+    static func load(_ dataset: ImageDataset, split: DatasetSplit, dataDirectory: URL?,
+                     environment: [String: String], example: String) throws -> LabeledImages {
+        let downloader = Downloader(environment: environment)
+        var root = dataDirectory
         if root == nil, dataset == .fashionMNIST, downloader.mirrorOverride == nil {
             // Prefer the cache; fall back on Debian's package before trying the network.
             let cached = downloader.cacheRoot.appendingPathComponent(dataset.folderName)
@@ -234,20 +238,22 @@ public enum KMNISTResNet {
                 return try FashionMNIST(root: root, split: split, download: true, downloader: downloader).data
             }
         } catch let error as DatasetError {
-            throw ExampleError.dataUnavailable(unavailableMessage(dataset, error: error, downloader: downloader, root: root))
+            throw ExampleError.dataUnavailable(unavailableMessage(dataset, error: error, downloader: downloader, root: root,
+                                                                  example: example))
         }
     }
 
     /// What went wrong and how to get the files without network.
-    static func unavailableMessage(_ dataset: ImageDataset, error: DatasetError, downloader: Downloader, root: URL?) -> String {
+    static func unavailableMessage(_ dataset: ImageDataset, error: DatasetError, downloader: Downloader, root: URL?,
+                                   example: String) -> String {
         let folder = dataset.folderName
         let cache = (root ?? downloader.cacheRoot).appendingPathComponent(folder).path
         var lines = [
-            "kmnist-resnet: cannot get \(dataset.displayName): \(error)",
+            "\(example): cannot get \(dataset.displayName): \(error)",
             "",
             "Without network, point LUZ_DATASET_MIRROR at a mirror or a local copy: a URL (https://, http://, file://)",
             "or a folder under which \(folder)/<file> can be read, for example",
-            "    LUZ_DATASET_MIRROR=/path/to/mirror swift run -c release luz-examples kmnist-resnet --dataset \(dataset.rawValue)",
+            "    LUZ_DATASET_MIRROR=/path/to/mirror swift run -c release luz-examples \(example)\(example == name ? " --dataset \(dataset.rawValue)" : "")",
             "with the four files \(FashionMNIST.files.map(\.name).joined(separator: ", "))",
             "in /path/to/mirror/\(folder)/ (they are checked against the published checksums).",
             "Or copy the four files into \(cache)/.",

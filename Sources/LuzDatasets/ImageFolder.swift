@@ -119,9 +119,21 @@ public struct ImageFolder: Dataset {
         return try PNM.image(contentsOf: url, name: relativeName(url))
     }
 
-    /// The image and class at `index`, transformed. A file that cannot be read any more (it
-    /// was checked when the dataset was made) stops the program with the error, naming it.
+    /// The image and class at `index`, transformed (random transforms with the epoch seed 0).
+    /// A file that cannot be read any more (it was checked when the dataset was made) stops
+    /// the program with the error, naming it.
     public subscript(index: Int) -> Example {
+        element(at: index, epochSeed: 0)
+    }
+
+    /// Whether a transform draws random numbers (augmentation).
+    public var isRandomized: Bool { (transform?.isRandom ?? false) || (targetTransform?.isRandom ?? false) }
+
+    /// The image and class at `index`, transformed with the draws of
+    /// `Generator(epochSeed:element:)`, so that an augmented epoch is the same with or without
+    /// prefetching.
+    public func element(at index: Int, epochSeed: UInt64) -> Example {
+        let generator = isRandomized ? Generator(epochSeed: epochSeed, element: index) : Generator.default
         let image: Image
         do {
             image = try self.image(at: index)
@@ -129,8 +141,8 @@ public struct ImageFolder: Dataset {
             fatalError("ImageFolder: cannot read image \(index) of \(root.path): \(error)")
         }
         let label = samples[index].classIndex
-        return Example(input: (transform ?? .toTensor)(image),
-                       target: targetTransform.map { $0(label) } ?? Tensor([Int64(label)], shape: []))
+        return Example(input: (transform ?? .toTensor)(image, generator: generator),
+                       target: targetTransform.map { $0(label, generator: generator) } ?? Tensor([Int64(label)], shape: []))
     }
 
     /// A file's path relative to ``root`` (`cat/001.ppm`), what errors name.

@@ -318,6 +318,26 @@ struct ExampleTests {
             atPath: directory.appendingPathComponent("cache/fashion-mnist/train-images-idx3-ubyte.gz").path))
     }
 
+    @Test("denoise: the autoencoder's output is closer to the clean images than the noisy input",
+          .enabled(if: fashionMNISTInstalled, "needs Debian's dataset-fashion-mnist"))
+    func denoise() throws {
+        let directory = try temporaryDirectory("denoise")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = DenoiseOptions(settings: ExampleSettings(seed: 1, epochs: 2, quiet: true, outputDirectory: directory))
+        options.limit = 3000
+        options.testImages = 300
+        options.dataDirectory = URL(fileURLWithPath: "/usr/share/datasets", isDirectory: true)
+        let result = try Denoise.run(options)
+        checkLine(result, example: "denoise",
+                  keys: ["test_mse", "test_psnr", "noisy_mse", "noisy_psnr", "noise", "train_images", "test_images", "epochs"])
+        #expect(result["train_images"] == "3000" && result["test_images"] == "300" && result["epochs"] == "2")
+        // σ = 0.3 noise leaves about 12.8 dB; two short epochs already gain 3 to 4 dB.
+        checkNumber(result, "noisy_psnr", in: 12...13.5)
+        let gain = (result.number("test_psnr") ?? 0) - (result.number("noisy_psnr") ?? 0)
+        #expect(gain >= 2.5, "denoising gained only \(gain) dB")
+        try checkFigures(result, in: directory, names: ["curves", "images"])
+    }
+
     @Test("kmnist-resnet: without the files, the error says how to use LUZ_DATASET_MIRROR")
     func missingData() throws {
         let directory = try temporaryDirectory("nodata")
