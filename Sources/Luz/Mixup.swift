@@ -132,6 +132,7 @@ public final class Mixup: Callback {
         draws = MixingDraws(own: generator)
     }
 
+    /// Mixes the batch at `trainBatchBegin`; ignores every other event.
     public func handle(_ event: Event, _ context: Context) throws {
         guard event == .trainBatchBegin, let batch = try draws.batch(context, name) else { return }
         let n = batch.input.shape[0]
@@ -150,7 +151,10 @@ public final class Mixup: Callback {
                                             weights: Tensor(weights, shape: [n]))
     }
 
+    /// The state of a generator of its own (nothing when it draws from the default one,
+    /// which checkpoints save anyway).
     public func checkpointState() -> [String: Tensor] { draws.checkpointState() }
+    /// Puts its own generator back where ``checkpointState()`` found it.
     public func restore(checkpointState state: [String: Tensor]) throws { try draws.restore(state) }
 }
 
@@ -195,6 +199,7 @@ public final class CutMix: Callback {
                 Swift.max(centerX - halfW, 0), Swift.min(centerX + halfW, width))
     }
 
+    /// Pastes the boxes at `trainBatchBegin`; ignores every other event.
     public func handle(_ event: Event, _ context: Context) throws {
         guard event == .trainBatchBegin, let batch = try draws.batch(context, name) else { return }
         let input = batch.input
@@ -241,6 +246,9 @@ public final class CutMix: Callback {
         return input.dtype == .float64 ? run(Double.self) : run(Float.self)
     }
 
+    /// The state of a generator of its own (nothing when it draws from the default one,
+    /// which checkpoints save anyway).
     public func checkpointState() -> [String: Tensor] { draws.checkpointState() }
+    /// Puts its own generator back where ``checkpointState()`` found it.
     public func restore(checkpointState state: [String: Tensor]) throws { try draws.restore(state) }
 }

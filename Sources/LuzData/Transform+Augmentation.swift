@@ -13,9 +13,13 @@ import LuzTensor
 /// Four padding sizes, in torchvision's order: one number for all sides, `[horizontal,
 /// vertical]`, or `[left, top, right, bottom]`.
 public struct ImagePadding: Equatable, Sendable, ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral {
+    /// Columns added before the first.
     public var left: Int
+    /// Rows added above the first.
     public var top: Int
+    /// Columns added after the last.
     public var right: Int
+    /// Rows added below the last.
     public var bottom: Int
 
     /// Pads each side by its own size.

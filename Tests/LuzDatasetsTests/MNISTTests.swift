@@ -64,6 +64,31 @@ struct MNISTTests {
         #expect(loader.map(\.input.shape) == [[5, 1, 28, 28], [5, 1, 28, 28], [2, 1, 28, 28]])
     }
 
+    @Test("a random transform augments each epoch anew, the same with and without prefetching")
+    func augmentingTransform() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        _ = try Self.makeCache(in: dir.url, folder: "mnist", count: 20)
+        let augmentation = Transform<Image, Tensor>.toTensor.then(.composed([
+            .randomCrop(size: 28, padding: 4), .randomHorizontalFlip(), .randomErasing(),
+        ]))
+        let dataset = try MNIST(root: dir.url, transform: augmentation, downloader: Self.ownFiles)
+        #expect(dataset.isRandomized)
+        #expect(try !MNIST(root: dir.url, downloader: Self.ownFiles).isRandomized)
+        // An element's draws are those of Generator(epochSeed:element:).
+        let image = dataset.data.image(at: 4)
+        #expect(dataset.element(at: 4, epochSeed: 31).input.scalars(as: Float.self)
+                == augmentation(image, generator: Generator(epochSeed: 31, element: 4)).scalars(as: Float.self))
+        #expect(dataset[4].input.scalars(as: Float.self) == dataset.element(at: 4, epochSeed: 0).input.scalars(as: Float.self))
+        func epochs(prefetch: Int) -> [[Float]] {
+            let loader = DataLoader(dataset, batchSize: 8, shuffle: true, generator: Generator(seed: 2), prefetch: prefetch)
+            return (0..<2).flatMap { _ in loader.map { $0.input.scalars(as: Float.self) } }
+        }
+        let plain = epochs(prefetch: 0)
+        #expect(plain == epochs(prefetch: 2))
+        #expect(plain[0] != plain[3], "two epochs began with the same batch")
+    }
+
     @Test("datasets use their own folders: MNIST files are never read as KMNIST")
     func separateFolders() throws {
         let dir = try TemporaryDirectory()

@@ -96,3 +96,19 @@ final class PrintValidationAccuracy: Callback {
         }
     }
 }
+
+/// README: "Data augmentation".
+func readmeAugmentation() throws {
+let cifarStyle = Transform<Tensor, Tensor>.composed([
+    .randomCrop(size: 28, padding: 4),
+    .randomHorizontalFlip(),
+    .normalize(mean: [0.2860], std: [0.3530]),
+])
+let images = TensorDataset(inputs: Tensor.rand([512, 1, 28, 28]), targets: Tensor.randint(0, 10, [512]))
+let augmented = images.transformed(cifarStyle)
+let augmentedLoader = DataLoader(augmented, batchSize: 128, shuffle: true, generator: Generator(seed: 1), prefetch: 2)
+let mixed = try Sequential { Flatten(); Linear(784, 128); ReLU(); Linear(128, 10) }
+    .setup(loss: MixupLoss(CrossEntropyLoss()), optimizer: Adam.self, metrics: [Accuracy()])
+    .fit(augmentedLoader, epochs: 5, callbacks: [Mixup(alpha: 0.4)])   // or CutMix()
+print(mixed.records.lastEpoch)
+}
