@@ -114,6 +114,8 @@ struct ConvGeometry {
                         let line = src + (ih * width + offset + lo * sw), run = dst + lo
                         if sw == 1 {
                             copyElements(run, line, inside)
+                        } else if sw == 2 {
+                            gatherEveryOther(run, line, inside)
                         } else {
                             var from = line
                             for x in 0..<inside { run[x] = from.pointee; from += sw }
@@ -149,6 +151,8 @@ struct ConvGeometry {
                             let line = dst + (ih * width + offset + lo * sw)
                             if sw == 1 {
                                 addElements(line, run, inside)
+                            } else if sw == 2 {
+                                addEveryOther(line, run, inside)
                             } else {
                                 var to = line
                                 for x in 0..<inside { to.pointee += run[x]; to += sw }
@@ -265,6 +269,7 @@ struct ConvGeometry {
         let scratchBase = scratch.pointer(T.self)
         let packed = scratchBase + workers * scratchLowered
         if lowering == .rows { packRows(weight, into: packed) }
+        let small = SmallPlaneLowering<T>(self, workers: workers)
         forEachTask(batch, workers: workers) { n, worker in
             for g in 0..<groups {
                 let lowered = saveLowered.map { $0 + (n * groups + g) * loweredCount } ?? scratchBase + worker * loweredCount
@@ -286,7 +291,7 @@ struct ConvGeometry {
                            alpha: 1, a: weight + g * og * k, lda: k, b: source, ldb: l,
                            beta: beta, c: c, ldc: l)
                 case .full:
-                    im2col(source, into: lowered)
+                    if let small { small.im2col(source, into: lowered, worker: worker) } else { im2col(source, into: lowered) }
                     T.gemm(transposeA: false, transposeB: false, m: og, n: l, k: k,
                            alpha: 1, a: weight + g * og * k, lda: k, b: lowered, ldb: l,
                            beta: beta, c: c, ldc: l)
@@ -337,6 +342,7 @@ struct ConvGeometry {
         let weightPartials = packed + (packedWeight ? wCount : 0)
         let biasPartials = weightPartials + weightPartialCount
         if packedWeight { packRows(weight, into: packed) }
+        let small = SmallPlaneLowering<T>(self, workers: workers)
         forEachChunk(chunks, workers: workers) { n, chunk, worker, first in
             let lowered = scratchBase + worker * loweredCount
             let gw = gradWeight.map { _ in weightPartials + chunk * wCount }
@@ -364,7 +370,7 @@ struct ConvGeometry {
                         if let savedLowered {
                             columns = savedLowered + (n * groups + g) * self.loweredCount
                         } else {
-                            im2col(source, into: lowered)
+                            if let small { small.im2col(source, into: lowered, worker: worker) } else { im2col(source, into: lowered) }
                             columns = UnsafePointer(lowered)
                         }
                         T.gemm(transposeA: false, transposeB: true, m: og, n: k, k: l,
@@ -377,7 +383,7 @@ struct ConvGeometry {
                                alpha: 1, a: weight + g * og * k, lda: k, b: gout, ldb: l,
                                beta: 0, c: lowered, ldc: l)
                         dst.update(repeating: 0, count: cg * inputPlane)
-                        col2im(lowered, into: dst)
+                        if let small { small.col2im(lowered, into: dst, worker: worker) } else { col2im(lowered, into: dst) }
                     }
                 case .rows:
                     if let gw {
@@ -428,6 +434,73 @@ struct ConvGeometry {
             gradBias.update(from: sumChunkPartials(biasPartials, chunks: chunks, count: outChannels), count: outChannels)
         }
         withExtendedLifetime(scratch) {}
+    }
+}
+
+/// `destination[x] = source[2x]` for `x < count` (im2col's gather for stride 2), eight at a
+/// time from sixteen-lane loads. A load never reaches past `source[2(count − 1)]`.
+@inline(__always)
+func gatherEveryOtherLanes<T: TensorFloat & SIMDScalar>(_ destination: UnsafeMutablePointer<T>, _ source: UnsafePointer<T>, _ count: Int) {
+    var x = 0
+    let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
+    let size = MemoryLayout<T>.stride
+    while x &+ 8 < count {
+        let lanes = from.loadUnaligned(fromByteOffset: 2 &* x &* size, as: SIMD16<T>.self)
+        to.storeBytes(of: lanes.evenHalf, toByteOffset: x &* size, as: SIMD8<T>.self)
+        x &+= 8
+    }
+    while x < count {
+        destination[x] = source[2 &* x]
+        x &+= 1
+    }
+}
+
+/// `destination[2x] += source[x]` for `x < count` (col2im's scatter for stride 2), eight at a
+/// time through sixteen-lane loads and stores whose odd lanes add zero. An access never
+/// reaches past `destination[2(count − 1)]`.
+@inline(__always)
+func addEveryOtherLanes<T: TensorFloat & SIMDScalar>(_ destination: UnsafeMutablePointer<T>, _ source: UnsafePointer<T>, _ count: Int) {
+    var x = 0
+    let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
+    let size = MemoryLayout<T>.stride
+    while x &+ 8 < count {
+        var spread = SIMD16<T>(repeating: 0)
+        spread.evenHalf = from.loadUnaligned(fromByteOffset: x &* size, as: SIMD8<T>.self)
+        let sums = to.loadUnaligned(fromByteOffset: 2 &* x &* size, as: SIMD16<T>.self) + spread
+        to.storeBytes(of: sums, toByteOffset: 2 &* x &* size, as: SIMD16<T>.self)
+        x &+= 8
+    }
+    while x < count {
+        destination[2 &* x] += source[x]
+        x &+= 1
+    }
+}
+
+/// `destination[x] = source[2x]` for `x < count`, in SIMD lanes for `Float` and `Double`.
+@inline(__always)
+func gatherEveryOther<T: TensorFloat>(_ destination: UnsafeMutablePointer<T>, _ source: UnsafePointer<T>, _ count: Int) {
+    if T.self == Float.self {
+        gatherEveryOtherLanes(UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Float.self),
+                              UnsafeRawPointer(source).assumingMemoryBound(to: Float.self), count)
+    } else if T.self == Double.self {
+        gatherEveryOtherLanes(UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Double.self),
+                              UnsafeRawPointer(source).assumingMemoryBound(to: Double.self), count)
+    } else {
+        for x in 0..<count { destination[x] = source[2 &* x] }
+    }
+}
+
+/// `destination[2x] += source[x]` for `x < count`, in SIMD lanes for `Float` and `Double`.
+@inline(__always)
+func addEveryOther<T: TensorFloat>(_ destination: UnsafeMutablePointer<T>, _ source: UnsafePointer<T>, _ count: Int) {
+    if T.self == Float.self {
+        addEveryOtherLanes(UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Float.self),
+                           UnsafeRawPointer(source).assumingMemoryBound(to: Float.self), count)
+    } else if T.self == Double.self {
+        addEveryOtherLanes(UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Double.self),
+                           UnsafeRawPointer(source).assumingMemoryBound(to: Double.self), count)
+    } else {
+        for x in 0..<count { destination[2 &* x] += source[x] }
     }
 }
 

@@ -51,3 +51,27 @@ func autoencoderWorkload() {
     let mse = withNoGrad { mseLoss(model(x), x).item }
     report("autoenc", steps: steps, seconds: seconds, quality: mse)
 }
+
+/// `luz-bench autoenc-layers`: the fastest of five runs of each layer of the autoencoder on a
+/// batch of 64, forward alone and forward with backward, in microseconds.
+func autoencoderLayers() {
+    let model = convolutionalAutoencoder()
+    let generator = Generator(seed: benchSeed)
+    var input = Tensor.rand([64, 1, 28, 28], generator: generator)
+    for (index, layer) in model.children().enumerated() {
+        let x = index == 0 ? input : input.detached().requiringGrad()
+        func fastest(_ body: () -> Void) -> Double {
+            body()
+            var best = Double.infinity
+            for _ in 0..<5 {
+                best = min(best, timed { for _ in 0..<20 { body() } } / 20)
+            }
+            return best * 1e6
+        }
+        let forward = fastest { _ = withNoGrad { layer(x) } }
+        let both = fastest { layer(x).sum().backward() }
+        print(String(format: "autoenc-layers %-52@ forward %7.0f us  forward+backward %7.0f us",
+                     String(describing: layer) as NSString, forward, both))
+        input = withNoGrad { layer(x) }
+    }
+}

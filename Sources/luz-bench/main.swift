@@ -65,6 +65,7 @@ let workloads: [(String, () -> Void)] = [
 let extraWorkloads: [(String, () -> Void)] = [
     ("ops", { ops() }),
     ("resnet-layers", { resnetLayers() }),
+    ("autoenc-layers", { autoencoderLayers() }),
     ("data", { dataLoading() }),
     ("augment", { augmentedEpoch() }),
     ("gemm", { gemmWorkload() }),

@@ -229,6 +229,16 @@ struct ConvolutionTests {
         let pointwise = ConvCase(batch: 2, channels: 6, height: 4, width: 3, outChannels: 4, groups: 2,
                                  kernelHeight: 1, kernelWidth: 1)
         compareWithReference(pointwise, dtype: dtype, seed: 25)
+        // Stride 2: a small output plane (lowered through a table of positions), and a large
+        // one whose rows are long enough for the eight-lane gather and scatter, with the
+        // padding clipping both ends and a tail of odd length.
+        for (height, width) in [(6, 37), (5, 4), (41, 40)] {
+            var wide = ConvCase(batch: 2, channels: 3, height: height, width: width, outChannels: 4,
+                                kernelHeight: 3, kernelWidth: 3)
+            wide.stride = (2, 2)
+            wide.padding = (1, 1)
+            compareWithReference(wide, dtype: dtype, seed: 26)
+        }
     }
 
     @Test(arguments: [DType.float32, .float64])
