@@ -187,10 +187,14 @@ func vectorNormalCDF(_ x: SIMD8<Float>) -> SIMD8<Float> {
     return 0.5 * tail.replacing(with: 2 - tail, where: u .< 0)
 }
 
-/// The logistic function 1 / (1 + e^−x) lane by lane, through ``vectorExp(_:)``.
+/// The logistic function 1 / (1 + e^−x) lane by lane, through ``vectorExp(_:)`` of −|x| so
+/// that nothing overflows: e^x / (1 + e^x) for negative x, which is exactly 0 below −80 (and
+/// at −∞) and 1 at +∞; NaN stays NaN.
 @inline(__always)
 func vectorSigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    1 / (1 + vectorExp(-x))
+    let e = vectorExp(x.replacing(with: -x, where: x .> 0))
+    let positive = 1 / (1 + e)
+    return positive.replacing(with: e * positive, where: .!(x .>= 0))
 }
 
 /// tanh lane by lane: (1 − e^−2|x|)/(1 + e^−2|x|) with the sign of x, and its Taylor series

@@ -98,13 +98,13 @@ extension Tensor {
 
     /// Elementwise hyperbolic tangent.
     public func tanh() -> Tensor {
-        let y = floatUnary(TanhOp.self, op: "tanh")
+        let y = dtype == .float32 ? float32Lanes(vectorTanh, TanhOp.self) : floatUnary(TanhOp.self, op: "tanh")
         return y.recording("tanh", [self]) { [unowned y] g, _ in [Tensor.floatBinary(g, y, TanhBackwardOp.self, op: "tanh")] }
     }
 
     /// Elementwise logistic function 1 / (1 + e^-x), computed without overflow.
     public func sigmoid() -> Tensor {
-        let y = floatUnary(SigmoidOp.self, op: "sigmoid")
+        let y = dtype == .float32 ? float32Lanes(vectorSigmoid, SigmoidOp.self) : floatUnary(SigmoidOp.self, op: "sigmoid")
         return y.recording("sigmoid", [self]) { [unowned y] g, _ in [Tensor.floatBinary(g, y, SigmoidBackwardOp.self, op: "sigmoid")] }
     }
 
@@ -132,6 +132,22 @@ extension Tensor {
     }
 
     /// The exact GELU of a float32 tensor, x·Φ(x) with Φ(x) = erfc(−x/√2)/2 lane by lane.
+    /// `lanes` applied eight float32 elements at a time (the shared polynomial kernels of
+    /// KernelSupport, within a few units in the last place of `Op`), `Op` on the tail.
+    private func float32Lanes<Op: UnaryFloatOp>(_ lanes: (SIMD8<Float>) -> SIMD8<Float>, _: Op.Type) -> Tensor {
+        let out = Tensor.empty(shape, dtype: .float32)
+        let src = pointer(Float.self), dst = out.pointer(Float.self)
+        parallelChunks(count, cost: 8) { range in
+            var i = range.lowerBound
+            while i + 8 <= range.upperBound {
+                storeLanes(lanes(loadLanes(src + i)), dst + i)
+                i += 8
+            }
+            while i < range.upperBound { dst[i] = Op.apply(src[i]); i += 1 }
+        }
+        return out
+    }
+
     private func float32Gelu() -> Tensor {
         let out = Tensor.empty(shape, dtype: .float32)
         let src = pointer(Float.self), dst = out.pointer(Float.self)
