@@ -149,15 +149,23 @@ extension Tensor {
             let gradBias = hasBias && need[2] ? Tensor.empty([g.channels], dtype: self.dtype) : nil
             func backward<T: GemmScalar>(_: T.Type) {
                 let gy = gradOutput.pointer(T.self)
+                // Both gradients lower the output gradient the same way: lower it once, when
+                // that fits in the limit the convolutions keep for their saved lowering.
+                let loweredCount = g.batch * g.groups * g.loweredCount
+                let lowered: Tensor? = (gradInput?.count ?? 0) > 0 && gradWeight != nil && loweredCount > 0
+                    && loweredCount * self.dtype.byteCount <= ConvolutionTuning.maximumSavedLoweredBytes
+                    ? Tensor.empty([loweredCount], dtype: self.dtype) : nil
                 if let gradInput, gradInput.count > 0 {
-                    g.forward(input: gy, weight: weight.pointer(T.self), bias: nil, output: gradInput.pointer(T.self))
+                    g.forward(input: gy, weight: weight.pointer(T.self), bias: nil, output: gradInput.pointer(T.self),
+                              saveLowered: lowered?.pointer(T.self))
                 }
                 if let gradWeight {
                     if g.batch == 0 || self.count == 0 {
                         gradWeight.fill(0)
                     } else {
                         g.backward(input: gy, weight: weight.pointer(T.self), gradOutput: self.pointer(T.self),
-                                   gradInput: nil, gradWeight: gradWeight.pointer(T.self), gradBias: nil)
+                                   gradInput: nil, gradWeight: gradWeight.pointer(T.self), gradBias: nil,
+                                   savedLowered: lowered.map { UnsafePointer($0.pointer(T.self)) })
                     }
                 }
                 if let gradBias {
