@@ -332,6 +332,11 @@ struct ConvGeometry {
         // every run, while workers still take chunks as they become free.
         let chunks = Swift.min(batch, ConvolutionTuning.gradientChunks)
         let packedWeight = lowering == .rows
+        // With full im2col, the weight gradient's GEMM packs its transposed right-hand side:
+        // the lowered input (`C/g·kH·kW × L`) as `gout · loweredᵀ`, or the output gradient
+        // (`O/g × L`) as `lowered · goutᵀ`, which gives the gradient transposed. The smaller
+        // one is packed.
+        let transposedWeightGradient = lowering == .full && og < k
         let weightPartialCount = gradWeight == nil ? 0 : chunks * wCount
         let biasPartialCount = gradBias == nil ? 0 : chunks * outChannels
         let scratch = Tensor.empty(
@@ -373,9 +378,15 @@ struct ConvGeometry {
                             if let small { small.im2col(source, into: lowered, worker: worker) } else { im2col(source, into: lowered) }
                             columns = UnsafePointer(lowered)
                         }
-                        T.gemm(transposeA: false, transposeB: true, m: og, n: k, k: l,
-                               alpha: 1, a: gout, lda: l, b: columns, ldb: l,
-                               beta: beta, c: gw + g * og * k, ldc: k)
+                        if transposedWeightGradient {
+                            T.gemm(transposeA: false, transposeB: true, m: k, n: og, k: l,
+                                   alpha: 1, a: columns, lda: l, b: gout, ldb: l,
+                                   beta: beta, c: gw + g * og * k, ldc: og)
+                        } else {
+                            T.gemm(transposeA: false, transposeB: true, m: og, n: k, k: l,
+                                   alpha: 1, a: gout, lda: l, b: columns, ldb: l,
+                                   beta: beta, c: gw + g * og * k, ldc: k)
+                        }
                     }
                     if let dst {
                         // The buffer is free again once the weight gradient has read it.
@@ -426,6 +437,14 @@ struct ConvGeometry {
             let total = sumChunkPartials(weightPartials, chunks: chunks, count: wCount)
             if packedWeight {
                 unpackRows(total, into: gradWeight)
+            } else if transposedWeightGradient {
+                // Each group's sums are `[C/g·kH·kW, O/g]`.
+                for g in 0..<groups {
+                    let from = total + g * og * k, to = gradWeight + g * og * k
+                    for r in 0..<k {
+                        for o in 0..<og { to[o * k + r] = from[r * og + o] }
+                    }
+                }
             } else {
                 gradWeight.update(from: total, count: wCount)
             }
