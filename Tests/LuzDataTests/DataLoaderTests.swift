@@ -87,10 +87,10 @@ struct DataLoaderTests {
         let loader = DataLoader(RecordingDataset(count: 12, recorder: reads), batchSize: 4, prefetch: 2)
         #expect(loader.map { $0.target.scalars(as: Int64.self) } == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]])
         #expect(reads.count == 12)
-        #expect(!reads.sawCallingThread(Thread.current))
+        #expect(!reads.sawCallingThread())
         let direct = ThreadRecorder()
         _ = Array(DataLoader(RecordingDataset(count: 4, recorder: direct), batchSize: 4))
-        #expect(direct.sawCallingThread(Thread.current))
+        #expect(direct.sawCallingThread())
     }
 
     @Test("leaving a prefetching loop early stops the producer; the next epoch still works")
@@ -119,13 +119,30 @@ struct DataLoaderTests {
 /// Remembers which threads read elements.
 final class ThreadRecorder: @unchecked Sendable {
     private let lock = NSLock()
-    // The threads themselves, not their identifiers: a finished worker's object freed and
-    // the caller's allocated at the same address would otherwise look like the same thread.
-    private var threads: [Thread] = []
+    // A token of each thread's own, not the Thread object's address (a finished worker's
+    // object freed and the caller's allocated at the same address would look like the same
+    // thread) nor the object (the worker holds its closure, the closure the loader, the loader
+    // this recorder: a cycle).
+    private var tokens: [String] = []
 
-    func record() { lock.withLock { threads.append(Thread.current) } }
-    var count: Int { lock.withLock { threads.count } }
-    func sawCallingThread(_ thread: Thread) -> Bool { lock.withLock { threads.contains { $0 === thread } } }
+    /// The calling thread's token, made on its first use.
+    static func token() -> String {
+        let dictionary = Thread.current.threadDictionary
+        if let token = dictionary["luz.tests.thread"] as? String { return token }
+        let token = UUID().uuidString
+        dictionary["luz.tests.thread"] = token
+        return token
+    }
+
+    func record() {
+        let token = Self.token()
+        lock.withLock { tokens.append(token) }
+    }
+    var count: Int { lock.withLock { tokens.count } }
+    func sawCallingThread() -> Bool {
+        let token = Self.token()
+        return lock.withLock { tokens.contains(token) }
+    }
 }
 
 /// A dataset that records the thread of every read.

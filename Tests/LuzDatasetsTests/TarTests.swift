@@ -342,7 +342,15 @@ struct TarTests {
             let target = dir.url.appendingPathComponent("extracted-\(format)")
             try TarArchive.extract(contentsOf: archive, to: target)
             for (path, contents) in expected {
-                #expect(try Data(contentsOf: target.appendingPathComponent(path)) == Data(contents), "\(format): \(path)")
+                let url = target.appendingPathComponent(path)
+                if contents.isEmpty {
+                    // Foundation's Data(contentsOf:) leaks its read buffer for an empty file
+                    // (swift-corelibs-foundation), which the sanitizer pass reports: check the size.
+                    let size = try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber
+                    #expect(size?.intValue == 0, "\(format): \(path)")
+                } else {
+                    #expect(try Data(contentsOf: url) == Data(contents), "\(format): \(path)")
+                }
             }
         }
         // And the other way round: the system tar lists what the tests' builder writes, so the
