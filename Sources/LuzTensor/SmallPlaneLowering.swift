@@ -8,9 +8,6 @@
 /// image, with no bounds to check. col2im runs the same table backwards, adding into the padded
 /// buffer, whose interior is then added to the destination.
 struct SmallPlaneLowering<T: TensorFloat> {
-    /// Convolutions whose output plane has at most this many positions use the table.
-    static var maximumOutputPlane: Int { 256 }
-
     let geometry: ConvGeometry
     /// The padded plane's width (`W + 2pW`) and size (`(H + 2pH) · (W + 2pW)`).
     let paddedWidth: Int
@@ -29,7 +26,7 @@ struct SmallPlaneLowering<T: TensorFloat> {
         let l = g.outputPlane
         paddedWidth = g.width + 2 * g.paddingWidth
         paddedPlane = (g.height + 2 * g.paddingHeight) * paddedWidth
-        guard g.lowering == .full, l > 0, l <= Self.maximumOutputPlane,
+        guard g.lowering == .full, l > 0, l <= ConvolutionTuning.maximumTableLoweredPlane,
               g.groupChannels * paddedPlane < Int(Int32.max) else { return nil }
         self.geometry = g
         var table = [Int32](repeating: 0, count: g.kernelHeight * g.kernelWidth * l)
