@@ -9,11 +9,40 @@ final class GradNode {
     /// Rules return gradients of the *output's* broadcast shape or the input's shape; the engine
     /// reduces and converts them to each input's shape and type in one place.
     var rule: ((Tensor, InputMask) -> [Tensor?])?
+    /// The tensors whose values the rule reads, with their storage's version when they were
+    /// saved: an in-place write to one of them before the backward pass would make the
+    /// gradient wrong, so the pass stops with torch's message instead.
+    var saved: [SavedTensor] = []
 
     init(op: String, inputs: [Tensor], rule: @escaping (Tensor, InputMask) -> [Tensor?]) {
         self.op = op
         self.inputs = inputs
         self.rule = rule
+    }
+
+    /// Stops the program when a saved tensor was written in place after it was saved.
+    func checkSavedVersions() {
+        for entry in saved where entry.storage.version != entry.version {
+            requirementFailed({
+                "backward: one of the variables needed for gradient computation has been modified by an inplace operation: the \(entry.dtype) tensor of shape \(describe(entry.shape)) saved by '\(op)' is at version \(entry.storage.version); expected version \(entry.version) instead. Write to a clone() of it, or do the in-place update after backward"
+            }, file: #fileID, line: #line)
+        }
+    }
+}
+
+/// A tensor an operation saved for its backward rule: its storage and the storage's version
+/// at the time (torch's `SavedVariable`).
+struct SavedTensor {
+    let storage: TensorStorage
+    let version: Int
+    let shape: [Int]
+    let dtype: DType
+
+    init(_ tensor: Tensor) {
+        storage = tensor.storage
+        version = tensor.storage.version
+        shape = tensor.shape
+        dtype = tensor.dtype
     }
 }
 
@@ -35,17 +64,30 @@ private final class VisitCounter: @unchecked Sendable {
 extension Tensor {
     /// Records `rule` as the backward of an operation that produced `self` from `inputs`, when
     /// gradient recording is on and some input requires a gradient. Returns `self`.
+    ///
+    /// `saving` lists the tensors whose values `rule` reads (inputs, or `self` for rules written
+    /// in terms of the output); it is evaluated only when a node is recorded. The backward pass
+    /// refuses to run the rule if one of them was written in place in between.
     @inline(__always)
     @discardableResult
-    func recording(_ op: String, _ inputs: [Tensor],
+    func recording(_ op: String, _ inputs: [Tensor], saving: @autoclosure () -> [Tensor] = [],
                    _ rule: @escaping (Tensor, InputMask) -> [Tensor?]) -> Tensor {
         guard GradMode.isEnabled else { return self }
         var any = false
         for input in inputs where input.requiresGrad { any = true; break }
         guard any else { return self }
-        node = GradNode(op: op, inputs: inputs, rule: rule)
+        let node = GradNode(op: op, inputs: inputs, rule: rule)
+        let saved = saving()
+        if !saved.isEmpty { node.saved = saved.map(SavedTensor.init) }
+        self.node = node
         requiresGradStorage = true
         return self
+    }
+
+    /// The tensors of `candidates` whose partner needs a gradient: a product's rule reads `b`
+    /// only for the gradient of `a`, so `b` is saved only when `a` requires one (as torch does).
+    static func saved(_ pairs: (saved: Tensor, neededBy: Tensor)...) -> [Tensor] {
+        pairs.compactMap { $0.neededBy.requiresGrad ? $0.saved : nil }
     }
 
     /// Computes the gradient of this tensor with respect to every leaf that requires one, and
@@ -82,6 +124,7 @@ extension Tensor {
             guard let rule = node.rule else {
                 fatalError("backward: the graph through '\(node.op)' was already freed; pass retainGraph: true to the first backward")
             }
+            node.checkSavedVersions()
             var bits: UInt64 = 0
             for (i, input) in node.inputs.enumerated() where input.requiresGrad { bits |= 1 << UInt64(i) }
             let grads = withNoGrad { rule(grad, InputMask(bits: bits)) }
@@ -97,6 +140,7 @@ extension Tensor {
             if !retainGraph {
                 node.rule = nil
                 node.inputs = []
+                node.saved = []
             }
         }
     }
@@ -168,7 +212,7 @@ extension Tensor {
 
     /// A tensor with the same values and no graph (torch's `detach`); shares memory.
     public func detached() -> Tensor {
-        Tensor(storage: storage, shape: shape, dtype: dtype, offset: offset)
+        Tensor(storage: storage, shape: shape, dtype: dtype, offset: offset, strides: strides)
     }
 
     /// Clears ``grad`` by zeroing it in place (the buffer is kept and reused by the next backward).
@@ -204,11 +248,15 @@ extension Tensor {
     /// The rule runs without gradient recording. It must not capture `output` strongly (capture
     /// it `unowned`), or the output and its graph node keep each other alive.
     ///
+    /// - Parameter saving: the tensors whose values `backward` reads (the output too, if it
+    ///   does): the backward pass stops with a message naming `name` if one of them was written
+    ///   in place after this call, instead of computing a wrong gradient.
     /// - Returns: `output`, now part of the graph when recording is on and an input requires grad.
     @discardableResult
     public static func recordOperation(_ name: String, inputs: [Tensor], output: Tensor,
+                                       saving: [Tensor] = [],
                                        backward: @escaping (_ gradient: Tensor) -> [Tensor?]) -> Tensor {
         require(output.node == nil, "recordOperation(\(name)): the output already belongs to a recorded operation")
-        return output.recording(name, inputs) { g, _ in backward(g) }
+        return output.recording(name, inputs, saving: saving) { g, _ in backward(g) }
     }
 }

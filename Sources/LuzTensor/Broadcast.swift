@@ -221,28 +221,20 @@ enum RightOperandKernel<T>: BinaryKernel {
 }
 
 extension Tensor {
-    /// This tensor broadcast to `shape` and materialized (torch's `expand(...).contiguous()`).
-    /// The gradient sums back over the broadcast dimensions.
+    /// This tensor broadcast to `shape`: a view in which the broadcast dimensions have stride 0
+    /// (torch's `expand`). The gradient sums back over the broadcast dimensions. Writing to the
+    /// view in place is refused, since its elements share memory.
     public func expanded(to target: [Int]) -> Tensor {
         if target == shape { return self }
         let resultShape = BroadcastPlan.resultShape(shape, target, op: "expand")
         require(resultShape == target,
                 "expand: shape \(describe(shape)) cannot expand to \(describe(target))")
-        // The plan walks the target shape on the left (the output itself, read but ignored) and
-        // this tensor on the right, so that every read stays inside its own buffer.
-        let plan = BroadcastPlan(target, shape, op: "expand")
-        let result = Tensor.empty(target, dtype: dtype)
-        func copy<T>(_: T.Type) {
-            let out = result.pointer(T.self)
-            plan.apply(UnsafePointer(out), pointer(T.self), out, RightOperandKernel<T>.self)
-        }
-        switch dtype {
-        case .float32: copy(Float.self)
-        case .float64: copy(Double.self)
-        case .int64: copy(Int64.self)
-        case .bool: copy(Bool.self)
-        }
-        return result.recording("expand", [self]) { g, _ in [g] }
+        let lead = target.count - rank
+        let current = strides
+        var viewStrides = [Int](repeating: 0, count: target.count)
+        for d in 0..<rank where shape[d] == target[lead + d] { viewStrides[lead + d] = current[d] }
+        let view = Tensor(storage: storage, shape: target, dtype: dtype, offset: offset, strides: viewStrides)
+        return view.recording("expand", [self]) { g, _ in [g] }
     }
 
     /// This tensor broadcast to the shape of `other`.

@@ -6,6 +6,8 @@ final class TensorStorage {
     let raw: UnsafeMutableRawPointer
     let byteCount: Int
     private let sizeClass: Int
+    /// The number of in-place writes so far (torch's version counter, shared by every view).
+    var version = 0
 
     /// Allocates uninitialized memory for `count` elements of `dtype`, bound to the element type.
     init(count: Int, dtype: DType) {

@@ -414,7 +414,7 @@ extension Tensor {
         withFloatType(dtype, "attention", float: { forward(Float.self) }, double: { forward(Double.self) })
 
         let (inputs, index) = distinctInputs([query, key, value])
-        return out.recording("attention", inputs) { g, need in
+        return out.recording("attention", inputs, saving: inputs) { g, need in
             let g = g.dtype == dtype ? g : g.to(dtype)
             let grads: [Tensor?] = inputs.indices.map { need[$0] ? Tensor.zeros(inputs[$0].shape, dtype: dtype) : nil }
             func backward<T: GemmScalar>(_: T.Type) {
@@ -490,7 +490,7 @@ extension Tensor {
         withFloatType(dtype, "attention", float: { run(Float.self) }, double: { run(Double.self) })
 
         let (inputs, index) = distinctInputs([query, key])
-        return out.recording("attentionProbabilities", inputs) { [unowned out] g, need in
+        return out.recording("attentionProbabilities", inputs, saving: inputs + [out]) { [unowned out] g, need in
             let g = g.dtype == dtype ? g : g.to(dtype)
             let grads: [Tensor?] = inputs.indices.map { need[$0] ? Tensor.zeros(inputs[$0].shape, dtype: dtype) : nil }
             func backward<T: GemmScalar>(_: T.Type) {
@@ -557,7 +557,7 @@ extension Tensor {
         }
         withFloatType(dtype, "attention", float: { run(Float.self) }, double: { run(Double.self) })
 
-        return out.recording("attentionValues", [p, value.tensor]) { g, need in
+        return out.recording("attentionValues", [p, value.tensor], saving: [p, value.tensor]) { g, need in
             let g = g.dtype == dtype ? g : g.to(dtype)
             let gradP = need[0] ? Tensor.empty(p.shape, dtype: dtype) : nil
             let gradV = need[1] ? Tensor.zeros(value.tensor.shape, dtype: dtype) : nil

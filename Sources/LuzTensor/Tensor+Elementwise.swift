@@ -161,7 +161,7 @@ extension Tensor {
 
     /// Elementwise product with broadcasting.
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        arithmetic(a, b, MulOp.self, op: "mul").recording("mul", [a, b]) { g, need in
+        arithmetic(a, b, MulOp.self, op: "mul").recording("mul", [a, b], saving: saved((b, a), (a, b))) { g, need in
             [need[0] ? g * b : nil, need[1] ? g * a : nil]
         }
     }
@@ -174,7 +174,7 @@ extension Tensor {
         } else {
             result = arithmetic(a, b, DivOp.self, op: "div", resultType: .float32)
         }
-        return result.recording("div", [a, b]) { g, need in
+        return result.recording("div", [a, b], saving: saved((b, a), (b, b), (a, b))) { g, need in
             [need[0] ? g / b : nil, need[1] ? -g * a / (b * b) : nil]
         }
     }
@@ -229,7 +229,7 @@ extension Tensor {
     }
     public static func / (a: Double, b: Tensor) -> Tensor {
         scalarArithmetic(b, a, DivOp.self, scalarOnLeft: true, op: "div", forceFloat: true)
-            .recording("div", [b]) { g, _ in [(g * -a) / (b * b)] }
+            .recording("div", [b], saving: [b]) { g, _ in [(g * -a) / (b * b)] }
     }
 
     /// Elementwise power with a tensor exponent (broadcast), torch's `pow`.
@@ -240,7 +240,7 @@ extension Tensor {
     /// (xᵉ · log x → 0). Negative exponents of 0 keep their infinities.
     public func pow(_ exponent: Tensor) -> Tensor {
         let result = Tensor.floatBinary(self, exponent, PowOp.self, op: "pow")
-        return result.recording("pow", [self, exponent]) { [self, unowned result] g, need in
+        return result.recording("pow", [self, exponent], saving: [self, exponent, result]) { [self, unowned result] g, need in
             let zero = g.scalarLike(0)
             let baseGradient = need[0]
                 ? Tensor.where(exponent .== 0, zero, g * exponent * self.pow(exponent - 1)) : nil
@@ -263,7 +263,7 @@ extension Tensor {
             let x = dtype.isFloatingPoint ? self : to(.float32)
             result = Tensor.floatBinary(x, x.scalarLike(exponent), PowOp.self, op: "pow")
         }
-        return result.recording("pow", [self]) { [self] g, _ in
+        return result.recording("pow", [self], saving: [self]) { [self] g, _ in
             if exponent == 2 { return [Tensor.arithmetic(g, self, MulOp.self, op: "pow") * 2] }
             if exponent == 0 { return [Tensor.zeros(g.shape, dtype: g.dtype)] }
             return [g * exponent * self.pow(exponent - 1)]
@@ -277,7 +277,7 @@ extension Tensor {
     /// an input is NaN both inputs receive the full gradient, as in torch: neither is smaller.
     public func maximum(_ other: Tensor) -> Tensor {
         let result = Tensor.arithmetic(self, other, MaxOp.self, op: "maximum")
-        return result.recording("maximum", [self, other]) { [self] g, need in
+        return result.recording("maximum", [self, other], saving: [self, other]) { [self] g, need in
             [need[0] ? g * Tensor.gradientShare(self, losesTo: other, smaller: true) : nil,
              need[1] ? g * Tensor.gradientShare(other, losesTo: self, smaller: true) : nil]
         }
@@ -290,7 +290,7 @@ extension Tensor {
     /// NaN both receive the full gradient, as in torch.
     public func minimum(_ other: Tensor) -> Tensor {
         let result = Tensor.arithmetic(self, other, MinOp.self, op: "minimum")
-        return result.recording("minimum", [self, other]) { [self] g, need in
+        return result.recording("minimum", [self, other], saving: [self, other]) { [self] g, need in
             [need[0] ? g * Tensor.gradientShare(self, losesTo: other, smaller: false) : nil,
              need[1] ? g * Tensor.gradientShare(other, losesTo: self, smaller: false) : nil]
         }

@@ -36,12 +36,16 @@ extension Tensor {
         return out
     }
 
-    /// A copy in fresh storage (the graph sees it as an identity).
+    /// A copy in fresh, contiguous storage (the graph sees it as an identity).
     public func contiguousCopy() -> Tensor {
         let out = Tensor.empty(shape, dtype: dtype)
-        if count > 0 {
-            memcpy(out.storage.raw, UnsafeRawPointer(storage.raw) + offset * dtype.byteCount,
-                   count * dtype.byteCount)
+        if isContiguous {
+            if count > 0 {
+                memcpy(out.storage.raw, UnsafeRawPointer(storage.raw) + offset * dtype.byteCount,
+                       count * dtype.byteCount)
+            }
+        } else {
+            copyElements(into: out.storage.raw)
         }
         return out.recording("clone", [self]) { g, _ in [g] }
     }
@@ -61,22 +65,49 @@ extension Tensor {
                 "\(op): in-place update of a tensor that is part of a recorded graph")
     }
 
+    /// Refuses a write to a view in which several elements share one memory location (an
+    /// expanded dimension), as torch does: the result would depend on the order of the writes.
+    func checkWritable(_ op: String) {
+        guard let strides = viewStrides else { return }
+        for d in shape.indices where shape[d] > 1 {
+            require(strides[d] != 0,
+                    "\(op): unsupported operation: more than one element of the written-to tensor (shape \(describe(shape)), strides \(strides)) refers to a single memory location; clone() the tensor before writing to it")
+        }
+    }
+
+    /// Runs `write` on a contiguous tensor holding this tensor's elements and makes the result
+    /// this tensor's values: on this tensor itself when it is contiguous, on a scratch copy
+    /// scattered back into the storage for a strided view (the write goes through to every view
+    /// of the storage). Counts one in-place change of the storage (``version``).
+    func writingInPlace(_ op: String, _ write: (Tensor) -> Void) {
+        defer { storage.version += 1 }
+        if isContiguous { write(self); return }
+        checkWritable(op)
+        let scratch = Tensor.empty(shape, dtype: dtype)
+        copyElements(into: scratch.storage.raw)
+        write(scratch)
+        scatterElements(from: scratch.storage.raw)
+    }
+
     /// Sets every element to `value`.
     public func fill(_ value: Double) {
         checkInPlace("fill")
-        switch dtype {
-        case .float32:
-            let p = pointer(Float.self), v = Float(value)
-            parallelChunks(count) { range in for i in range { p[i] = v } }
-        case .float64:
-            let p = pointer(Double.self)
-            parallelChunks(count) { range in for i in range { p[i] = value } }
-        case .int64:
-            let p = pointer(Int64.self), v = Int64(value)
-            for i in 0..<count { p[i] = v }
-        case .bool:
-            let p = pointer(Bool.self)
-            for i in 0..<count { p[i] = value != 0 }
+        writingInPlace("fill") { target in
+            let count = target.count
+            switch dtype {
+            case .float32:
+                let p = target.pointer(Float.self), v = Float(value)
+                parallelChunks(count) { range in for i in range { p[i] = v } }
+            case .float64:
+                let p = target.pointer(Double.self)
+                parallelChunks(count) { range in for i in range { p[i] = value } }
+            case .int64:
+                let p = target.pointer(Int64.self), v = Int64(value)
+                for i in 0..<count { p[i] = v }
+            case .bool:
+                let p = target.pointer(Bool.self)
+                for i in 0..<count { p[i] = value != 0 }
+            }
         }
     }
 
@@ -84,15 +115,22 @@ extension Tensor {
     public func zero() { fill(0) }
 
     /// Copies the values of `source` (broadcast to this shape, converted to this type) into
-    /// this tensor's memory.
+    /// this tensor's memory (through to the storage when this tensor is a view).
     public func copy(from source: Tensor) {
         checkInPlace("copy")
-        let values = withNoGrad { source.to(dtype).expanded(to: shape) }
-        if count > 0 {
-            memcpy(UnsafeMutableRawPointer(storage.raw) + offset * dtype.byteCount,
-                   UnsafeRawPointer(values.storage.raw) + values.offset * dtype.byteCount,
-                   count * dtype.byteCount)
+        let values = withNoGrad { source.to(dtype).expanded(to: shape).contiguous() }
+        if !isContiguous {
+            checkWritable("copy")
+            scatterElements(from: values.storage.raw + values.offset * dtype.byteCount)
+            storage.version += 1
+            return
         }
+        if count > 0 {
+            memmove(UnsafeMutableRawPointer(storage.raw) + offset * dtype.byteCount,
+                    UnsafeRawPointer(values.storage.raw) + values.offset * dtype.byteCount,
+                    count * dtype.byteCount)
+        }
+        storage.version += 1
     }
 
     /// Applies `Op(self, other)` into this tensor's memory; `other` broadcasts to this shape.
@@ -103,14 +141,16 @@ extension Tensor {
         let plan = BroadcastPlan(shape, rhs.shape, op: op)
         require(plan.shape == shape,
                 "\(op): \(describe(rhs.shape)) does not broadcast to the updated tensor's \(describe(shape))")
-        func run<T: ArithmeticScalar>(_: T.Type) {
-            let p = pointer(T.self)
-            plan.apply(UnsafePointer(p), rhs.pointer(T.self), p, ArithmeticKernel<Op, T>.self)
-        }
-        switch dtype {
-        case .float32: run(Float.self)
-        case .float64: run(Double.self)
-        default: run(Int64.self)
+        writingInPlace(op) { target in
+            func run<T: ArithmeticScalar>(_: T.Type) {
+                let p = target.pointer(T.self)
+                plan.apply(UnsafePointer(p), rhs.pointer(T.self), p, ArithmeticKernel<Op, T>.self)
+            }
+            switch dtype {
+            case .float32: run(Float.self)
+            case .float64: run(Double.self)
+            default: run(Int64.self)
+            }
         }
     }
 
@@ -118,14 +158,16 @@ extension Tensor {
     func addInPlaceUnchecked(_ other: Tensor) {
         let rhs = other.dtype == dtype ? other : other.to(dtype)
         let plan = BroadcastPlan(shape, rhs.shape, op: "accumulate grad")
-        func run<T: ArithmeticScalar>(_: T.Type) {
-            let p = pointer(T.self)
-            plan.apply(UnsafePointer(p), rhs.pointer(T.self), p, ArithmeticKernel<AddOp, T>.self)
-        }
-        switch dtype {
-        case .float32: run(Float.self)
-        case .float64: run(Double.self)
-        default: run(Int64.self)
+        writingInPlace("accumulate grad") { target in
+            func run<T: ArithmeticScalar>(_: T.Type) {
+                let p = target.pointer(T.self)
+                plan.apply(UnsafePointer(p), rhs.pointer(T.self), p, ArithmeticKernel<AddOp, T>.self)
+            }
+            switch dtype {
+            case .float32: run(Float.self)
+            case .float64: run(Double.self)
+            default: run(Int64.self)
+            }
         }
     }
 
@@ -153,10 +195,12 @@ extension Tensor {
         require(other.shape == shape,
                 "add_: shapes \(describe(shape)) and \(describe(other.shape)) differ")
         let rhs = other.dtype == dtype ? other : other.to(dtype)
-        func run<T: TensorFloat>(_: T.Type) {
-            let p = pointer(T.self), q = rhs.pointer(T.self), a = T(alpha)
-            parallelChunks(count) { range in for i in range { p[i] += a * q[i] } }
+        writingInPlace("add_") { target in
+            func run<T: TensorFloat>(_: T.Type) {
+                let p = target.pointer(T.self), q = rhs.pointer(T.self), a = T(alpha)
+                parallelChunks(count) { range in for i in range { p[i] += a * q[i] } }
+            }
+            withFloatType(dtype, "add_", float: { run(Float.self) }, double: { run(Double.self) })
         }
-        withFloatType(dtype, "add_", float: { run(Float.self) }, double: { run(Double.self) })
     }
 }

@@ -121,7 +121,7 @@ extension Tensor {
         let out = Tensor.empty(outShape, dtype: dtype)
         let idx = index.pointer(Int64.self)
         let size = inner * dtype.byteCount
-        let src = UnsafeRawPointer(storage.raw) + offset * dtype.byteCount
+        let src = UnsafeRawPointer(elementBytes)
         let dst = out.storage.raw
         parallelChunks(outer * k, cost: inner) { range in
             for r in range {

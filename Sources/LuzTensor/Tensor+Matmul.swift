@@ -28,7 +28,7 @@ extension Tensor {
         let result = product.view(resultShape)
         let selfRank = rank, otherRank = other.rank, selfShape = shape
         let productShape = product.shape
-        return result.recording("matmul", [self, other]) { g, need in
+        return result.recording("matmul", [self, other], saving: Tensor.saved((other, self), (self, other))) { g, need in
             let (ga, gb) = Tensor.matmulGradients(g.view(productShape), left, right,
                                                   transposeA: transposeA, transposeB: transposeB,
                                                   needA: need[0], needB: need[1])
@@ -43,9 +43,11 @@ extension Tensor {
     }
 
     /// The same memory under another shape with the same element count, outside the graph.
-    @inline(__always)
     func view(_ newShape: [Int]) -> Tensor {
-        Tensor(storage: storage, shape: newShape, dtype: dtype, offset: offset)
+        if let viewStrides = stridesOfView(shaped: newShape) {
+            return Tensor(storage: storage, shape: newShape, dtype: dtype, offset: offset, strides: viewStrides)
+        }
+        return withNoGrad { contiguous() }.view(newShape)
     }
 
     /// The gradients of `op(A)·op(B)` with respect to A and B, as products with transposes
@@ -84,19 +86,21 @@ extension Tensor {
             : withNoGrad { av.expanded(to: batch + Array(a.shape.suffix(2))) }
         let bFull = (bCount == batchCount || bCount == 1) ? bv
             : withNoGrad { bv.expanded(to: batch + Array(b.shape.suffix(2))) }
-        let aStride = aFull.count == m * k ? 0 : m * k
-        let bStride = bFull.count == k * n ? 0 : k * n
         let out = Tensor.empty(batch + [m, n], dtype: type)
+        // A strided operand (a transposed or sliced view) is read in place when GEMM can: its
+        // matrices row- or column-major with a leading dimension, its batch one stride apart.
+        let layoutA = GemmOperandLayout(aFull), layoutB = GemmOperandLayout(bFull)
         func run<T: GemmScalar>(_: T.Type) {
-            let pa = aFull.pointer(T.self), pb = bFull.pointer(T.self), pc = out.pointer(T.self)
-            let lda = transposeA ? m : k, ldb = transposeB ? k : n
+            let pa = layoutA.base(T.self), pb = layoutB.base(T.self), pc = out.pointer(T.self)
             if k == 0 {
                 for i in 0..<out.count { pc[i] = 0 }
                 return
             }
             for i in 0..<batchCount {
-                T.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                       alpha: 1, a: pa + i * aStride, lda: lda, b: pb + i * bStride, ldb: ldb,
+                T.gemm(transposeA: transposeA != layoutA.transposed, transposeB: transposeB != layoutB.transposed,
+                       m: m, n: n, k: k,
+                       alpha: 1, a: pa + i * layoutA.batchStride, lda: layoutA.leadingDimension,
+                       b: pb + i * layoutB.batchStride, ldb: layoutB.leadingDimension,
                        beta: 0, c: pc + i * m * n, ldc: n)
             }
         }
@@ -109,5 +113,75 @@ extension Tensor {
         require(rank == 1 && other.rank == 1,
                 "dot: needs two 1-D tensors, got \(describe(shape)) and \(describe(other.shape))")
         return matmul(other)
+    }
+}
+
+/// Where GEMM finds the matrices of one operand `[..., rows, columns]`: the storage read in
+/// place for a contiguous tensor and for strided views whose matrices are row-major or
+/// column-major (a transposed view: GEMM gets the transpose flag) with their batch one stride
+/// apart; a contiguous copy for any other view.
+struct GemmOperandLayout {
+    /// The tensor whose storage is read (the operand, or its contiguous copy).
+    let tensor: Tensor
+    /// The element offset of the first matrix in the storage.
+    let offset: Int
+    /// Whether memory holds the transpose of each matrix (column-major).
+    let transposed: Bool
+    /// The distance between consecutive rows of the matrix as stored.
+    let leadingDimension: Int
+    /// The distance between consecutive matrices of the batch (0 for a single matrix).
+    let batchStride: Int
+
+    init(_ operand: Tensor) {
+        let rank = operand.rank
+        let rows = operand.shape[rank - 2], columns = operand.shape[rank - 1]
+        let single = operand.count == rows * columns
+        if operand.isContiguous {
+            (tensor, offset, transposed) = (operand, operand.offset, false)
+            leadingDimension = Swift.max(columns, 1)
+            batchStride = single ? 0 : rows * columns
+            return
+        }
+        let strides = operand.strides
+        let rowStride = strides[rank - 2], columnStride = strides[rank - 1]
+        var layout: (transposed: Bool, leading: Int)?
+        if columns == 1 || columnStride == 1, rows == 1 || rowStride >= columns {
+            layout = (false, rows == 1 ? Swift.max(columns, 1) : rowStride)
+        } else if rows == 1 || rowStride == 1, columns == 1 || columnStride >= rows {
+            layout = (true, columns == 1 ? Swift.max(rows, 1) : columnStride)
+        }
+        let stride = GemmOperandLayout.batchStride(shape: Array(operand.shape.dropLast(2)),
+                                                   strides: Array(strides.dropLast(2)))
+        if let layout, let stride {
+            (tensor, offset, transposed) = (operand, operand.offset, layout.transposed)
+            leadingDimension = layout.leading
+            batchStride = single ? 0 : stride
+        } else {
+            let copy = withNoGrad { operand.contiguous() }
+            (tensor, offset, transposed) = (copy, copy.offset, false)
+            leadingDimension = Swift.max(columns, 1)
+            batchStride = single ? 0 : rows * columns
+        }
+    }
+
+    /// The one stride that steps through every matrix of the batch in row-major batch order,
+    /// or `nil` when the batch dimensions do not collapse into one.
+    static func batchStride(shape: [Int], strides: [Int]) -> Int? {
+        var step: Int?
+        var expected = 0
+        for d in stride(from: shape.count - 1, through: 0, by: -1) where shape[d] != 1 {
+            if step == nil {
+                step = strides[d]
+            } else if strides[d] != expected {
+                return nil
+            }
+            expected = strides[d] * shape[d]
+        }
+        return step ?? 0
+    }
+
+    /// The first element of the first matrix.
+    func base<T>(_: T.Type) -> UnsafeMutablePointer<T> {
+        tensor.storage.raw.assumingMemoryBound(to: T.self) + offset
     }
 }

@@ -52,7 +52,7 @@ extension Tensor {
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
         let hasWeight = weight != nil, hasBias = bias != nil
-        return out.recording("layerNorm", inputs) { [self] g, need in
+        return out.recording("layerNorm", inputs, saving: inputs) { [self] g, need in
             let gradInput = need[0] ? Tensor.empty(self.shape, dtype: self.dtype) : nil
             let gradWeight = hasWeight && need[1] ? Tensor.zeros(normalizedShape, dtype: self.dtype) : nil
             let gradBias = hasBias && need[hasWeight ? 2 : 1] ? Tensor.zeros(normalizedShape, dtype: self.dtype) : nil

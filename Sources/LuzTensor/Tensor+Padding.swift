@@ -158,7 +158,7 @@ extension Tensor {
             require(dtype.isFloatingPoint || !source.requiresGrad, "scatter: amax needs floating-point values")
             let src = withNoGrad { source.dtype == dtype ? source.detached() : source.to(dtype) }
             let out = withNoGrad { contiguousCopy().scatterMaximum(dim: d, index: index, source: src) }
-            return out.recording("scatterAmax", [self, source]) { [self, unowned out] g, need in
+            return out.recording("scatterAmax", [self, source], saving: [self, out]) { [self, unowned out] g, need in
                 let value = out.gather(dim: d, index: index)
                 let selfIsResult = (self .== out).to(g.dtype)
                 let sourceIsResult = (src .== value).to(g.dtype)

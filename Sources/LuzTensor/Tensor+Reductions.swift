@@ -126,6 +126,11 @@ extension Tensor {
 
     /// The sum of all elements as a 0-dimensional tensor (float32 sums accumulate in Double).
     public func sum() -> Tensor {
+        if let (alias, _) = denseAlias() {
+            // The same elements in memory order: no copy of the view.
+            let inputShape = shape
+            return withNoGrad { alias.sum() }.recording("sum", [self]) { g, _ in [g.expanded(to: inputShape)] }
+        }
         let out: Tensor
         if dtype == .float32 {
             let p = pointer(Float.self)
@@ -156,8 +161,17 @@ extension Tensor {
     /// The sum over `dims` (negative indices count from the end), keeping them as size 1 if asked.
     public func sum(dims: [Int], keepDim: Bool = false) -> Tensor {
         let resolved = Array(Set(dims.map { normalizedDim($0, rank: rank, op: "sum") })).sorted(by: >)
-        var result = self.detached()
-        for d in resolved { result = result.sumKernel(dim: d, keepDim: true) }
+        var result: Tensor
+        if let (alias, order) = denseAlias() {
+            // Reduce the contiguous alias along the same dimensions in memory order, then put
+            // the kept dimensions back in this view's order (a view of the smaller result).
+            result = alias
+            for d in resolved.map({ order[$0] }).sorted(by: >) { result = result.sumKernel(dim: d, keepDim: true) }
+            result = result.permuted(order)
+        } else {
+            result = self.detached()
+            for d in resolved { result = result.sumKernel(dim: d, keepDim: true) }
+        }
         var finalShape = shape
         for d in resolved { finalShape[d] = 1 }
         let keptShape = finalShape
@@ -218,7 +232,7 @@ extension Tensor {
     public func standardDeviation(dims: [Int], correction: Int = 1, keepDim: Bool = false) -> Tensor {
         let v = variance(dims: dims, correction: correction, keepDim: keepDim)
         let y = withNoGrad { v.sqrt() }
-        return y.recording("std", [v]) { [unowned y] g, _ in
+        return y.recording("std", [v], saving: [y]) { [unowned y] g, _ in
             [Tensor.where(y .== 0, g.scalarLike(0), g / (y * 2))]
         }
     }
@@ -357,7 +371,7 @@ extension Tensor {
         // The rule reads the result through a view of its own: capturing `result` itself (which
         // is `kept` with keepDim) would make the output and its node keep each other alive.
         let saved = kept.detached()
-        return result.recording("logsumexp", [self]) { [self] g, _ in
+        return result.recording("logsumexp", [self], saving: [self, saved]) { [self] g, _ in
             let gradient = keepDim ? g : g.unsqueezed(dim: d)
             return [gradient * (self - saved).exp()]
         }
@@ -379,7 +393,7 @@ extension Tensor {
     public func softmax(dim: Int) -> Tensor {
         let d = normalizedDim(dim, rank: rank, op: "softmax")
         let y = softmaxKernel(dim: d, log: false)
-        return y.recording("softmax", [self]) { [unowned y] g, _ in
+        return y.recording("softmax", [self], saving: [y]) { [unowned y] g, _ in
             // dx = y ⊙ (g − Σ g⊙y)
             let gy = g * y
             return [gy - y * gy.sum(dim: d, keepDim: true)]
@@ -390,7 +404,7 @@ extension Tensor {
     public func logSoftmax(dim: Int) -> Tensor {
         let d = normalizedDim(dim, rank: rank, op: "logSoftmax")
         let y = softmaxKernel(dim: d, log: true)
-        return y.recording("logSoftmax", [self]) { [unowned y] g, _ in
+        return y.recording("logSoftmax", [self], saving: [y]) { [unowned y] g, _ in
             // dx = g − softmax(x) ⊙ Σ g
             [g - y.exp() * g.sum(dim: d, keepDim: true)]
         }

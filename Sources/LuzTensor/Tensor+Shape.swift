@@ -21,9 +21,42 @@ extension Tensor {
         require(elementCount(of: target, op: "reshape") == count,
                 "reshape: shape \(describe(shape)) (\(count) elements) cannot become \(describe(newShape))")
         if target == shape { return self }
-        let view = Tensor(storage: storage, shape: target, dtype: dtype, offset: offset)
+        // A view when the strides allow it (always for a contiguous tensor), a copy otherwise,
+        // as torch's `reshape`.
+        guard let viewStrides = stridesOfView(shaped: target) else { return contiguous().reshaped(target) }
+        let view = Tensor(storage: storage, shape: target, dtype: dtype, offset: offset, strides: viewStrides)
         let inputShape = shape
         return view.recording("reshape", [self]) { g, _ in [g.reshaped(inputShape)] }
+    }
+
+    /// The strides under which `newShape` (with this tensor's element count) reads this
+    /// tensor's elements in row-major order from the same storage, or `nil` when no strides do
+    /// and a copy is needed. Each run of dimensions that lies contiguously in memory (a chunk)
+    /// may be regrouped freely; dimensions of size 1 may go anywhere.
+    func stridesOfView(shaped newShape: [Int]) -> [Int]? {
+        guard let oldStrides = viewStrides, count > 0 else { return Tensor.rowMajorStrides(newShape) }
+        var result = [Int](repeating: 0, count: newShape.count)
+        var newDim = newShape.count - 1
+        var chunkStride = oldStrides[rank - 1]   // the stride of the chunk's innermost dimension
+        var chunkCount = 1, viewCount = 1
+        for dim in stride(from: rank - 1, through: 0, by: -1) {
+            chunkCount *= shape[dim]
+            let chunkEnds = dim == 0 || (shape[dim - 1] != 1 && oldStrides[dim - 1] != chunkCount * chunkStride)
+            guard chunkEnds else { continue }
+            // Give the new dimensions that cover this chunk their strides.
+            while newDim >= 0 && (viewCount < chunkCount || newShape[newDim] == 1) {
+                result[newDim] = viewCount * chunkStride
+                viewCount *= newShape[newDim]
+                newDim -= 1
+            }
+            if viewCount != chunkCount { return nil }
+            if dim > 0 {
+                chunkStride = oldStrides[dim - 1]
+                chunkCount = 1
+                viewCount = 1
+            }
+        }
+        return newDim == -1 ? result : nil
     }
 
     /// A view with the dimensions from `startDim` through `endDim` merged into one.
@@ -57,29 +90,19 @@ extension Tensor {
         return reshaped(s)
     }
 
-    /// The dimensions reordered: dimension `i` of the result is dimension `dims[i]` of this tensor.
+    /// The dimensions reordered: dimension `i` of the result is dimension `dims[i]` of this
+    /// tensor. A view (no copy), as in torch.
     public func permuted(_ dims: [Int]) -> Tensor {
         require(dims.count == rank, "permute: \(dims) does not list the \(rank) dimensions of \(describe(shape))")
         let order = dims.map { normalizedDim($0, rank: rank, op: "permute") }
         require(Set(order).count == rank, "permute: \(dims) repeats a dimension")
         if order == Array(0..<rank) { return self }
-        let outShape = order.map { shape[$0] }
-        let out = Tensor.empty(outShape, dtype: dtype)
-        var inStrides = [Int](repeating: 1, count: rank)
-        for i in stride(from: rank - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * shape[i + 1] }
-        let strides = order.map { inStrides[$0] }
-        func run<T>(_: T.Type) {
-            Tensor.stridedCopy(from: pointer(T.self), strides: strides, to: out.pointer(T.self), shape: outShape)
-        }
-        switch dtype {
-        case .float32: run(Float.self)
-        case .float64: run(Double.self)
-        case .int64: run(Int64.self)
-        case .bool: run(Bool.self)
-        }
+        let current = strides
+        let view = Tensor(storage: storage, shape: order.map { shape[$0] }, dtype: dtype, offset: offset,
+                          strides: order.map { current[$0] })
         var inverse = [Int](repeating: 0, count: rank)
         for (i, d) in order.enumerated() { inverse[d] = i }
-        return out.recording("permute", [self]) { g, _ in [g.permuted(inverse)] }
+        return view.recording("permute", [self]) { g, _ in [g.permuted(inverse)] }
     }
 
     /// Copies a strided source into a contiguous destination of `shape`, innermost loop last.
@@ -88,6 +111,7 @@ extension Tensor {
         let rank = shape.count
         let total = shape.reduce(1, *)
         if total == 0 { return }
+        if rank == 0 { dst[0] = src[0]; return }
         if rank == 2 && strides[1] != 1 {
             // A 2-D transpose, in tiles so that both sides stay in cache.
             let rows = shape[0], cols = shape[1], rs = strides[0], cs = strides[1]
@@ -106,6 +130,11 @@ extension Tensor {
                     }
                 }
             }
+            return
+        }
+        if rank > 2 && strides[rank - 1] != 1 && shape[rank - 1] > 1,
+           let unit = (0..<(rank - 1)).last(where: { strides[$0] == 1 && shape[$0] > 1 }) {
+            stridedTransposeCopy(from: src, strides: strides, to: dst, shape: shape, unitDim: unit)
             return
         }
         let inner = shape[rank - 1]
@@ -143,7 +172,93 @@ extension Tensor {
         }
     }
 
-    /// Dimensions `a` and `b` swapped (a copy).
+    /// `stridedCopy` of a permutation that moves the source's unit-stride dimension `unitDim`
+    /// away from the end (NCHW read as NHWC, say): for every index of the other dimensions, a
+    /// tiled 2-D transpose of the plane (`unitDim`, last), so that reads and writes both run
+    /// along cache lines instead of reading one element per line.
+    private static func stridedTransposeCopy<T>(from src: UnsafePointer<T>, strides: [Int],
+                                                to dst: UnsafeMutablePointer<T>, shape: [Int], unitDim: Int) {
+        let rank = shape.count
+        let dstStrides = rowMajorStrides(shape)
+        let outerDims = (0..<(rank - 1)).filter { $0 != unitDim }
+        let planes = outerDims.reduce(1) { $0 * shape[$1] }
+        let rows = shape[unitDim], columns = shape[rank - 1]
+        let columnStride = strides[rank - 1], rowStride = dstStrides[unitDim]
+        let tile = 32
+        parallelChunks(planes, cost: rows * columns) { range in
+            for plane in range {
+                var remainder = plane, srcBase = 0, dstBase = 0
+                for d in outerDims.reversed() {
+                    let i = remainder % shape[d]
+                    remainder /= shape[d]
+                    srcBase += i * strides[d]
+                    dstBase += i * dstStrides[d]
+                }
+                // Element (r, c) of the plane: source src[srcBase + r + c·columnStride],
+                // destination dst[dstBase + r·rowStride + c].
+                var c0 = 0
+                while c0 < columns {
+                    let c1 = Swift.min(columns, c0 + tile)
+                    var r0 = 0
+                    while r0 < rows {
+                        let r1 = Swift.min(rows, r0 + tile)
+                        for c in c0..<c1 {
+                            let s = src + srcBase + c * columnStride
+                            let o = dst + dstBase + c
+                            for r in r0..<r1 { o[r * rowStride] = s[r] }
+                        }
+                        r0 = r1
+                    }
+                    c0 = c1
+                }
+            }
+        }
+    }
+
+    /// Copies a contiguous source of `shape` into the strided places of a destination (the
+    /// inverse of ``stridedCopy(from:strides:to:shape:)``); the places must not overlap.
+    static func stridedScatter<T>(from src: UnsafePointer<T>, to dst: UnsafeMutablePointer<T>,
+                                  strides: [Int], shape: [Int]) {
+        let rank = shape.count
+        let total = shape.reduce(1, *)
+        if total == 0 { return }
+        if rank == 0 { dst[0] = src[0]; return }
+        let inner = shape[rank - 1]
+        let innerStride = strides[rank - 1]
+        let rows = total / inner
+        parallelChunks(rows, cost: inner) { range in
+            var index = [Int](repeating: 0, count: Swift.max(rank - 1, 1))
+            var remainder = range.lowerBound
+            var dstOffset = 0
+            if rank > 1 {
+                for d in stride(from: rank - 2, through: 0, by: -1) {
+                    index[d] = remainder % shape[d]
+                    remainder /= shape[d]
+                    dstOffset += index[d] * strides[d]
+                }
+            }
+            for row in range {
+                let s = src + row * inner
+                let o = dst + dstOffset
+                if innerStride == 1 {
+                    o.update(from: s, count: inner)
+                } else {
+                    for j in 0..<inner { o[j * innerStride] = s[j] }
+                }
+                var d = rank - 2
+                while d >= 0 {
+                    index[d] += 1
+                    dstOffset += strides[d]
+                    if index[d] < shape[d] { break }
+                    dstOffset -= strides[d] * shape[d]
+                    index[d] = 0
+                    d -= 1
+                }
+            }
+        }
+    }
+
+    /// Dimensions `a` and `b` swapped (a view).
     public func transposed(_ a: Int, _ b: Int) -> Tensor {
         var order = Array(0..<rank)
         let i = normalizedDim(a, rank: rank, op: "transpose"), j = normalizedDim(b, rank: rank, op: "transpose")
@@ -186,7 +301,7 @@ extension Tensor {
             let n = t.shape[d]
             sizes.append(n)
             let rowBytes = n * inner * elementSize
-            let srcBase = UnsafeRawPointer(src.storage.raw) + src.offset * elementSize
+            let srcBase = UnsafeRawPointer(src.elementBytes)
             let dstBase = out.storage.raw
             if rowBytes > 0 {
                 for o in 0..<outer {
@@ -228,7 +343,7 @@ extension Tensor {
         if blockBytes > 0 {
             for (k, t) in tensors.enumerated() {
                 let src = t.dtype == type ? t : withNoGrad { t.to(type) }
-                let base = UnsafeRawPointer(src.storage.raw) + src.offset * elementSize
+                let base = UnsafeRawPointer(src.elementBytes)
                 if inner == 1 {
                     // Stacking scalars or columns: a strided scatter, element by element.
                     switch elementSize {
@@ -292,7 +407,7 @@ extension Tensor {
             let (outer, n, inner) = result.splitShape(at: dim)
             let out = Tensor.empty(shape, dtype: dtype)
             let size = dtype.byteCount * inner
-            let src = UnsafeRawPointer(result.storage.raw) + result.offset * dtype.byteCount
+            let src = UnsafeRawPointer(result.elementBytes)
             for o in 0..<outer {
                 for i in 0..<n {
                     memcpy(out.storage.raw + ((o * n + (n - 1 - i)) * size), src + (o * n + i) * size, size)
@@ -308,8 +423,9 @@ extension Tensor {
         sliced(dim: dim, start: start, end: start + length)
     }
 
-    /// The elements `start..<end` (every `step`-th) along `dim`. Negative bounds count from the
-    /// end; bounds are clamped to the dimension, as in Python slicing.
+    /// The elements `start..<end` (every `step`-th) along `dim`, as a view of the same storage.
+    /// Negative bounds count from the end; bounds are clamped to the dimension, as in Python
+    /// slicing.
     public func sliced(dim: Int, start: Int = 0, end: Int? = nil, step: Int = 1) -> Tensor {
         let d = normalizedDim(dim, rank: rank, op: "slice")
         require(step > 0, "slice: step must be positive, got \(step)")
@@ -321,23 +437,11 @@ extension Tensor {
         if lo == 0 && hi == n && step == 1 { return self }
         var outShape = shape
         outShape[d] = length
-        let (outer, _, inner) = splitShape(at: d)
-        // A slice along the outermost dimension is contiguous: share the storage.
-        if step == 1 && outer == 1 {
-            let view = Tensor(storage: storage, shape: outShape, dtype: dtype, offset: offset + lo * inner)
-            return view.recording("slice", [self]) { [shape] g, _ in
-                [Tensor.sliceBackward(g, inputShape: shape, dim: d, start: lo, step: 1)]
-            }
-        }
-        let out = Tensor.empty(outShape, dtype: dtype)
-        let size = inner * dtype.byteCount
-        let src = UnsafeRawPointer(storage.raw) + offset * dtype.byteCount
-        for o in 0..<outer {
-            for i in 0..<length {
-                memcpy(out.storage.raw + (o * length + i) * size, src + (o * n + lo + i * step) * size, size)
-            }
-        }
-        return out.recording("slice", [self]) { [shape] g, _ in
+        var viewStrides = strides
+        let start = offset + lo * viewStrides[d]
+        viewStrides[d] *= step
+        let view = Tensor(storage: storage, shape: outShape, dtype: dtype, offset: start, strides: viewStrides)
+        return view.recording("slice", [self]) { [shape] g, _ in
             [Tensor.sliceBackward(g, inputShape: shape, dim: d, start: lo, step: step)]
         }
     }
@@ -348,7 +452,7 @@ extension Tensor {
         let (outer, n, inner) = result.splitShape(at: dim)
         let length = g.shape[dim]
         let size = inner * g.dtype.byteCount
-        let src = UnsafeRawPointer(g.storage.raw) + g.offset * g.dtype.byteCount
+        let src = UnsafeRawPointer(g.elementBytes)
         for o in 0..<outer {
             for i in 0..<length {
                 memcpy(result.storage.raw + (o * n + start + i * step) * size, src + (o * length + i) * size, size)

@@ -142,7 +142,7 @@ extension Tensor {
         var inputs: [Tensor] = [self, weight]
         if let bias { inputs.append(bias) }
         let hasBias = bias != nil
-        return out.recording(op, inputs) { [self] gradient, need in
+        return out.recording(op, inputs, saving: [self, weight]) { [self] gradient, need in
             let gradOutput = gradient.dtype == self.dtype ? gradient : gradient.to(self.dtype)
             let gradInput = need[0] ? Tensor.empty(self.shape, dtype: self.dtype) : nil
             let gradWeight = need[1] ? Tensor.empty(weight.shape, dtype: self.dtype) : nil

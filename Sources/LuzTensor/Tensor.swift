@@ -2,10 +2,18 @@
 /// gradients can be computed by reverse-mode automatic differentiation.
 ///
 /// `Tensor` is a reference type: a parameter keeps its identity while an optimizer updates its
-/// values in place, and caches or optimizers can hold it. Elements are stored contiguously in
-/// row-major (C) order; operations that only change the shape (``reshaped(_:)``,
-/// ``squeezed(dim:)``, selecting along the first dimension) share memory with their input,
-/// the others produce new storage.
+/// values in place, and caches or optimizers can hold it. A tensor is a view of a storage: an
+/// offset and a stride per dimension, with torch's semantics. Operations that only rearrange
+/// elements (``reshaped(_:)`` where the strides allow it, ``permuted(_:)``, ``transposed(_:_:)``,
+/// ``expanded(to:)``, ``sliced(dim:start:end:step:)``, ``selected(dim:index:)``,
+/// ``squeezed(dim:)``, ``unsqueezed(dim:)``) return views that share the storage; the
+/// others produce new, contiguous storage. In-place operations on a view write through to the
+/// storage, so every view of it sees them (``isContiguous``, ``strides``, ``contiguous()``).
+///
+/// Kernels read a strided view either directly (``matmul(_:transposingSelf:transposingOther:)``
+/// passes a transposed view to GEMM as a transpose flag) or through a contiguous copy made on
+/// the view's first read and kept until the storage is written (torch's `.contiguous()` inside
+/// its kernels).
 ///
 /// Element types follow the Swift type a tensor is made from (`[Float]` gives `float32`,
 /// `[Double]` gives `float64`), and every creation function defaults to `float32` as in
@@ -22,6 +30,13 @@ public final class Tensor {
     let storage: TensorStorage
     /// The element offset of this tensor's first element in `storage`.
     let offset: Int
+    /// The element strides of a view whose elements are not contiguous in row-major order from
+    /// `offset`; `nil` for a contiguous tensor (the common case, kept free of stride arithmetic).
+    let viewStrides: [Int]?
+    /// A strided view's elements copied into row-major order, made on the first read and valid
+    /// while the storage is at `materializedVersion` (see ``pointer(_:)``).
+    private var materialized: TensorStorage?
+    private var materializedVersion = -1
 
     /// The gradient accumulated by ``backward(_:retainGraph:)``; `nil` until a backward pass
     /// reaches this tensor. Only leaves (tensors created by the user with `requiresGrad`) and
@@ -62,6 +77,132 @@ public final class Tensor {
         self.dtype = dtype
         self.offset = offset
         self.count = shape.reduce(1, *)
+        self.viewStrides = nil
+    }
+
+    /// A view of `storage` with explicit strides; stored as contiguous when they are the
+    /// row-major strides of `shape` (dimensions of size 1 may have any stride).
+    init(storage: TensorStorage, shape: [Int], dtype: DType, offset: Int, strides: [Int]) {
+        self.storage = storage
+        self.shape = shape
+        self.dtype = dtype
+        self.offset = offset
+        let count = shape.reduce(1, *)
+        self.count = count
+        self.viewStrides = count == 0 || Tensor.areRowMajor(strides, shape) ? nil : strides
+    }
+
+    /// The row-major (C-order) strides of `shape`.
+    static func rowMajorStrides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        var step = 1
+        for d in stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[d] = step
+            step *= Swift.max(shape[d], 1)
+        }
+        return strides
+    }
+
+    /// Whether `strides` lay `shape` out in row-major order (ignoring dimensions of size 1).
+    static func areRowMajor(_ strides: [Int], _ shape: [Int]) -> Bool {
+        var step = 1
+        for d in stride(from: shape.count - 1, through: 0, by: -1) where shape[d] != 1 {
+            if strides[d] != step { return false }
+            step *= shape[d]
+        }
+        return true
+    }
+
+    /// Whether the elements lie in row-major order without gaps, so that kernels read them
+    /// directly (torch's `is_contiguous()`). Views made by ``permuted(_:)``,
+    /// ``expanded(to:)`` or a strided slice are not.
+    public var isContiguous: Bool { viewStrides == nil }
+
+    /// The distance in elements between neighbours along each dimension (torch's `stride()`).
+    public var strides: [Int] { viewStrides ?? Tensor.rowMajorStrides(shape) }
+
+    /// The position of the first element in the storage, in elements (torch's `storage_offset()`).
+    public var storageOffset: Int { offset }
+
+    /// How many times the storage under this tensor has been written in place (torch's
+    /// `_version`); views of one storage share it. The backward pass compares it with the value
+    /// it had when an operation saved the tensor.
+    public var version: Int { storage.version }
+
+    /// Whether the two tensors are views of the same storage (a write through one may show in
+    /// the other).
+    public func sharesStorage(with other: Tensor) -> Bool { storage === other.storage }
+
+    /// This tensor's values in contiguous storage: the tensor itself when it is contiguous
+    /// already, otherwise a copy (torch's `contiguous()`). Gradients pass through unchanged.
+    public func contiguous() -> Tensor {
+        if isContiguous { return self }
+        let out = Tensor.empty(shape, dtype: dtype)
+        copyElements(into: out.storage.raw)
+        return out.recording("contiguous", [self]) { g, _ in [g] }
+    }
+
+    /// For a strided view that covers a block of its storage without gaps or overlaps in some
+    /// order of its dimensions (a permuted contiguous tensor, say): the contiguous tensor over
+    /// the same elements and the permutation with `self == alias.permuted(order)`. Reductions
+    /// run on the alias, in memory order, instead of copying the view first. `nil` otherwise.
+    func denseAlias() -> (alias: Tensor, order: [Int])? {
+        guard let strides = viewStrides else { return nil }
+        let sorted = (0..<rank).sorted { a, b in
+            strides[a] != strides[b] ? strides[a] > strides[b] : a < b
+        }
+        let aliasShape = sorted.map { shape[$0] }
+        guard Tensor.areRowMajor(sorted.map { strides[$0] }, aliasShape) else { return nil }
+        var order = [Int](repeating: 0, count: rank)
+        for (position, d) in sorted.enumerated() { order[d] = position }
+        return (Tensor(storage: storage, shape: aliasShape, dtype: dtype, offset: offset), order)
+    }
+
+    /// Writes the elements in row-major order to `destination` (which holds `count` elements).
+    func copyElements(into destination: UnsafeMutableRawPointer) {
+        guard count > 0 else { return }
+        let strides = self.strides
+        func run<T>(_: T.Type) {
+            Tensor.stridedCopy(from: storage.raw.assumingMemoryBound(to: T.self) + offset, strides: strides,
+                               to: destination.assumingMemoryBound(to: T.self), shape: shape)
+        }
+        switch dtype {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        case .int64: run(Int64.self)
+        case .bool: run(Bool.self)
+        }
+    }
+
+    /// Writes `count` row-major elements from `source` into this view's places in the storage.
+    func scatterElements(from source: UnsafeRawPointer) {
+        guard count > 0 else { return }
+        let strides = self.strides
+        func run<T>(_: T.Type) {
+            Tensor.stridedScatter(from: source.assumingMemoryBound(to: T.self),
+                                  to: storage.raw.assumingMemoryBound(to: T.self) + offset,
+                                  strides: strides, shape: shape)
+        }
+        switch dtype {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        case .int64: run(Int64.self)
+        case .bool: run(Bool.self)
+        }
+    }
+
+    /// The contiguous copy of a strided view that kernels read, made again after the storage
+    /// was written in place.
+    @inline(never)
+    private func materializedBase() -> UnsafeMutableRawPointer {
+        materializationLock.withLock {
+            if let materialized, materializedVersion == storage.version { return materialized.raw }
+            let copy = TensorStorage(count: count, dtype: dtype)
+            copyElements(into: copy.raw)
+            materialized = copy
+            materializedVersion = storage.version
+            return copy.raw
+        }
     }
 
     /// A new tensor with uninitialized contents.
@@ -87,9 +228,19 @@ public final class Tensor {
 
     // MARK: - Raw access
 
+    /// The elements in row-major order, for reading: the storage itself for a contiguous
+    /// tensor, the materialized copy for a strided view. Writes to an existing tensor go through
+    /// ``writingInPlace(_:_:)`` instead, which reaches the storage of a view too.
     @inline(__always)
     func pointer<T>(_: T.Type) -> UnsafeMutablePointer<T> {
-        storage.raw.assumingMemoryBound(to: T.self) + offset
+        if _fastPath(viewStrides == nil) { return storage.raw.assumingMemoryBound(to: T.self) + offset }
+        return materializedBase().assumingMemoryBound(to: T.self)
+    }
+
+    /// The elements in row-major order as raw bytes, for reading (see ``pointer(_:)``).
+    var elementBytes: UnsafeMutableRawPointer {
+        if viewStrides == nil { return storage.raw + offset * dtype.byteCount }
+        return materializedBase()
     }
 
     @inline(__always)
@@ -105,12 +256,25 @@ public final class Tensor {
         return try body(UnsafeBufferPointer(buffer(T.self)))
     }
 
-    /// Calls `body` with the elements for writing. Gradient recording does not see such writes.
+    /// Calls `body` with the elements for writing, in row-major order. Gradient recording does
+    /// not see such writes; they count as an in-place change (``version``). A strided view
+    /// hands `body` a contiguous copy and writes it back to the storage afterwards.
     public func withUnsafeMutableBufferPointer<T: TensorScalar, R>(
         as type: T.Type, _ body: (UnsafeMutableBufferPointer<T>) throws -> R
     ) rethrows -> R {
         checkType(T.self, "withUnsafeMutableBufferPointer")
-        return try body(buffer(T.self))
+        if isContiguous {
+            defer { storage.version += 1 }
+            return try body(buffer(T.self))
+        }
+        checkWritable("withUnsafeMutableBufferPointer")
+        let scratch = Tensor.empty(shape, dtype: dtype)
+        copyElements(into: scratch.storage.raw)
+        defer {
+            scatterElements(from: scratch.storage.raw)
+            storage.version += 1
+        }
+        return try body(scratch.buffer(T.self))
     }
 
     @inline(__always)
@@ -227,6 +391,9 @@ public final class Tensor {
         self.init(storage: made.storage, shape: shape, dtype: T.dtype)
     }
 }
+
+/// Serializes the materialization of strided views read from several threads at once.
+private let materializationLock = Mutex()
 
 /// Formats a shape the way errors print it: `[32, 10]`.
 func describe(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
