@@ -12,7 +12,7 @@ final class GradNode {
     /// The tensors whose values the rule reads, with their storage's version when they were
     /// saved: an in-place write to one of them before the backward pass would make the
     /// gradient wrong, so the pass stops with torch's message instead.
-    var saved: [SavedTensor] = []
+    var saved = SavedTensors()
 
     init(op: String, inputs: [Tensor], rule: @escaping (Tensor, InputMask) -> [Tensor?]) {
         self.op = op
@@ -22,11 +22,31 @@ final class GradNode {
 
     /// Stops the program when a saved tensor was written in place after it was saved.
     func checkSavedVersions() {
-        for entry in saved where entry.storage.version != entry.version {
+        saved.forEach { entry in
+            guard entry.storage.version != entry.version else { return }
             requirementFailed({
                 "backward: one of the variables needed for gradient computation has been modified by an inplace operation: the \(entry.dtype) tensor of shape \(describe(entry.shape)) saved by '\(op)' is at version \(entry.storage.version); expected version \(entry.version) instead. Write to a clone() of it, or do the in-place update after backward"
             }, file: #fileID, line: #line)
         }
+    }
+}
+
+/// The tensors one node saved: the first two inline (most operations save one or two), so that
+/// recording them allocates nothing.
+struct SavedTensors {
+    private var first: SavedTensor?
+    private var second: SavedTensor?
+    private var rest: [SavedTensor] = []
+
+    mutating func append(_ tensor: Tensor) {
+        let entry = SavedTensor(tensor)
+        if first == nil { first = entry } else if second == nil { second = entry } else { rest.append(entry) }
+    }
+
+    func forEach(_ body: (SavedTensor) -> Void) {
+        if let first { body(first) }
+        if let second { body(second) }
+        for entry in rest { body(entry) }
     }
 }
 
@@ -77,8 +97,7 @@ extension Tensor {
         for input in inputs where input.requiresGrad { any = true; break }
         guard any else { return self }
         let node = GradNode(op: op, inputs: inputs, rule: rule)
-        let saved = saving()
-        if !saved.isEmpty { node.saved = saved.map(SavedTensor.init) }
+        for tensor in saving() { node.saved.append(tensor) }
         self.node = node
         requiresGradStorage = true
         return self
@@ -140,7 +159,7 @@ extension Tensor {
             if !retainGraph {
                 node.rule = nil
                 node.inputs = []
-                node.saved = []
+                node.saved = SavedTensors()
             }
         }
     }

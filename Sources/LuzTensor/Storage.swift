@@ -7,7 +7,9 @@ final class TensorStorage {
     let byteCount: Int
     private let sizeClass: Int
     /// The number of in-place writes so far (torch's version counter, shared by every view).
-    var version = 0
+    /// Read at every recorded operation that saves a tensor: unchecked for exclusivity, since
+    /// it is a plain counter that no access holds across a call.
+    @exclusivity(unchecked) var version = 0
 
     /// Allocates uninitialized memory for `count` elements of `dtype`, bound to the element type.
     init(count: Int, dtype: DType) {
