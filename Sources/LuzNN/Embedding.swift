@@ -36,7 +36,7 @@ public func embedding(_ indices: Tensor, weight: Tensor, paddingIndex: Int? = ni
         }
     }
     let output = weight.dtype == .float32 ? gather(Float.self) : gather(Double.self)
-    return Tensor.recordOperation("embedding", inputs: [weight], output: output) { g in
+    return Tensor.recordOperation("embedding", inputs: [weight], output: output, saving: [indices]) { g in
         func scatter<T: TensorFloat>(_: T.Type) -> Tensor {
             let gradient = Tensor.zeros([count, dimension], dtype: weight.dtype)
             let gc = g.dtype == weight.dtype ? g : g.to(weight.dtype)

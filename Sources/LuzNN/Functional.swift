@@ -66,7 +66,8 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tens
     let needsGraph = GradMode.isEnabled && (input.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false))
     guard needsGraph else { return output }
     let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
-    return Tensor.recordOperation("linear", inputs: inputs, output: output) { g in
+    return Tensor.recordOperation("linear", inputs: inputs, output: output,
+                                  saving: (input.requiresGrad ? [weight] : []) + (weight.requiresGrad ? [input] : [])) { g in
         let g2 = g.rank == 2 ? g : g.reshaped([-1, outputFeatures])
         let gradInput = input.requiresGrad ? g2.matmul(weight).reshaped(input.shape) : nil
         var gradWeight: Tensor? = nil

@@ -137,7 +137,7 @@ private func elementwiseBinaryCrossEntropy(_ input: Tensor, _ target: Tensor) ->
         }
     }
     let output = input.dtype == .float32 ? forward(Float.self) : forward(Double.self)
-    return Tensor.recordOperation("binaryCrossEntropy", inputs: [input, target], output: output) { g in
+    return Tensor.recordOperation("binaryCrossEntropy", inputs: [input, target], output: output, saving: [input, target]) { g in
         func backward<T: TensorFloat>(_: T.Type) -> [Tensor?] {
             input.withUnsafeBufferPointer(as: T.self) { x in
                 y.withUnsafeBufferPointer(as: T.self) { t in
@@ -346,7 +346,7 @@ enum ClassLossKernel {
         guard GradMode.isEnabled && input.requiresGrad else { return output }
         let normalizer = weightTotal
 
-        return Tensor.recordOperation(op, inputs: [input], output: output) { g in
+        return Tensor.recordOperation(op, inputs: [input], output: output, saving: [input, targets]) { g in
             func backward<T: TensorFloat>(_: T.Type) -> Tensor {
                 let keep = 1 - T(smoothing), share = T(smoothing) / T(Swift.max(c, 1))
                 return input.withUnsafeBufferPointer(as: T.self) { x in
@@ -442,7 +442,7 @@ enum ClassLossKernel {
         let output = dtype == .float32 ? forward(Float.self) : forward(Double.self)
         guard GradMode.isEnabled && (input.requiresGrad || target.requiresGrad) else { return output }
 
-        return Tensor.recordOperation("crossEntropy", inputs: [input, target], output: output) { g in
+        return Tensor.recordOperation("crossEntropy", inputs: [input, target], output: output, saving: [input, target]) { g in
             func backward<T: TensorFloat>(_: T.Type) -> [Tensor?] {
                 let keep = 1 - T(smoothing), share = T(smoothing) / T(Swift.max(c, 1))
                 return logProbabilities.withUnsafeBufferPointer(as: T.self) { lp in
