@@ -125,8 +125,8 @@ extension Tensor {
 
     /// `Op` applied to every element of a floating-point tensor (integers become float32).
     func floatUnary<Op: UnaryFloatOp>(_: Op.Type, op: String) -> Tensor {
-        let x = dtype.isFloatingPoint ? self : to(.float32)
-        let out = Tensor.empty(shape, dtype: x.dtype)
+        let out = Tensor.empty(shape, dtype: dtype.isFloatingPoint ? dtype : .float32)
+        let x = dtype.isFloatingPoint ? elementwiseSource(stagingInto: out) : to(.float32)
         func run<T: TensorFloat>(_: T.Type) {
             let src = x.pointer(T.self), dst = out.pointer(T.self)
             parallelChunks(count, cost: 8) { range in for i in range { dst[i] = Op.apply(src[i]) } }
@@ -191,8 +191,8 @@ extension Tensor {
                                                          forceFloat: Bool = false) -> Tensor {
         var type: DType = a.dtype == .bool ? .int64 : a.dtype
         if type == .int64 && (forceFloat || scalar != scalar.rounded()) { type = .float32 }
-        let x = a.dtype == type ? a : a.to(type)
-        let out = Tensor.empty(x.shape, dtype: type)
+        let out = Tensor.empty(a.shape, dtype: type)
+        let x = a.dtype == type ? a.elementwiseSource(stagingInto: out) : a.to(type)
         func run<T: ArithmeticScalar>(_: T.Type) {
             let src = x.pointer(T.self), dst = out.pointer(T.self), c = T(luzDouble: scalar)
             if scalarOnLeft {

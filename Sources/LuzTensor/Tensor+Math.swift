@@ -136,7 +136,7 @@ extension Tensor {
     /// KernelSupport, within a few units in the last place of `Op`), `Op` on the tail.
     private func float32Lanes<Op: UnaryFloatOp>(_ lanes: (SIMD8<Float>) -> SIMD8<Float>, _: Op.Type) -> Tensor {
         let out = Tensor.empty(shape, dtype: .float32)
-        let src = pointer(Float.self), dst = out.pointer(Float.self)
+        let src = elementwiseSource(stagingInto: out).pointer(Float.self), dst = out.pointer(Float.self)
         parallelChunks(count, cost: 8) { range in
             var i = range.lowerBound
             while i + 8 <= range.upperBound {

@@ -191,6 +191,18 @@ public final class Tensor {
         }
     }
 
+    /// The tensor an elementwise kernel producing `out` (same shape and type, fresh) should
+    /// read: this tensor, unless it is a strided view without a current contiguous copy; then its
+    /// elements are gathered straight into `out` and the kernel runs in place on `out` (one
+    /// pass over the view instead of a copy and a second pass).
+    func elementwiseSource(stagingInto out: Tensor) -> Tensor {
+        guard viewStrides != nil, out.dtype == dtype, out.count == count else { return self }
+        let current = materializationLock.withLock { materialized != nil && materializedVersion == storage.version }
+        if current { return self }
+        copyElements(into: out.storage.raw)
+        return out
+    }
+
     /// The contiguous copy of a strided view that kernels read, made again after the storage
     /// was written in place.
     @inline(never)

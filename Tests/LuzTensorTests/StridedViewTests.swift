@@ -160,6 +160,26 @@ struct StridedViewTests {
         checkGradients([a], "sum of all of a transposed view") { $0[0].transposed(0, 2).sum() }
     }
 
+    @Test("elementwise ops on strided views read them in one pass and agree with ops on copies")
+    func elementwiseOnViews() {
+        let g = Generator(seed: 9)
+        for dtype in [DType.float32, .float64] {
+            let x = Tensor.randn([4, 6, 10], dtype: dtype, generator: g)
+            let fresh = { x.permuted([2, 0, 1]).sliced(dim: 0, start: 1, step: 3) }
+            let copy = fresh().contiguous()
+            let cases: [(String, (Tensor) -> Tensor)] = [
+                ("* 2", { $0 * 2 }), ("3 - x", { 3 - $0 }), ("tanh", { $0.tanh() }),
+                ("sigmoid", { $0.sigmoid() }), ("relu", { $0.relu() }), ("exp", { $0.exp() }),
+            ]
+            for (name, op) in cases {
+                let view = fresh()
+                assertClose(op(view), op(copy), rtol: 1e-6, atol: 1e-7, "\(name) of a fresh view, \(dtype)")
+                #expect(view.doubles == copy.doubles, "the view is unchanged by \(name)")
+                assertClose(op(view), op(copy), rtol: 1e-6, atol: 1e-7, "\(name) of a view read before, \(dtype)")
+            }
+        }
+    }
+
     @Test("matmul reads transposed, sliced and broadcast views in place and agrees with copies")
     func matmulOfViews() {
         let g = Generator(seed: 5)
