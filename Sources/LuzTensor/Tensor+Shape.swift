@@ -139,35 +139,43 @@ extension Tensor {
         }
         let inner = shape[rank - 1]
         let innerStride = strides[rank - 1]
-        let rows = total / inner
-        parallelChunks(rows, cost: inner) { range in
-            var index = [Int](repeating: 0, count: Swift.max(rank - 1, 1))
-            var remainder = range.lowerBound
-            var srcOffset = 0
-            if rank > 1 {
-                for d in stride(from: rank - 2, through: 0, by: -1) {
-                    index[d] = remainder % shape[d]
-                    remainder /= shape[d]
-                    srcOffset += index[d] * strides[d]
-                }
-            }
-            for row in range {
+        parallelChunks(total / inner, cost: inner) { range in
+            forEachStridedRow(shape: shape, strides: strides, rows: range) { row, offset in
                 let o = dst + row * inner
-                let s = src + srcOffset
+                let s = src + offset
                 if innerStride == 1 {
                     o.update(from: s, count: inner)
                 } else {
                     for j in 0..<inner { o[j] = s[j * innerStride] }
                 }
-                var d = rank - 2
-                while d >= 0 {
-                    index[d] += 1
-                    srcOffset += strides[d]
-                    if index[d] < shape[d] { break }
-                    srcOffset -= strides[d] * shape[d]
-                    index[d] = 0
-                    d -= 1
-                }
+            }
+        }
+    }
+
+    /// Calls `body(row, offset)` for each row in `rows` of `shape` (a row: all of the last
+    /// dimension, rows counted in row-major order), with the offset under `strides` of the row's
+    /// first element; the index is carried from row to row, not recomputed.
+    @inline(__always)
+    static func forEachStridedRow(shape: [Int], strides: [Int], rows: Range<Int>, _ body: (Int, Int) -> Void) {
+        let rank = shape.count
+        var index = [Int](repeating: 0, count: Swift.max(rank - 1, 1))
+        var remainder = rows.lowerBound
+        var offset = 0
+        for d in stride(from: rank - 2, through: 0, by: -1) {
+            index[d] = remainder % shape[d]
+            remainder /= shape[d]
+            offset += index[d] * strides[d]
+        }
+        for row in rows {
+            body(row, offset)
+            var d = rank - 2
+            while d >= 0 {
+                index[d] += 1
+                offset += strides[d]
+                if index[d] < shape[d] { break }
+                offset -= strides[d] * shape[d]
+                index[d] = 0
+                d -= 1
             }
         }
     }
@@ -225,34 +233,14 @@ extension Tensor {
         if rank == 0 { dst[0] = src[0]; return }
         let inner = shape[rank - 1]
         let innerStride = strides[rank - 1]
-        let rows = total / inner
-        parallelChunks(rows, cost: inner) { range in
-            var index = [Int](repeating: 0, count: Swift.max(rank - 1, 1))
-            var remainder = range.lowerBound
-            var dstOffset = 0
-            if rank > 1 {
-                for d in stride(from: rank - 2, through: 0, by: -1) {
-                    index[d] = remainder % shape[d]
-                    remainder /= shape[d]
-                    dstOffset += index[d] * strides[d]
-                }
-            }
-            for row in range {
+        parallelChunks(total / inner, cost: inner) { range in
+            forEachStridedRow(shape: shape, strides: strides, rows: range) { row, offset in
                 let s = src + row * inner
-                let o = dst + dstOffset
+                let o = dst + offset
                 if innerStride == 1 {
                     o.update(from: s, count: inner)
                 } else {
                     for j in 0..<inner { o[j * innerStride] = s[j] }
-                }
-                var d = rank - 2
-                while d >= 0 {
-                    index[d] += 1
-                    dstOffset += strides[d]
-                    if index[d] < shape[d] { break }
-                    dstOffset -= strides[d] * shape[d]
-                    index[d] = 0
-                    d -= 1
                 }
             }
         }
