@@ -112,3 +112,11 @@ let mixed = try Sequential { Flatten(); Linear(784, 128); ReLU(); Linear(128, 10
     .fit(augmentedLoader, epochs: 5, callbacks: [Mixup(alpha: 0.4)])   // or CutMix()
 print(mixed.records.lastEpoch)
 }
+
+/// README: the WordPiece tokenizer.
+func readmeWordPiece() throws {
+let tokenizer = try WordPieceTokenizer(folder: URL(fileURLWithPath: "all-MiniLM-L6-v2"))
+let batch = tokenizer.encode(batch: ["A cat sat.", "Dogs bark!"], maximumLength: 128)
+let ids = batch.idTensor, mask = batch.attentionMaskTensor   // int64 [2, length], 1 = a token
+_ = (ids, mask)
+}
