@@ -103,8 +103,9 @@ extension Tensor {
         return self
     }
 
-    /// The tensors of `candidates` whose partner needs a gradient: a product's rule reads `b`
-    /// only for the gradient of `a`, so `b` is saved only when `a` requires one (as torch does).
+    /// The `saved` tensor of each pair whose `neededBy` partner requires a gradient: a
+    /// product's rule reads `b` only for the gradient of `a`, so `b` is saved only when `a`
+    /// requires one (as torch does).
     static func saved(_ pairs: (saved: Tensor, neededBy: Tensor)...) -> [Tensor] {
         pairs.compactMap { $0.neededBy.requiresGrad ? $0.saved : nil }
     }

@@ -39,14 +39,7 @@ extension Tensor {
     /// A copy in fresh, contiguous storage (the graph sees it as an identity).
     public func contiguousCopy() -> Tensor {
         let out = Tensor.empty(shape, dtype: dtype)
-        if isContiguous {
-            if count > 0 {
-                memcpy(out.storage.raw, UnsafeRawPointer(storage.raw) + offset * dtype.byteCount,
-                       count * dtype.byteCount)
-            }
-        } else {
-            copyElements(into: out.storage.raw)
-        }
+        copyElements(into: out.storage.raw)
         return out.recording("clone", [self]) { g, _ in [g] }
     }
 
@@ -79,14 +72,14 @@ extension Tensor {
     /// this tensor's values: on this tensor itself when it is contiguous, on a scratch copy
     /// scattered back into the storage for a strided view (the write goes through to every view
     /// of the storage). Counts one in-place change of the storage (``version``).
-    func writingInPlace(_ op: String, _ write: (Tensor) -> Void) {
+    func writingInPlace<R>(_ op: String, _ write: (Tensor) throws -> R) rethrows -> R {
         defer { storage.version += 1 }
-        if isContiguous { write(self); return }
+        if isContiguous { return try write(self) }
         checkWritable(op)
         let scratch = Tensor.empty(shape, dtype: dtype)
         copyElements(into: scratch.storage.raw)
-        write(scratch)
-        scatterElements(from: scratch.storage.raw)
+        defer { scatterElements(from: scratch.storage.raw) }
+        return try write(scratch)
     }
 
     /// Sets every element to `value`.
@@ -141,27 +134,21 @@ extension Tensor {
         let plan = BroadcastPlan(shape, rhs.shape, op: op)
         require(plan.shape == shape,
                 "\(op): \(describe(rhs.shape)) does not broadcast to the updated tensor's \(describe(shape))")
-        writingInPlace(op) { target in
-            func run<T: ArithmeticScalar>(_: T.Type) {
-                let p = target.pointer(T.self)
-                plan.apply(UnsafePointer(p), rhs.pointer(T.self), p, ArithmeticKernel<Op, T>.self)
-            }
-            switch dtype {
-            case .float32: run(Float.self)
-            case .float64: run(Double.self)
-            default: run(Int64.self)
-            }
-        }
+        apply(rhs, Op.self, plan: plan, op: op)
     }
 
     /// Gradient accumulation into an owned buffer (the engine checks ownership, not the caller).
     func addInPlaceUnchecked(_ other: Tensor) {
         let rhs = other.dtype == dtype ? other : other.to(dtype)
-        let plan = BroadcastPlan(shape, rhs.shape, op: "accumulate grad")
-        writingInPlace("accumulate grad") { target in
+        apply(rhs, AddOp.self, plan: BroadcastPlan(shape, rhs.shape, op: "accumulate grad"), op: "accumulate grad")
+    }
+
+    /// `self = Op(self, rhs)` through `plan`, written through to the storage.
+    private func apply<Op: BinaryArithmeticOp>(_ rhs: Tensor, _: Op.Type, plan: BroadcastPlan, op: String) {
+        writingInPlace(op) { target in
             func run<T: ArithmeticScalar>(_: T.Type) {
                 let p = target.pointer(T.self)
-                plan.apply(UnsafePointer(p), rhs.pointer(T.self), p, ArithmeticKernel<AddOp, T>.self)
+                plan.apply(UnsafePointer(p), rhs.pointer(T.self), p, ArithmeticKernel<Op, T>.self)
             }
             switch dtype {
             case .float32: run(Float.self)

@@ -136,32 +136,35 @@ struct GemmOperandLayout {
         let rank = operand.rank
         let rows = operand.shape[rank - 2], columns = operand.shape[rank - 1]
         let single = operand.count == rows * columns
-        if operand.isContiguous {
-            (tensor, offset, transposed) = (operand, operand.offset, false)
-            leadingDimension = Swift.max(columns, 1)
-            batchStride = single ? 0 : rows * columns
+        if !operand.isContiguous, let strided = GemmOperandLayout.stridedLayout(of: operand) {
+            (tensor, offset, transposed) = (operand, operand.offset, strided.transposed)
+            leadingDimension = strided.leading
+            batchStride = single ? 0 : strided.batchStride
             return
         }
-        let strides = operand.strides
+        let source = operand.isContiguous ? operand : withNoGrad { operand.contiguous() }
+        (tensor, offset, transposed) = (source, source.offset, false)
+        leadingDimension = Swift.max(columns, 1)
+        batchStride = single ? 0 : rows * columns
+    }
+
+    /// How GEMM reads a strided view in place: its matrices row-major (a column stride of 1)
+    /// or column-major (a row stride of 1) with a leading dimension, and its batch dimensions
+    /// one stride apart; `nil` when it cannot.
+    private static func stridedLayout(of operand: Tensor) -> (transposed: Bool, leading: Int, batchStride: Int)? {
+        let rank = operand.rank, strides = operand.strides
+        let rows = operand.shape[rank - 2], columns = operand.shape[rank - 1]
         let rowStride = strides[rank - 2], columnStride = strides[rank - 1]
-        var layout: (transposed: Bool, leading: Int)?
+        guard let batch = batchStride(shape: Array(operand.shape.dropLast(2)), strides: Array(strides.dropLast(2))) else {
+            return nil
+        }
         if columns == 1 || columnStride == 1, rows == 1 || rowStride >= columns {
-            layout = (false, rows == 1 ? Swift.max(columns, 1) : rowStride)
-        } else if rows == 1 || rowStride == 1, columns == 1 || columnStride >= rows {
-            layout = (true, columns == 1 ? Swift.max(rows, 1) : columnStride)
+            return (false, rows == 1 ? Swift.max(columns, 1) : rowStride, batch)
         }
-        let stride = GemmOperandLayout.batchStride(shape: Array(operand.shape.dropLast(2)),
-                                                   strides: Array(strides.dropLast(2)))
-        if let layout, let stride {
-            (tensor, offset, transposed) = (operand, operand.offset, layout.transposed)
-            leadingDimension = layout.leading
-            batchStride = single ? 0 : stride
-        } else {
-            let copy = withNoGrad { operand.contiguous() }
-            (tensor, offset, transposed) = (copy, copy.offset, false)
-            leadingDimension = Swift.max(columns, 1)
-            batchStride = single ? 0 : rows * columns
+        if rows == 1 || rowStride == 1, columns == 1 || columnStride >= rows {
+            return (true, columns == 1 ? Swift.max(rows, 1) : columnStride, batch)
         }
+        return nil
     }
 
     /// The one stride that steps through every matrix of the batch in row-major batch order,

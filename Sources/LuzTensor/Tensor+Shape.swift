@@ -434,18 +434,13 @@ extension Tensor {
         }
     }
 
-    /// Zeros of `inputShape` with `g` written into the sliced positions.
+    /// Zeros of `inputShape` with `g` written into the sliced positions (through a strided view
+    /// of the zeros).
     static func sliceBackward(_ g: Tensor, inputShape: [Int], dim: Int, start: Int, step: Int) -> Tensor {
         let result = Tensor.zeros(inputShape, dtype: g.dtype)
-        let (outer, n, inner) = result.splitShape(at: dim)
         let length = g.shape[dim]
-        let size = inner * g.dtype.byteCount
-        let src = UnsafeRawPointer(g.elementBytes)
-        for o in 0..<outer {
-            for i in 0..<length {
-                memcpy(result.storage.raw + (o * n + start + i * step) * size, src + (o * length + i) * size, size)
-            }
-        }
+        guard length > 0 else { return result }
+        withNoGrad { result.sliced(dim: dim, start: start, end: start + (length - 1) * step + 1, step: step).copy(from: g) }
         return result
     }
 

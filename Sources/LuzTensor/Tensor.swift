@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An n-dimensional array of numbers that records the operations applied to it, so that
 /// gradients can be computed by reverse-mode automatic differentiation.
 ///
@@ -161,7 +167,10 @@ public final class Tensor {
     /// Writes the elements in row-major order to `destination` (which holds `count` elements).
     func copyElements(into destination: UnsafeMutableRawPointer) {
         guard count > 0 else { return }
-        let strides = self.strides
+        guard let strides = viewStrides else {
+            memcpy(destination, storage.raw + offset * dtype.byteCount, count * dtype.byteCount)
+            return
+        }
         func run<T>(_: T.Type) {
             Tensor.stridedCopy(from: storage.raw.assumingMemoryBound(to: T.self) + offset, strides: strides,
                                to: destination.assumingMemoryBound(to: T.self), shape: shape)
@@ -275,18 +284,7 @@ public final class Tensor {
         as type: T.Type, _ body: (UnsafeMutableBufferPointer<T>) throws -> R
     ) rethrows -> R {
         checkType(T.self, "withUnsafeMutableBufferPointer")
-        if isContiguous {
-            defer { storage.version += 1 }
-            return try body(buffer(T.self))
-        }
-        checkWritable("withUnsafeMutableBufferPointer")
-        let scratch = Tensor.empty(shape, dtype: dtype)
-        copyElements(into: scratch.storage.raw)
-        defer {
-            scatterElements(from: scratch.storage.raw)
-            storage.version += 1
-        }
-        return try body(scratch.buffer(T.self))
+        return try writingInPlace("withUnsafeMutableBufferPointer") { try body($0.buffer(T.self)) }
     }
 
     @inline(__always)
