@@ -92,7 +92,7 @@ public final class AdditionModel: Module {
 
 /// The fraction of whole sequences right: every position's argmax over the last dimension of
 /// `[batch, length, vocabulary]` scores equals the target `[batch, length]`.
-public final class SequenceAccuracy: Metric {
+public final class SequenceAccuracy: PredictionMetric {
     /// `"seq_acc"`.
     public let name = "seq_acc"
     /// `"Seq acc"`.

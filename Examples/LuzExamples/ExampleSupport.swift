@@ -182,7 +182,7 @@ final class EpochLogger: Callback {
 
 /// The fraction of positions whose predicted token (argmax over the last dimension of
 /// `[batch, length, vocabulary]` scores) equals the target token (`[batch, length]`).
-public final class TokenAccuracy: Metric {
+public final class TokenAccuracy: PredictionMetric {
     /// `"token_acc"`.
     public let name = "token_acc"
     /// `"Token acc"`.

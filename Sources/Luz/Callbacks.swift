@@ -11,10 +11,9 @@ public enum MonitorMode: String, Sendable {
     /// `max` for names that look like accuracies or scores, `min` otherwise.
     case auto
 
-    func resolved(for monitor: String) -> MonitorMode {
+    func resolved(for monitor: Monitor) -> MonitorMode {
         guard self == .auto else { return self }
-        let higher = ["acc", "auc", "precision", "recall", "f1"]
-        return higher.contains { monitor.hasSuffix($0) || monitor.contains("_\($0)") } ? .max : .min
+        return monitor.looksHigherIsBetter ? .max : .min
     }
 
     /// Whether `value` improves on `best` by more than `minDelta`.
@@ -31,10 +30,9 @@ public enum MonitorMode: String, Sendable {
 
 /// Looks a monitored value up for the current epoch, falling back from `valid_` to `train_`
 /// when there is no validation data.
-func monitoredValue(_ monitor: String, _ context: Context, callback: String) throws -> Double {
+func monitoredValue(_ monitor: Monitor, _ context: Context, callback: String) throws -> Double {
     if let value = context.metric(monitor) { return value }
-    if monitor.hasPrefix("valid_"), context.validData == nil,
-       let value = context.metric("train_" + monitor.dropFirst("valid_".count)) {
+    if monitor.set == "valid", context.validData == nil, let value = context.metric(monitor.onTrainingSet) {
         return value
     }
     let known = context.records.rows.filter { $0.epoch == context.epoch }.map { "\($0.set)_\($0.metric)" }
@@ -87,7 +85,9 @@ struct BestSoFar {
 /// of the best epoch are put back when the run stops. Runs last (weight 1000) and never stops
 /// before the fit's minimum epochs.
 public final class EarlyStopping: Callback {
-    public let monitor: String
+    /// The monitored value, checked when the run begins.
+    public var monitors: [Monitor] { [monitor] }
+    public let monitor: Monitor
     public let minDelta: Double
     public let patience: Int
     public let mode: MonitorMode
@@ -104,7 +104,7 @@ public final class EarlyStopping: Callback {
     public private(set) var stoppedEpoch: Int?
     private var best = BestSoFar()
 
-    public init(monitor: String = "valid_loss", minDelta: Double = 0, patience: Int = 0, mode: MonitorMode = .auto,
+    public init(monitor: Monitor = .valid(.loss), minDelta: Double = 0, patience: Int = 0, mode: MonitorMode = .auto,
                 baseline: Double? = nil, restoreBestWeights: Bool = false) {
         require(patience >= 0, "EarlyStopping: patience must be non-negative, got \(patience)")
         self.monitor = monitor
@@ -160,7 +160,9 @@ public final class EarlyStopping: Callback {
 /// Keeps the weights of the best epoch by a monitored value and puts them back at the end of
 /// the run (luz's `luz_callback_keep_best_model`).
 public final class KeepBestModel: Callback {
-    public let monitor: String
+    /// The monitored value, checked when the run begins.
+    public var monitors: [Monitor] { [monitor] }
+    public let monitor: Monitor
     public let mode: MonitorMode
     public let minDelta: Double
     public var weight: Double { 1000 }
@@ -168,7 +170,7 @@ public final class KeepBestModel: Callback {
     public var bestEpoch: Int { best.epoch }
     private var best = BestSoFar()
 
-    public init(monitor: String = "valid_loss", mode: MonitorMode = .auto, minDelta: Double = 0) {
+    public init(monitor: Monitor = .valid(.loss), mode: MonitorMode = .auto, minDelta: Double = 0) {
         self.monitor = monitor
         self.mode = mode.resolved(for: monitor)
         self.minDelta = minDelta
@@ -200,8 +202,12 @@ public final class KeepBestModel: Callback {
 /// `"checkpoints/epoch-{epoch:02d}-{valid_loss:.3f}.safetensors"`. Each file is a full
 /// ``Checkpoint`` (weights, optimizer and callback state, records), written atomically.
 public final class ModelCheckpoint: Callback {
+    /// The monitored value (when saving only the best) and the values the path names.
+    public var monitors: [Monitor] {
+        (saveBestOnly ? [monitor] : []) + ModelCheckpoint.placeholders(in: path).filter { $0 != "epoch" }.map { Monitor($0) }
+    }
     public let path: String
-    public let monitor: String
+    public let monitor: Monitor
     public let mode: MonitorMode
     public let saveBestOnly: Bool
     public let everyEpochs: Int
@@ -210,7 +216,7 @@ public final class ModelCheckpoint: Callback {
     public private(set) var savedPaths: [String] = []
     private var bestValue: Double?
 
-    public init(path: String, monitor: String = "valid_loss", mode: MonitorMode = .auto,
+    public init(path: String, monitor: Monitor = .valid(.loss), mode: MonitorMode = .auto,
                 saveBestOnly: Bool = false, everyEpochs: Int = 1) {
         require(everyEpochs >= 1, "ModelCheckpoint: everyEpochs must be at least 1, got \(everyEpochs)")
         self.path = path
@@ -245,6 +251,18 @@ public final class ModelCheckpoint: Callback {
         bestValue = try BestSoFar(checkpointState: state).value
     }
 
+    /// The names of the `{name}` and `{name:format}` placeholders of a path template.
+    static func placeholders(in template: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            let inside = rest[rest.index(after: open)..<close]
+            names.append(String(inside.split(separator: ":", maxSplits: 1).first ?? ""))
+            rest = rest[rest.index(after: close)...]
+        }
+        return names
+    }
+
     /// Replaces `{name}` and `{name:format}` placeholders with the epoch or monitored values.
     static func expand(_ template: String, context: Context) throws -> String {
         var result = ""
@@ -261,7 +279,7 @@ public final class ModelCheckpoint: Callback {
             if key == "epoch" {
                 result += format.map { String(format: $0, context.epoch) } ?? String(context.epoch)
             } else {
-                let value = try monitoredValue(key, context, callback: "ModelCheckpoint")
+                let value = try monitoredValue(Monitor(key), context, callback: "ModelCheckpoint")
                 result += String(format: format ?? "%.4f", value)
             }
             rest = rest[rest.index(after: close)...]
@@ -396,9 +414,16 @@ public final class GradientAccumulation: Callback {
 /// ```
 /// Any named optimizer can be scheduled (`optimizer: "generator"`), unlike luz's callback.
 public final class LRSchedulerCallback: Callback {
+    /// The plateau scheduler's monitored value, checked when the run begins.
+    public var monitors: [Monitor] {
+        if case .plateau(_, let monitor) = kind { return [monitor] }
+        return []
+    }
+    /// The learning rate, logged as `train_lr` at the end of every epoch.
+    public var recordedMetrics: [Monitor] { [.train("lr")] }
     enum Kind {
         case regular((Optimizer) -> LRScheduler)
-        case plateau((Optimizer) -> ReduceLROnPlateau, monitor: String)
+        case plateau((Optimizer) -> ReduceLROnPlateau, monitor: Monitor)
     }
     let kind: Kind
     /// The event after which the scheduler steps.
@@ -418,7 +443,7 @@ public final class LRSchedulerCallback: Callback {
     }
 
     /// Feeds a monitored value to a ``ReduceLROnPlateau`` at the end of every epoch.
-    public init(optimizer: String? = nil, monitor: String, _ make: @escaping (Optimizer) -> ReduceLROnPlateau) {
+    public init(optimizer: String? = nil, monitor: Monitor, _ make: @escaping (Optimizer) -> ReduceLROnPlateau) {
         kind = .plateau(make, monitor: monitor)
         callOn = .epochEnd
         optimizerName = optimizer

@@ -36,21 +36,35 @@ public final class Context {
     /// `true` in the training loop, `false` in validation and prediction.
     public internal(set) var isTraining = false
 
-    /// The current batch.
+    /// The current batch (callbacks may replace it at `trainBatchBegin`, as ``Mixup`` does).
     public internal(set) var batch: Example?
-    /// The input of the current batch.
-    public var input: Tensor? { batch?.input }
-    /// The target of the current batch.
-    public var target: Tensor? { batch?.target }
+    /// The input of the current batch, when it is one tensor (see `batch.inputs` otherwise).
+    public var input: Tensor? { batch?.inputs.tensor }
+    /// The target of the current batch, when it is one tensor (see `batch.targets` otherwise).
+    public var target: Tensor? { batch?.targets.tensor }
     /// The two targets and weights of the current batch when ``Mixup`` or ``CutMix`` mixed
     /// its inputs (`nil` otherwise, and always outside training batches); the loss is then
     /// the weighted one of ``MixupLoss``.
     public internal(set) var mixedTargets: MixedTargets?
-    /// The model's output for the current batch.
-    public var prediction: Tensor?
+    /// The model's output for the current batch: one tensor, or several by position or name.
+    public var predictions: TensorTree?
+    /// The model's output for the current batch, when it is one tensor.
+    public var prediction: Tensor? {
+        get { predictions?.tensor }
+        set { predictions = newValue.map(TensorTree.tensor) }
+    }
+    /// The name of the optimizer whose loss the training step is computing (luz's
+    /// `ctx$opt_name`): with several optimizers, the step computes a loss for each in turn.
+    public internal(set) var optimizerName: String?
+    /// The mean loss of the current loop's batches so far, weighted by batch size (what the
+    /// progress bar shows).
+    public internal(set) var runningLoss: Double?
     /// The loss to backpropagate for the current batch (callbacks may replace it, e.g. to
     /// scale it for gradient accumulation).
     public var lossForBackward: Tensor?
+    /// What the metrics see of the current batch, once it has run (at `trainBatchEnd` and
+    /// `validBatchEnd`).
+    public internal(set) var batchResult: BatchResult?
     /// The current batch's loss, detached, per optimizer name.
     public internal(set) var loss: [String: Double] = [:]
 
@@ -83,14 +97,20 @@ public final class Context {
     /// Why the run stopped early, when it did.
     public internal(set) var stopReason: String?
     var interrupted = false
+    /// The last epoch whose loops ran (to their end, or until an interrupt).
+    var lastTrainedEpoch = 0
+    /// The run's Ctrl+C watcher (one of the mode's default callbacks).
+    let interrupt = InterruptCallback()
+    /// What the run is doing.
+    public let mode: RunMode
 
     /// Whether Ctrl+C was pressed during this run.
-    var interruptRequested: Bool {
-        callbacks.lazy.compactMap { $0 as? InterruptCallback }.first?.isInterrupted ?? false
-    }
+    var interruptRequested: Bool { interrupt.isInterrupted }
 
-    init(model: Module, optimizers: [(String, Optimizer)], lossFunction: LossFunction?,
+    /// Made only by ``Engine/makeContext(mode:model:optimizers:setup:verbose:callbacks:)``.
+    init(mode: RunMode, model: Module, optimizers: [(String, Optimizer)], lossFunction: LossFunction?,
          hyperparameters: Hyperparameters, optimizerHyperparameters: Hyperparameters, verbose: Bool) {
+        self.mode = mode
         self.model = model
         self.optimizers = optimizers.map { (name: $0.0, optimizer: $0.1) }
         self.lossFunction = lossFunction
@@ -121,9 +141,9 @@ public final class Context {
         records.record(set: set ?? currentSet, metric: name, epoch: epoch, value: value)
     }
 
-    /// A recorded value by monitor name (`"valid_loss"`), for the current epoch by default.
-    public func metric(_ monitor: String, epoch: Int? = nil) -> Double? {
-        records.value(monitor: monitor, epoch: epoch ?? self.epoch)
+    /// A recorded value by monitor (`.valid(.loss)`, `"valid_loss"`), for the current epoch by default.
+    public func metric(_ monitor: Monitor, epoch: Int? = nil) -> Double? {
+        records.value(set: monitor.set, metric: monitor.metric.name, epoch: epoch ?? self.epoch)
     }
 
     /// Runs every callback's reaction to `event` (callbacks can fire events for each other).

@@ -77,15 +77,8 @@ final class MetricsCallback: Callback {
     }
 
     private func update(_ metrics: [any Metric], _ context: Context) {
-        guard let batch = context.batch else { return }
-        let size = batch.target.shape.first ?? 1
-        for metric in metrics {
-            if let average = metric as? LossAverage {
-                if let loss = context.loss["opt"] ?? context.loss.values.first { average.add(loss: loss, batchSize: size) }
-            } else if let prediction = context.prediction {
-                metric.update(prediction: prediction.detached(), target: batch.target)
-            }
-        }
+        guard let result = context.batchResult else { return }
+        for metric in metrics { metric.update(result) }
     }
 
     private func record(_ metrics: [any Metric], set: String, _ context: Context) {
@@ -156,7 +149,9 @@ final class ProgressCallback: Callback {
         let bar = String(repeating: "=", count: max(filled - (arrow.isEmpty ? 0 : 1), 0)) + arrow
             + String(repeating: "-", count: width - max(filled, arrow.isEmpty ? filled : filled))
         let remaining = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-        let loss = context.loss["opt"].map { " - Loss: \(format($0))" } ?? ""
+        // The mean over the loop's batches so far, as luz and Keras show it: the epoch's line
+        // then prints the same figure at the end, not a different last-batch value.
+        let loss = context.runningLoss.map { " - Loss: \(format($0))" } ?? ""
         return "\(done)/\(total) [\(bar.padding(toLength: width, withPad: "-", startingAt: 0))] - ETA: \(formatDuration(remaining))\(loss)"
     }
 
@@ -166,8 +161,11 @@ final class ProgressCallback: Callback {
         return "\(Int(seconds.rounded()))s"
     }
 
+    /// Writes through the same buffered standard output as `print`, then flushes it: piped
+    /// logs keep the order in which a script printed and trained, and the live bar shows.
     private func write(_ text: String) {
-        FileHandle.standardOutput.write(text.data(using: .utf8)!)
+        print(text, terminator: "")
+        fflush(stdout)
     }
 }
 
@@ -218,8 +216,11 @@ final class InterruptCallback: Callback {
     /// Whether a SIGINT arrived since the run began.
     var isInterrupted: Bool { startCount.map { interruptFlag.current != $0 } ?? false }
 
-    func handle(_ event: Event, _ context: Context) throws {
-        if event == .fitBegin && startCount == nil { startCount = interruptFlag.beginRun() }
+    func handle(_ event: Event, _ context: Context) throws {}
+
+    /// Installs the handler; called by the engine when the run starts.
+    func begin() {
+        if startCount == nil { startCount = interruptFlag.beginRun() }
     }
 
     /// Restores the signal handler; called when the run ends, normally or by an error.

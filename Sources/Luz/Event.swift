@@ -62,6 +62,12 @@ public protocol Callback: AnyObject {
     func checkpointState() -> [String: Tensor]
     /// Restores what ``checkpointState()`` returned.
     func restore(checkpointState: [String: Tensor]) throws
+    /// The recorded values this callback reads (early stopping's monitor): a run checks when it
+    /// begins that each one is recorded, and stops with the names that exist otherwise.
+    var monitors: [Monitor] { get }
+    /// The values this callback records itself with ``Context/log(_:value:set:)`` (a learning
+    /// rate), which other callbacks may monitor.
+    var recordedMetrics: [Monitor] { get }
 }
 
 extension Callback {
@@ -69,6 +75,8 @@ extension Callback {
     public var weight: Double { 0 }
     public func checkpointState() -> [String: Tensor] { [:] }
     public func restore(checkpointState: [String: Tensor]) throws {}
+    public var monitors: [Monitor] { [] }
+    public var recordedMetrics: [Monitor] { [] }
 }
 
 /// A callback failed: which one, during which event, and why.
@@ -89,10 +97,15 @@ public final class LambdaCallback: Callback {
     public let weight: Double
     private let body: (Event, Context) throws -> Void
 
-    public init(name: String = "LambdaCallback", weight: Double = 0,
+    /// The values the closure logs (``Context/log(_:value:set:)``) for others to monitor.
+    public let recordedMetrics: [Monitor]
+
+    /// A callback running `body` on every event; `recording` lists the values it logs.
+    public init(name: String = "LambdaCallback", weight: Double = 0, recording: [Monitor] = [],
                 _ body: @escaping (Event, Context) throws -> Void) {
         self.name = name
         self.weight = weight
+        self.recordedMetrics = recording
         self.body = body
     }
 

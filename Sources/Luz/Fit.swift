@@ -24,15 +24,13 @@ extension TrainingSetup {
         let model = try makeModel(hyperparameters)
         let optimizers = try makeOptimizers(for: model)
         let (train, valid) = try resolveData(data, validData: validData, seed: seed)
-        let context = Context(model: model, optimizers: optimizers, lossFunction: loss,
-                              hyperparameters: hyperparameters, optimizerHyperparameters: optimizerHyperparameters,
-                              verbose: verbose)
+        let fitted = FittedModel(setup: self, model: model, optimizers: optimizers)
+        let context = fitted.makeContext(.fit, callbacks: callbacks, verbose: verbose)
         context.trainData = train
         context.validData = valid
         context.minEpochs = epochs.minimum
         context.maxEpochs = epochs.maximum
-        let fitted = FittedModel(setup: self, model: model, optimizers: context.optimizers.map { ($0.name, $0.optimizer) })
-        try fitted.run(context, callbacks: callbacks)
+        try fitted.run(context)
         return fitted
     }
 

@@ -47,17 +47,8 @@ public final class FittedModel: CustomStringConvertible {
         self.optimizers = optimizers.map { (name: $0.0, optimizer: $0.1) }
     }
 
-    /// The default callbacks every run has, then the user's, sorted by weight (stable).
-    static func orderedCallbacks(_ extra: [any Callback], context: Context) -> [any Callback] {
-        let defaults: [any Callback] = [TimingsCallback(), TrainValidCallback(), MetricsCallback(),
-                                        ProgressCallback(), InterruptCallback()]
-        return (defaults + extra).enumerated().sorted {
-            $0.element.weight != $1.element.weight ? $0.element.weight < $1.element.weight : $0.offset < $1.offset
-        }.map(\.element)
-    }
-
-    /// Runs the training loop for the epochs the context names.
-    func run(_ context: Context, callbacks: [any Callback]) throws {
+    /// Trains for the epochs `context` names, on from those trained so far.
+    func run(_ context: Context) throws {
         // An epoch without a batch trains nothing and records a NaN loss: say why instead.
         if let data = context.trainData, data.batchCount == 0, context.maxEpochs > 0 {
             if data.exampleCount == 0 { throw LuzError.invalidArgument("fit: the training data has no examples") }
@@ -65,169 +56,30 @@ public final class FittedModel: CustomStringConvertible {
             throw LuzError.invalidArgument(
                 "fit: \(data.exampleCount) training example\(data.exampleCount == 1 ? "" : "s") make no full batch\(size), and the last partial batch is dropped; use a smaller batch size or dropLast: false")
         }
-        context.callbacks = FittedModel.orderedCallbacks(callbacks, context: context)
         context.records = records
         context.timings = timings
         context.startEpoch = epochsTrained + 1
         context.minEpochs += epochsTrained
         context.maxEpochs += epochsTrained
-        context.trainMetrics = [LossAverage()] + setup.metrics.map { $0.fresh() }
-        context.validMetrics = [LossAverage()] + (setup.validMetrics ?? setup.metrics).map { $0.fresh() }
         for case let restoring as RestoresBeforeFit in context.callbacks {
             try restoring.restoreBeforeFit(context)
         }
         // A resumed run has trained the checkpoint's epochs, even when none is left to run
         // (killed after its last checkpoint, before `fitEnd` deleted it).
         epochsTrained = context.startEpoch - 1
-        let interrupt = context.callbacks.lazy.compactMap { $0 as? InterruptCallback }.first
         defer {
-            interrupt?.finish()
+            epochsTrained = max(epochsTrained, context.lastTrainedEpoch)
             records = context.records
             timings = context.timings
             stopReason = context.stopReason
         }
-        try context.fire(.fitBegin)
-        var epoch = context.startEpoch
-        // Resumed after the epoch whose end asked to stop: finish the stop, train no further.
-        if context.stopRequested {
-            try context.fire(.earlyStopping)
-            epoch = context.maxEpochs + 1
-        }
-        while epoch <= context.maxEpochs {
-            context.epoch = epoch
-            try context.fire(.epochBegin)
-            try trainEpoch(context)
-            if context.validData != nil && !context.interrupted {
-                try validationLoop(context, data: context.validData!)
-            }
-            epochsTrained = epoch
-            if context.interrupted {
-                context.requestStop(reason: "interrupted at epoch \(epoch) of \(context.maxEpochs)")
-                try context.fire(.interrupt)
-                break
-            }
-            try context.fire(.epochEnd)
-            if context.stopRequested {
-                if epoch >= context.minEpochs {
-                    try context.fire(.earlyStopping)
-                    break
-                }
-                context.stopReason = nil
-            }
-            epoch += 1
-        }
-        try context.fire(.fitEnd)
+        try Engine(context).fit()
     }
 
-    private func trainEpoch(_ context: Context) throws {
-        guard let data = context.trainData else { return }
-        context.isTraining = true
-        context.batchCount = data.batchCount
-        context.iteration = 0
-        try context.fire(.trainBegin)
-        let iterator = data.makeIterator()
-        while let batch = iterator.next() {
-            context.iteration += 1
-            context.batch = batch
-            context.mixedTargets = nil
-            context.prediction = nil
-            context.lossForBackward = nil
-            context.stepsOptimizer = true
-            context.runsBackward = true
-            try context.fire(.trainBatchBegin)
-            if let custom = context.model as? CustomTrainingStep {
-                try custom.trainingStep(context)
-            } else {
-                // The batch as the callbacks left it (Mixup replaces the input).
-                try defaultTrainingStep(context, batch: context.batch ?? batch)
-            }
-            try context.fire(.trainBatchEnd)
-            if context.interruptRequested { context.interrupted = true; break }
-        }
-        context.mixedTargets = nil
-        try context.fire(.trainEnd)
-    }
-
-    private func defaultTrainingStep(_ context: Context, batch: Example) throws {
-        let prediction = context.model(batch.input)
-        context.prediction = prediction
-        try context.fire(.trainBatchAfterPrediction)
-        let loss = try computeLoss(context, prediction: prediction, target: batch.target)
-        context.lossForBackward = loss
-        context.loss = ["opt": loss.item]
-        try context.fire(.trainBatchAfterLoss)
-        try context.fire(.trainBatchBeforeBackward)
-        if context.runsBackward, let loss = context.lossForBackward {
-            loss.backward()
-        }
-        try context.fire(.trainBatchBeforeStep)
-        if context.stepsOptimizer {
-            for (_, optimizer) in context.optimizers {
-                if optimizer.reevaluatesLoss {
-                    try stepReevaluating(optimizer, context, batch: batch, firstLoss: loss.item)
-                } else {
-                    withNoGrad { optimizer.step() }
-                }
-                optimizer.zeroGrad()
-            }
-        }
-        try context.fire(.trainBatchAfterStep)
-    }
-
-    /// Steps an optimizer that evaluates the loss several times (``LBFGS``) with a closure over
-    /// the batch, as luz passes one to `opt$step`. Its first evaluation is the one the batch's
-    /// events saw (the gradients are there, after any callback changed them before the step);
-    /// every later one clears this optimizer's gradients, recomputes the prediction and the
-    /// loss on the same batch and runs backward. The events fire once per batch, for the first.
-    private func stepReevaluating(_ optimizer: Optimizer, _ context: Context, batch: Example, firstLoss: Double) throws {
-        var isFirst = true
-        try optimizer.step {
-            if isFirst {
-                isFirst = false
-                return firstLoss
-            }
-            optimizer.zeroGrad()
-            let loss = try computeLoss(context, prediction: context.model(batch.input), target: batch.target)
-            loss.backward()
-            return loss.item
-        }
-    }
-
-    func computeLoss(_ context: Context, prediction: Tensor, target: Tensor) throws -> Tensor {
-        if let mixed = context.mixedTargets {
-            guard let computeMixed = context.lossFunction?.computeMixed else {
-                throw LuzError.invalidArgument(MixedTargets.missingLossMessage)
-            }
-            return computeMixed(prediction, mixed)
-        }
-        if let lossFunction = context.lossFunction { return lossFunction(prediction, target) }
-        if let provider = context.model as? LossProviding { return provider.loss(prediction: prediction, target: target) }
-        throw LuzError.invalidArgument("setup has no loss, and the model \(context.model.typeName) does not conform to LossProviding")
-    }
-
-    func validationLoop(_ context: Context, data: DataSource) throws {
-        context.isTraining = false
-        context.batchCount = data.batchCount
-        context.iteration = 0
-        try context.fire(.validBegin)
-        try withNoGrad {
-            let iterator = data.makeIterator()
-            while let batch = iterator.next() {
-                context.iteration += 1
-                context.batch = batch
-                try context.fire(.validBatchBegin)
-                let prediction = context.model(batch.input)
-                context.prediction = prediction
-                try context.fire(.validBatchAfterPrediction)
-                let loss = try computeLoss(context, prediction: prediction, target: batch.target)
-                context.lossForBackward = nil
-                context.loss = ["opt": loss.item]
-                try context.fire(.validBatchAfterLoss)
-                try context.fire(.validBatchEnd)
-                if context.interruptRequested { context.interrupted = true; break }
-            }
-        }
-        try context.fire(.validEnd)
+    /// A context for a run of `mode` on this model with its optimizers and setup.
+    func makeContext(_ mode: RunMode, callbacks: [any Callback], verbose: Bool, metrics: [any Metric]? = nil) -> Context {
+        Engine.makeContext(mode: mode, model: model, optimizers: mode == .predict ? [] : optimizers.map { ($0.name, $0.optimizer) },
+                           setup: setup, verbose: verbose, callbacks: callbacks, metrics: metrics)
     }
 
     // MARK: - Continuing, evaluating, predicting
@@ -238,33 +90,56 @@ public final class FittedModel: CustomStringConvertible {
     public func fit(_ data: DataSource, epochs: EpochSpec = 10, validData: ValidationData? = nil,
                     callbacks: [any Callback] = [], verbose: Bool = true) throws -> FittedModel {
         let (train, valid) = try setup.resolveData(data, validData: validData, seed: nil)
-        let context = Context(model: model, optimizers: optimizers.map { ($0.name, $0.optimizer) },
-                              lossFunction: setup.loss, hyperparameters: setup.hyperparameters,
-                              optimizerHyperparameters: setup.optimizerHyperparameters, verbose: verbose)
+        let context = makeContext(.fit, callbacks: callbacks, verbose: verbose)
         context.trainData = train
         context.validData = valid
         context.minEpochs = epochs.minimum
         context.maxEpochs = epochs.maximum
-        try run(context, callbacks: callbacks)
+        try run(context)
         return self
+    }
+
+    /// Trains this model for more epochs on a data loader.
+    @discardableResult
+    public func fit<Source: Dataset>(_ loader: DataLoader<Source, Example>, epochs: EpochSpec = 10,
+                                     validData: ValidationData? = nil, callbacks: [any Callback] = [],
+                                     verbose: Bool = true) throws -> FittedModel {
+        try fit(.loader(loader), epochs: epochs, validData: validData, callbacks: callbacks, verbose: verbose)
+    }
+
+    /// Trains this model for more epochs on a dataset, in shuffled batches of `batchSize`.
+    @discardableResult
+    public func fit<D: Dataset>(_ dataset: D, epochs: EpochSpec = 10, validData: ValidationData? = nil,
+                                callbacks: [any Callback] = [], verbose: Bool = true, batchSize: Int = 32,
+                                dropLast: Bool = true) throws -> FittedModel where D.Element == Example {
+        try fit(.dataset(dataset, batchSize: batchSize, shuffle: true, dropLast: dropLast,
+                         generator: Generator(seed: Generator.default.nextUInt64())),
+                epochs: epochs, validData: validData, callbacks: callbacks, verbose: verbose)
     }
 
     /// The loss and metrics on `data` (the setup's validation metrics, or `metrics`), computed
     /// in evaluation mode without gradients; fires only the `valid…` events.
     public func evaluate(_ data: DataSource, metrics: [any Metric]? = nil, callbacks: [any Callback] = [],
                          verbose: Bool = false) throws -> Evaluation {
-        let context = Context(model: model, optimizers: optimizers.map { ($0.name, $0.optimizer) },
-                              lossFunction: setup.loss, hyperparameters: setup.hyperparameters,
-                              optimizerHyperparameters: setup.optimizerHyperparameters, verbose: verbose)
-        context.callbacks = FittedModel.orderedCallbacks(callbacks, context: context)
-            .filter { !($0 is ProgressCallback) || verbose }
-        context.validMetrics = [LossAverage()] + (metrics ?? setup.validMetrics ?? setup.metrics).map { $0.fresh() }
-        context.epoch = 1
+        let context = makeContext(.evaluate, callbacks: callbacks, verbose: verbose, metrics: metrics)
         let wasTraining = model.isTraining
         defer { model.train(wasTraining) }
-        try validationLoop(context, data: data)
+        try Engine(context).evaluate(data)
         return Evaluation(values: context.records.rows(set: "valid", epoch: 1).map { ($0.metric, $0.value) },
                           displayNames: context.validMetrics.map(\.displayName))
+    }
+
+    /// Evaluates on a data loader, as it is configured.
+    public func evaluate<Source: Dataset>(_ loader: DataLoader<Source, Example>, metrics: [any Metric]? = nil,
+                                          callbacks: [any Callback] = [], verbose: Bool = false) throws -> Evaluation {
+        try evaluate(.loader(loader), metrics: metrics, callbacks: callbacks, verbose: verbose)
+    }
+
+    /// Evaluates on a dataset, in batches of `batchSize`.
+    public func evaluate<D: Dataset>(_ dataset: D, metrics: [any Metric]? = nil, callbacks: [any Callback] = [],
+                                     verbose: Bool = false, batchSize: Int = 32) throws -> Evaluation
+    where D.Element == Example {
+        try evaluate(.dataset(dataset, batchSize: batchSize), metrics: metrics, callbacks: callbacks, verbose: verbose)
     }
 
     /// Evaluates on inputs and targets.
@@ -273,9 +148,21 @@ public final class FittedModel: CustomStringConvertible {
     }
 
     /// The model's outputs for every batch of `data`, concatenated along the first dimension,
-    /// computed in evaluation mode without gradients (luz's `predict`).
+    /// computed in evaluation mode without gradients (luz's `predict`); stops with a message
+    /// for a model whose output is not one tensor (see ``predictTree(_:callbacks:)``).
     public func predict(_ data: DataSource, callbacks: [any Callback] = []) throws -> Tensor {
-        try predictBatches(data, callbacks: callbacks) { $0 }.reduce(into: [Tensor]()) { $0.append($1) }.concatenated()
+        try predictTree(data, callbacks: callbacks).singleTensor("the output of \(model.typeName) (use predictTree for several outputs)")
+    }
+
+    /// The model's outputs for every batch of a data loader, concatenated.
+    public func predict<Source: Dataset>(_ loader: DataLoader<Source, Example>, callbacks: [any Callback] = []) throws -> Tensor {
+        try predict(.loader(loader), callbacks: callbacks)
+    }
+
+    /// The model's outputs for every example of a dataset, in batches of `batchSize`, concatenated.
+    public func predict<D: Dataset>(_ dataset: D, batchSize: Int = 32, callbacks: [any Callback] = []) throws -> Tensor
+    where D.Element == Example {
+        try predict(.dataset(dataset, batchSize: batchSize), callbacks: callbacks)
     }
 
     /// The model's outputs for `inputs`, in batches of `batchSize`.
@@ -283,34 +170,32 @@ public final class FittedModel: CustomStringConvertible {
         try predict(.tensors(inputs, Tensor.zeros([inputs.shape.first ?? 0]), batchSize: batchSize))
     }
 
-    /// `transform` applied to the model's output for every batch, in order: for models whose
-    /// output is not one tensor, or to post-process each batch (`argmax`, probabilities, …).
+    /// The model's outputs for every batch of `data` with the structure the model returns
+    /// (one tensor, several by position, or by name), each field's batches concatenated along
+    /// the first dimension.
+    public func predictTree(_ data: DataSource, callbacks: [any Callback] = []) throws -> TensorTree {
+        let batches = try predictTreeBatches(data, callbacks: callbacks) { $0 }
+        guard !batches.isEmpty else { return .tensor(Tensor.zeros([0])) }
+        return TensorTree.concatenated(batches)
+    }
+
+    /// `transform` applied to the model's output for every batch, in order: to post-process
+    /// each batch (`argmax`, probabilities, …).
     public func predictBatches<Output>(_ data: DataSource, callbacks: [any Callback] = [],
                                        _ transform: (Tensor) throws -> Output) throws -> [Output] {
-        let context = Context(model: model, optimizers: [], lossFunction: setup.loss,
-                              hyperparameters: setup.hyperparameters,
-                              optimizerHyperparameters: setup.optimizerHyperparameters, verbose: false)
-        context.callbacks = FittedModel.orderedCallbacks(callbacks, context: context)
-            .filter { !($0 is ProgressCallback) && !($0 is MetricsCallback) }
+        try predictTreeBatches(data, callbacks: callbacks) { tree in
+            try transform(tree.singleTensor("the output of \(model.typeName)"))
+        }
+    }
+
+    /// `transform` applied to the model's structured output for every batch, in order.
+    public func predictTreeBatches<Output>(_ data: DataSource, callbacks: [any Callback] = [],
+                                       _ transform: (TensorTree) throws -> Output) throws -> [Output] {
+        let context = makeContext(.predict, callbacks: callbacks, verbose: false)
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
-        var outputs: [Output] = []
-        try context.fire(.predictBegin)
-        try withNoGrad {
-            let iterator = data.makeIterator()
-            while let batch = iterator.next() {
-                context.iteration += 1
-                context.batch = batch
-                try context.fire(.predictBatchBegin)
-                let prediction = model(batch.input)
-                context.prediction = prediction
-                outputs.append(try transform(prediction))
-                try context.fire(.predictBatchEnd)
-            }
-        }
-        try context.fire(.predictEnd)
-        return outputs
+        return try Engine(context).predict(data, transform)
     }
 
     /// The output of every layer (or of the named ones) for `inputs`, by dotted layer name, in

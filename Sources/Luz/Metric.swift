@@ -1,9 +1,45 @@
+/// What a metric sees of one batch: the model's output, the target, the loss and the number of
+/// examples, after the batch ran.
+///
+/// Predictions are detached (no gradient recording). For a model with several outputs or
+/// targets, ``predictions`` and ``targets`` hold them all; ``prediction`` and ``target`` read
+/// the single tensor of the common case.
+public struct BatchResult {
+    /// The model's output, detached.
+    public let predictions: TensorTree
+    /// The batch's targets.
+    public let targets: TensorTree
+    /// The batch's loss: the loss of the optimizer named `"opt"`, or of the first one.
+    public let loss: Double?
+    /// The loss per optimizer name.
+    public let losses: [String: Double]
+    /// The number of examples in the batch.
+    public let batchSize: Int
+
+    /// Creates a batch result.
+    public init(predictions: TensorTree, targets: TensorTree, loss: Double?, losses: [String: Double] = [:],
+                batchSize: Int) {
+        self.predictions = predictions
+        self.targets = targets
+        self.loss = loss
+        self.losses = losses
+        self.batchSize = batchSize
+    }
+
+    /// The single output tensor; stops with a message when the model has several outputs.
+    public var prediction: Tensor { predictions.singleTensor("the model's output") }
+    /// The single target tensor; stops with a message when the batch has several targets.
+    public var target: Tensor { targets.singleTensor("the batch's target") }
+}
+
 /// A quantity accumulated over the batches of an epoch and computed at its end, such as the
 /// accuracy (luz's `luz_metric`: initialize, update, compute).
 ///
 /// The training loop keeps one instance per set (train, valid), made with ``fresh()``, calls
-/// ``reset()`` at the start of every epoch, ``update(prediction:target:)`` after each batch and
-/// ``compute()`` at the end. Updates run without gradient recording.
+/// ``reset()`` at the start of every epoch, ``update(_:)`` with each batch's ``BatchResult``
+/// and ``compute()`` at the end. Updates run without gradient recording. A metric of the
+/// prediction and target alone conforms to ``PredictionMetric`` and writes
+/// `update(prediction:target:)` instead.
 public protocol Metric: AnyObject {
     /// The key used in records, logs and monitors, e.g. `"acc"` (so `"valid_acc"` can be monitored).
     var name: String { get }
@@ -14,7 +50,7 @@ public protocol Metric: AnyObject {
     /// Forgets everything accumulated.
     func reset()
     /// Accumulates one batch.
-    func update(prediction: Tensor, target: Tensor)
+    func update(_ batch: BatchResult)
     /// The value over everything accumulated since the last reset.
     func compute() -> Double
     /// A new instance with the same settings and nothing accumulated.
@@ -23,6 +59,73 @@ public protocol Metric: AnyObject {
 
 extension Metric {
     public var higherIsBetter: Bool { true }
+}
+
+/// A metric computed from the prediction and the target tensors of each batch (accuracy,
+/// mean squared error, AUROC, …).
+public protocol PredictionMetric: Metric {
+    /// Accumulates one batch's prediction (detached) and target.
+    func update(prediction: Tensor, target: Tensor)
+}
+
+extension PredictionMetric {
+    /// Passes the batch's single prediction and target to ``update(prediction:target:)``.
+    public func update(_ batch: BatchResult) { update(prediction: batch.prediction, target: batch.target) }
+
+    /// This metric on one output and target of a model with several (a position or a name):
+    /// recorded as `"<head>_<name>"`, e.g. `Accuracy().forHead("class")` is `"class_acc"`.
+    public func forHead(_ head: Head) -> any Metric { HeadMetric(self, head: head) }
+}
+
+/// One output of a model with several, and its target: a position (`0`) or a name (`"class"`).
+public enum Head: Hashable, Sendable, CustomStringConvertible, ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
+    case position(Int)
+    case name(String)
+
+    public init(integerLiteral value: Int) { self = .position(value) }
+    public init(stringLiteral value: String) { self = .name(value) }
+
+    /// The head's part of `tree`.
+    public func select(in tree: TensorTree) -> TensorTree {
+        switch self {
+        case .position(let position): return tree[position]
+        case .name(let name): return tree[name]
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .position(let position): return String(position)
+        case .name(let name): return name
+        }
+    }
+}
+
+/// A prediction metric applied to one head's output and target.
+final class HeadMetric: Metric {
+    let inner: any PredictionMetric
+    let head: Head
+
+    init(_ inner: any PredictionMetric, head: Head) {
+        self.inner = inner
+        self.head = head
+    }
+
+    var name: String { "\(head)_\(inner.name)" }
+    var displayName: String { "\(head) \(inner.displayName)" }
+    var higherIsBetter: Bool { inner.higherIsBetter }
+    func reset() { inner.reset() }
+    func update(_ batch: BatchResult) {
+        inner.update(prediction: head.select(in: batch.predictions).singleTensor("head \(head) of the model's output"),
+                     target: head.select(in: batch.targets).singleTensor("head \(head) of the batch's target"))
+    }
+    func compute() -> Double { inner.compute() }
+    func fresh() -> any Metric {
+        guard let fresh = inner.fresh() as? any PredictionMetric else {
+            requirementFailure("\(inner.name).fresh() returned a metric that is not a PredictionMetric")
+        }
+        return HeadMetric(fresh, head: head)
+    }
 }
 
 /// Class indices from a prediction: the argmax over the class dimension (dimension 1) of
@@ -52,7 +155,10 @@ public final class LossAverage: Metric {
 
     public init() {}
     public func reset() { total = 0; count = 0 }
-    public func update(prediction: Tensor, target: Tensor) {}
+    /// Adds the batch's loss, weighted by its number of examples.
+    public func update(_ batch: BatchResult) {
+        if let loss = batch.loss { add(loss: loss, batchSize: batch.batchSize) }
+    }
     /// Adds the loss of a batch of `size` examples.
     public func add(loss: Double, batchSize: Int) {
         total += loss * Double(batchSize)
@@ -64,7 +170,7 @@ public final class LossAverage: Metric {
 
 /// The fraction of examples whose predicted class (argmax of the scores over dimension 1)
 /// equals the target class (luz's `luz_metric_accuracy`).
-public final class Accuracy: Metric {
+public final class Accuracy: PredictionMetric {
     public let name = "acc"
     public let displayName = "Acc"
     private var correct = 0
@@ -85,7 +191,7 @@ public final class Accuracy: Metric {
 }
 
 /// Accuracy for probabilities of the positive class: predicted positive above `threshold`.
-public final class BinaryAccuracy: Metric {
+public final class BinaryAccuracy: PredictionMetric {
     public let name = "acc"
     public let displayName = "Acc"
     public let threshold: Double
@@ -105,7 +211,7 @@ public final class BinaryAccuracy: Metric {
 }
 
 /// Accuracy for logits of the positive class: the sigmoid of the logit is compared with `threshold`.
-public final class BinaryAccuracyWithLogits: Metric {
+public final class BinaryAccuracyWithLogits: PredictionMetric {
     public let name = "acc"
     public let displayName = "Acc"
     public let threshold: Double
@@ -132,7 +238,7 @@ public enum ClassAveraging: String, Sendable {
 }
 
 /// Precision, recall or F1 for multi-class predictions, from a confusion count per class.
-public class ClassificationScore: Metric {
+public class ClassificationScore: PredictionMetric {
     /// Which score to compute.
     public enum Kind: String, Sendable {
         /// TP / (TP + FP).
@@ -231,7 +337,7 @@ public final class F1Score: ClassificationScore {
 }
 
 /// Mean absolute error, mean squared error or its root, over all elements.
-public class RegressionError: Metric {
+public class RegressionError: PredictionMetric {
     /// Which error to compute.
     public enum Kind: String, Sendable { case mae, mse, rmse }
     public let kind: Kind
@@ -303,7 +409,7 @@ struct BinaryScores {
 
 /// The area under the ROC curve for binary targets; predictions are scores or probabilities of
 /// the positive class (set `fromLogits` to apply the sigmoid first — the AUC is the same).
-public final class BinaryAUROC: Metric {
+public final class BinaryAUROC: PredictionMetric {
     public let name = "auc"
     public let displayName = "AUC"
     private var collected = BinaryScores()
@@ -317,7 +423,7 @@ public final class BinaryAUROC: Metric {
 
 /// One-vs-rest area under the ROC curve for multi-class scores `[N, classes]` and class-index
 /// targets, averaged over classes (macro, weighted by support) or pooled (micro).
-public final class MulticlassAUROC: Metric {
+public final class MulticlassAUROC: PredictionMetric {
     public let name: String
     public let displayName = "AUC"
     public let averaging: ClassAveraging

@@ -9,7 +9,7 @@ public final class JaccardIndex: ClassificationScore {
 /// The fraction of examples whose target class is among the `k` highest scores (Keras'
 /// `top_k_categorical_accuracy`, torchmetrics' `Accuracy(top_k:)`). A tie with the target's
 /// score counts in its favour: an example is right when fewer than `k` classes score higher.
-public final class TopKAccuracy: Metric {
+public final class TopKAccuracy: PredictionMetric {
     /// How many of the best-scored classes may hold the target.
     public let k: Int
     public var name: String { "top\(k)_acc" }
@@ -42,7 +42,7 @@ public final class TopKAccuracy: Metric {
 
 /// The coefficient of determination, 1 − Σ(y − ŷ)² / Σ(y − ȳ)² (torchmetrics' `R2Score`);
 /// for targets `[N, outputs]`, the mean over outputs (its `uniform_average`).
-public final class R2Score: Metric {
+public final class R2Score: PredictionMetric {
     public let name = "r2"
     public let displayName = "R²"
     private var count = 0.0
@@ -83,7 +83,7 @@ public final class R2Score: Metric {
 /// The average precision for binary targets (scikit-learn's `average_precision_score`,
 /// torchmetrics' `AveragePrecision`): Σₙ (Rₙ − Rₙ₋₁)·Pₙ over the thresholds at each distinct
 /// score, from the highest down. Predictions are scores or probabilities of the positive class.
-public final class AveragePrecision: Metric {
+public final class AveragePrecision: PredictionMetric {
     public let name = "ap"
     public let displayName = "AP"
     private var collected = BinaryScores()
@@ -120,7 +120,7 @@ public final class AveragePrecision: Metric {
 /// `ConfusionMatrix`, scikit-learn's `confusion_matrix`): row i is the true class, column j the
 /// predicted one. As a metric it reports the accuracy (the diagonal's share) under the name
 /// `confusion_acc`; the matrix itself is ``counts`` (LuzPlot draws it with `plot(classNames:)`).
-public final class ConfusionMatrix: Metric {
+public final class ConfusionMatrix: PredictionMetric {
     public let name = "confusion_acc"
     public let displayName = "Acc (confusion)"
     /// The number of classes, or 0 to grow with the classes seen.

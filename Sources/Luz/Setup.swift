@@ -1,14 +1,24 @@
 import Foundation
 
-/// A loss as the training loop calls it: a ``Loss`` value (``CrossEntropyLoss()``) or a closure.
+/// A loss as the training loop calls it: a ``Loss`` value (``CrossEntropyLoss()``), a closure
+/// over the prediction and target tensors, a closure over structured ones, or a weighted sum
+/// of a loss per head of a model with several outputs (``weightedSum(_:)``).
 public struct LossFunction {
     public let name: String
-    let compute: (Tensor, Tensor) -> Tensor
+    /// The loss of a batch's predictions and targets, whatever their structure.
+    let compute: (TensorTree, TensorTree) -> Tensor
     /// The loss of a batch mixed by ``Mixup`` or ``CutMix``, for a ``MixupLoss``.
     let computeMixed: ((Tensor, MixedTargets) -> Tensor)?
 
-    /// A loss from a closure.
+    /// A loss from a closure over the single prediction and target tensors.
     public init(name: String = "loss", _ compute: @escaping (_ prediction: Tensor, _ target: Tensor) -> Tensor) {
+        self.name = name
+        self.compute = { compute($0.singleTensor("the model's output"), $1.singleTensor("the batch's target")) }
+        computeMixed = nil
+    }
+
+    /// A loss from a closure over structured predictions and targets (several heads, pairs).
+    public init(name: String = "loss", structured compute: @escaping (_ predictions: TensorTree, _ targets: TensorTree) -> Tensor) {
         self.name = name
         self.compute = compute
         computeMixed = nil
@@ -18,7 +28,7 @@ public struct LossFunction {
     /// the batches ``Mixup`` and ``CutMix`` mix.
     public init(_ loss: some Loss) {
         self.name = String(describing: type(of: loss))
-        self.compute = { loss($0, $1) }
+        self.compute = { loss($0.singleTensor("the model's output"), $1.singleTensor("the batch's target")) }
         // Looked at once, when the setup is made (a mixed batch needs the per-example form).
         if let mixup = loss as? MixupLoss {
             computeMixed = { mixup($0, $1) }
@@ -27,7 +37,48 @@ public struct LossFunction {
         }
     }
 
-    public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Tensor { compute(prediction, target) }
+    /// One head's term of a ``weightedSum(_:)``: a loss on the head's output and target.
+    public struct Term {
+        let head: Head
+        let weight: Double
+        let loss: (Tensor, Tensor) -> Tensor
+        let lossName: String
+
+        /// `weight × loss(output[head], target[head])`.
+        public init(_ loss: some Loss, head: Head, weight: Double = 1) {
+            self.head = head
+            self.weight = weight
+            self.loss = { loss($0, $1) }
+            lossName = String(describing: type(of: loss))
+        }
+    }
+
+    /// The weighted sum of a loss per head of a model with several outputs, each on the head's
+    /// output and the target of the same position or name (Keras' `loss_weights`):
+    ///
+    /// ```swift
+    /// .weightedSum([.init(CrossEntropyLoss(), head: "class"), .init(MSELoss(), head: "box", weight: 0.5)])
+    /// ```
+    public static func weightedSum(_ terms: [Term]) -> LossFunction {
+        require(!terms.isEmpty, "LossFunction.weightedSum: needs at least one term")
+        let name = terms.map { "\($0.weight)·\($0.lossName)[\($0.head)]" }.joined(separator: " + ")
+        return LossFunction(name: name, structured: { predictions, targets in
+            var total: Tensor?
+            for term in terms {
+                let value = term.loss(term.head.select(in: predictions).singleTensor("head \(term.head) of the model's output"),
+                                      term.head.select(in: targets).singleTensor("head \(term.head) of the batch's target"))
+                let weighted = term.weight == 1 ? value : value * term.weight
+                total = total.map { $0 + weighted } ?? weighted
+            }
+            return total!
+        })
+    }
+
+    /// The loss of a single prediction tensor and target tensor.
+    public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Tensor { compute(.tensor(prediction), .tensor(target)) }
+
+    /// The loss of structured predictions and targets.
+    public func callAsFunction(_ predictions: TensorTree, _ targets: TensorTree) -> Tensor { compute(predictions, targets) }
 }
 
 /// How a fit creates its optimizer from the model's parameters and the optimizer
@@ -55,8 +106,24 @@ public struct OptimizerFactory {
 
 /// A model that computes its own loss (luz: a module with a `loss` method), used when the
 /// setup has none.
+///
+/// With several optimizers the training step computes a loss for each in turn (luz's
+/// `ctx$opt_name`): implement ``loss(predictions:targets:optimizer:)`` to give each its own
+/// (a GAN's generator and discriminator losses); by default every optimizer gets
+/// ``loss(prediction:target:)``.
 public protocol LossProviding: Module {
+    /// The loss of one prediction tensor and target tensor.
     func loss(prediction: Tensor, target: Tensor) -> Tensor
+    /// The loss the optimizer named `optimizer` steps on, for structured predictions and targets.
+    func loss(predictions: TensorTree, targets: TensorTree, optimizer: String) -> Tensor
+}
+
+extension LossProviding {
+    /// ``loss(prediction:target:)`` of the single prediction and target, for every optimizer.
+    public func loss(predictions: TensorTree, targets: TensorTree, optimizer: String) -> Tensor {
+        loss(prediction: predictions.singleTensor("the output of \(typeName)"),
+             target: targets.singleTensor("the batch's target"))
+    }
 }
 
 /// A model that creates its own optimizers, possibly several by name (luz: a module with a
@@ -147,6 +214,27 @@ extension Module {
                       metrics: [any Metric] = [], validMetrics: [any Metric]? = nil) -> TrainingSetup {
         TrainingSetup(model: { _ in self }, loss: LossFunction(loss), optimizer: OptimizerFactory(optimizer),
                       metrics: metrics, validMetrics: validMetrics)
+    }
+
+    /// This model with a loss function or closure and an optimizer type, ready to fit; with no
+    /// loss, the model must conform to ``LossProviding``.
+    public func setup(loss: LossFunction?, optimizer: Optimizer.Type = Adam.self,
+                      metrics: [any Metric] = [], validMetrics: [any Metric]? = nil) -> TrainingSetup {
+        TrainingSetup(model: { _ in self }, loss: loss, optimizer: OptimizerFactory(optimizer),
+                      metrics: metrics, validMetrics: validMetrics)
+    }
+
+    /// This model with a loss closure and an optimizer type, ready to fit:
+    /// `model.setup(loss: { mseLoss($0, $1) }, optimizer: SGD.self)`.
+    public func setup(loss: @escaping (_ prediction: Tensor, _ target: Tensor) -> Tensor, optimizer: Optimizer.Type = Adam.self,
+                      metrics: [any Metric] = [], validMetrics: [any Metric]? = nil) -> TrainingSetup {
+        setup(loss: LossFunction(loss), optimizer: optimizer, metrics: metrics, validMetrics: validMetrics)
+    }
+
+    /// This model with a loss closure and an optimizer factory, ready to fit.
+    public func setup(loss: @escaping (_ prediction: Tensor, _ target: Tensor) -> Tensor, optimizer: OptimizerFactory,
+                      metrics: [any Metric] = [], validMetrics: [any Metric]? = nil) -> TrainingSetup {
+        setup(loss: LossFunction(loss), optimizer: optimizer, metrics: metrics, validMetrics: validMetrics)
     }
 
     /// This model with a loss function or closure and an optimizer factory, ready to fit; with

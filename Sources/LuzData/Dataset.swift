@@ -67,20 +67,50 @@ extension Dataset {
 
 /// One example: an input and its target. A batch of examples is again an `Example`, whose
 /// tensors have the batch as their first dimension.
+///
+/// Each side is a ``TensorTree``: one tensor (a plain classifier), several tensors by position
+/// (an image and a scalar feature; a siamese pair) or tensors by name. ``input`` and ``target``
+/// read the single tensor of the common case.
 public struct Example {
-    /// The model's input (for images, channels × height × width).
-    public var input: Tensor
-    /// What the model should produce: a class index (an `int64` scalar) or values.
-    public var target: Tensor
+    /// The model's inputs: one tensor, or several by position or name.
+    public var inputs: TensorTree
+    /// What the model should produce: one tensor (a class index, an `int64` scalar, or values),
+    /// or several by position or name (one per head of the model).
+    public var targets: TensorTree
 
-    /// Creates an example.
+    /// The single input tensor (for images, channels × height × width); stops with a message
+    /// when the example has several inputs. Setting it makes the inputs that one tensor.
+    public var input: Tensor {
+        get { inputs.singleTensor("the example's input") }
+        set { inputs = .tensor(newValue) }
+    }
+
+    /// The single target tensor; stops with a message when the example has several targets.
+    public var target: Tensor {
+        get { targets.singleTensor("the example's target") }
+        set { targets = .tensor(newValue) }
+    }
+
+    /// Creates an example of one input tensor and one target tensor.
     /// - Parameters:
     ///   - input: the model's input.
     ///   - target: the expected output.
     public init(input: Tensor, target: Tensor) {
-        self.input = input
-        self.target = target
+        inputs = .tensor(input)
+        targets = .tensor(target)
     }
+
+    /// Creates an example with structured inputs and targets.
+    /// - Parameters:
+    ///   - inputs: the model's inputs (one tensor, several, or named ones).
+    ///   - targets: the expected outputs.
+    public init(inputs: TensorTree, targets: TensorTree) {
+        self.inputs = inputs
+        self.targets = targets
+    }
+
+    /// The number of examples this batch holds (the first dimension of its first input).
+    public var batchSize: Int { inputs.batchSize }
 }
 
 /// A type whose values can be combined into one batch value, used by a ``DataLoader``'s
@@ -100,9 +130,9 @@ extension Tensor: Collatable {
 extension Example: Collatable {
     /// Stacks the inputs and the targets along a new first dimension: `n` examples with input
     /// shape `s` give an input of shape `[n] + s`.
+    /// Structured inputs and targets are stacked field by field.
     public static func collated(_ items: [Example]) -> Example {
-        Example(input: Tensor.stack(items.map(\.input), dim: 0),
-                target: Tensor.stack(items.map(\.target), dim: 0))
+        Example(inputs: TensorTree.stacked(items.map(\.inputs)), targets: TensorTree.stacked(items.map(\.targets)))
     }
 }
 
@@ -149,4 +179,9 @@ public struct AnyDataset<Element>: Dataset {
 
     /// The base dataset's batch fast path.
     public func batch(at indices: [Int]) -> Element? { gather(indices) }
+}
+
+extension TensorTree: Collatable {
+    /// Stacks trees of one structure field by field along a new first dimension.
+    public static func collated(_ items: [TensorTree]) -> TensorTree { stacked(items) }
 }

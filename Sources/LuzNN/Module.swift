@@ -55,7 +55,10 @@ open class Module: CustomStringConvertible {
     /// its own `callAsFunction` overload instead (calling ``runForwardHooks(input:output:)`` if it
     /// wants hooks to see its output); its children and parameters work the same way.
     open func forward(_ input: Tensor) -> Tensor {
-        fatalError("\(typeName): forward(_:) is not implemented; override it in the subclass")
+        if self is any StructuredModule {
+            requirementFailure("\(typeName) takes several inputs: call forward(inputs:) with a TensorTree, or its own callAsFunction")
+        }
+        requirementFailure("\(typeName): forward(_:) is not implemented; override it in the subclass")
     }
 
     /// Runs ``forward(_:)`` on `input`, then the registered forward hooks.

@@ -258,7 +258,7 @@ public final class TransformerEncoder: Module {
 ///
 /// Children have torch's names: `self_attn`, `multihead_attn`, `linear1`, `linear2`, `norm1`,
 /// `norm2`, `norm3` (and `dropout`, `dropout1`…`dropout3`).
-public final class TransformerDecoderLayer: Module {
+public final class TransformerDecoderLayer: Module, StructuredModule {
     /// The self-attention over the target.
     @Key public var selfAttention: MultiheadAttention
     /// The attention from the target to the memory.
@@ -326,10 +326,13 @@ public final class TransformerDecoderLayer: Module {
         return copy
     }
 
-    /// Not available: a decoder layer needs the memory. Call
+    /// The layer applied to `inputs[0]` (the target) attending to `inputs[1]` (the memory), or to
+    /// the inputs named `"target"` and `"memory"`, without masks: the form the training loop
+    /// calls (a ``StructuredModule``). For masks, call
     /// ``callAsFunction(_:memory:targetMask:memoryMask:targetKeyPaddingMask:memoryKeyPaddingMask:targetCausal:memoryCausal:)``.
-    public override func forward(_ input: Tensor) -> Tensor {
-        fatalError("TransformerDecoderLayer: needs the encoder output; call layer(target, memory: memory)")
+    public func forward(inputs: TensorTree) -> TensorTree {
+        let (target, memory) = decoderInputs(inputs, "TransformerDecoderLayer")
+        return .tensor(self(target, memory: memory))
     }
 
     /// The layer applied to `target`, attending to `memory` (torch's `forward`).
@@ -384,7 +387,7 @@ public final class TransformerDecoderLayer: Module {
 
 /// A stack of decoder layers with an optional final normalization (torch's
 /// `nn.TransformerDecoder`); layers named `layers.0`, …, the final normalization `norm`.
-public final class TransformerDecoder: Module {
+public final class TransformerDecoder: Module, StructuredModule {
     /// The layers, applied in order.
     public let layers: ModuleList<TransformerDecoderLayer>
     /// The normalization applied to the last layer's output, or `nil`.
@@ -403,10 +406,13 @@ public final class TransformerDecoder: Module {
         self.init((0..<layerCount).map { _ in layer.copied() }, norm: norm)
     }
 
-    /// Not available: a decoder needs the memory. Call
+    /// The stack applied to `inputs[0]` (the target) attending to `inputs[1]` (the memory), or to
+    /// the inputs named `"target"` and `"memory"`, without masks: the form the training loop
+    /// calls (a ``StructuredModule``). For masks, call
     /// ``callAsFunction(_:memory:targetMask:memoryMask:targetKeyPaddingMask:memoryKeyPaddingMask:targetCausal:memoryCausal:)``.
-    public override func forward(_ input: Tensor) -> Tensor {
-        fatalError("TransformerDecoder: needs the encoder output; call decoder(target, memory: memory)")
+    public func forward(inputs: TensorTree) -> TensorTree {
+        let (target, memory) = decoderInputs(inputs, "TransformerDecoder")
+        return .tensor(self(target, memory: memory))
     }
 
     /// The stack applied to `target`, every layer attending to `memory`; the masks go to every
@@ -424,4 +430,12 @@ public final class TransformerDecoder: Module {
         runForwardHooks(input: target, output: x)
         return x
     }
+}
+
+/// The target and memory of a decoder's structured inputs: by position or by name.
+private func decoderInputs(_ inputs: TensorTree, _ op: String) -> (target: Tensor, memory: Tensor) {
+    if case .dictionary = inputs {
+        return (inputs["target"].singleTensor("\(op)'s target"), inputs["memory"].singleTensor("\(op)'s memory"))
+    }
+    return (inputs[0].singleTensor("\(op)'s target"), inputs[1].singleTensor("\(op)'s memory"))
 }

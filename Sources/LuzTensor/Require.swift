@@ -22,6 +22,14 @@ public func require(
     }
 }
 
+/// Stops the program with `message`, in every build configuration: ``require(_:_:file:line:)``
+/// for a branch already known to be wrong (`guard case … else { requirementFailure(…) }`).
+public func requirementFailure(
+    _ message: @autoclosure () -> String, file: StaticString = #fileID, line: UInt = #line
+) -> Never {
+    requirementFailed(message, file: file, line: line)
+}
+
 /// The failure path of ``require(_:_:file:line:)``: out of line so the check stays a compare.
 @usableFromInline @inline(never)
 func requirementFailed(_ message: () -> String, file: StaticString, line: UInt) -> Never {

@@ -115,6 +115,7 @@ struct CallbackTests {
     final class Script: Callback {
         let values: [Double]
         init(_ values: [Double]) { self.values = values }
+        var recordedMetrics: [Monitor] { [.valid("score")] }
         func handle(_ event: Event, _ context: Context) throws {
             if event == .epochEnd { context.log("score", value: values[context.epoch - 1], set: "valid") }
         }
@@ -278,6 +279,7 @@ struct CheckpointTests {
 
     @Test func keepBestModelRestoresTheBestEpoch() throws {
         final class Script: Callback {
+            var recordedMetrics: [Monitor] { [.valid("score")] }
             func handle(_ event: Event, _ context: Context) throws {
                 if event == .epochEnd { context.log("score", value: context.epoch == 2 ? 1 : 0, set: "valid") }
             }
@@ -398,6 +400,7 @@ struct ScheduleTests {
     @Test func plateauSchedulerReadsTheMonitor() throws {
         final class Flat: Callback {
             var weight: Double { -1 }
+            var recordedMetrics: [Monitor] { [.valid("score")] }
             func handle(_ event: Event, _ context: Context) throws {
                 if event == .epochEnd { context.log("score", value: 1, set: "valid") }
             }

@@ -44,7 +44,7 @@ struct MetricTests {
         // Per class (tp, fp, fn): class 0 (2, 0, 0), class 1 (1, 1, 1), class 2 (0, 1, 1).
         let precision = Precision(), recall = Recall(), f1 = F1Score()
         let microF1 = F1Score(averaging: .micro), weighted = Recall(averaging: .weighted)
-        for m in [precision, recall, f1, microF1, weighted] as [any Metric] {
+        for m in [precision, recall, f1, microF1, weighted] as [any PredictionMetric] {
             m.update(prediction: scores, target: targets)
         }
         #expect(Swift.abs(precision.compute() - (1 + 0.5 + 0) / 3) < 1e-12)
@@ -59,7 +59,7 @@ struct MetricTests {
         let prediction = Tensor([1, 2, 3, 4] as [Float])
         let target = Tensor([1, 0, 3, 8] as [Float])
         let mae = MAE(), mse = MSE(), rmse = RMSE()
-        for m in [mae, mse, rmse] as [any Metric] {
+        for m in [mae, mse, rmse] as [any PredictionMetric] {
             m.update(prediction: prediction[0..<2], target: target[0..<2])
             m.update(prediction: prediction[2...], target: target[2...])
         }

@@ -10,7 +10,7 @@ func crossEntropyByHand(_ logits: [Double], _ target: Int) -> Double {
 
 /// A context on the training batch `batch`, with the setup's loss `loss`.
 func trainingContext(batch: Example, loss: LossFunction?) -> Context {
-    let context = Context(model: Linear(2, 2), optimizers: [], lossFunction: loss, hyperparameters: Hyperparameters(),
+    let context = Context(mode: .fit, model: Linear(2, 2), optimizers: [], lossFunction: loss, hyperparameters: Hyperparameters(),
                           optimizerHyperparameters: Hyperparameters(), verbose: false)
     context.isTraining = true
     context.batch = batch
