@@ -32,6 +32,9 @@ public final class ExponentialMovingAverage: Callback {
 
     private var trainingValues: [Tensor] = []
     private var restored: [Tensor]?
+    /// The model's parameters, taken once when the fit begins: walking the model per batch
+    /// would cost a reflection walk per step (the optimizer holds its list the same way).
+    private var parameters: [Tensor] = []
 
     /// Creates the callback.
     /// - Parameters:
@@ -51,15 +54,9 @@ public final class ExponentialMovingAverage: Callback {
     }
 
     public func handle(_ event: Event, _ context: Context) throws {
-        // Only the events this callback acts on: `parameters()` builds an array, and most
-        // events of a batch need none.
-        switch event {
-        case .fitBegin, .trainBatchAfterStep, .validBegin, .validEnd, .fitEnd: break
-        default: return
-        }
-        let parameters = context.model.parameters()
         switch event {
         case .fitBegin:
+            parameters = context.model.parameters()
             trainingValues = []
             if let restored {
                 guard restored.count == parameters.count,

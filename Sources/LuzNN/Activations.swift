@@ -315,7 +315,7 @@ public final class Softsign: Module {
 /// shared by every channel, or one per channel of dimension 1; torch initializes them to 0.25.
 public final class PReLU: Module {
     /// The slopes, `[numParameters]` (torch's parameter name `weight`).
-    public var weight: Tensor { didSet { invalidateMemberCache() } }
+    public var weight: Tensor
 
     /// Creates the layer.
     ///

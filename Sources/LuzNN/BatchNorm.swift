@@ -14,9 +14,9 @@ open class BatchNormBase: Module {
     /// batches seen.
     public var momentum: Double?
     /// The scale γ, `[numFeatures]`, or `nil` without affine parameters.
-    public var weight: Tensor? { didSet { invalidateMemberCache() } }
+    public var weight: Tensor?
     /// The shift β, `[numFeatures]`, or `nil` without affine parameters.
-    public var bias: Tensor? { didSet { invalidateMemberCache() } }
+    public var bias: Tensor?
     /// The running mean, used in evaluation mode.
     @Buffer(key: "running_mean") public var runningMean: Tensor? = nil
     /// The running (unbiased) variance, used in evaluation mode.

@@ -58,7 +58,6 @@ public final class Sequential: Module {
     /// Adds a layer at the end.
     public func append(_ layer: Module) {
         layers.append(layer)
-        invalidateMemberCache()
     }
 
     /// Applies the layers in order.
@@ -108,7 +107,6 @@ public final class ModuleList<Element: Module>: Module, RandomAccessCollection {
     /// Adds a module at the end.
     public func append(_ element: Element) {
         elements.append(element)
-        invalidateMemberCache()
     }
 
     override func discoverMembers() -> Members {

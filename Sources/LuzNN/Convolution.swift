@@ -20,9 +20,9 @@ public func conv1d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride:
 /// U(−1/√fanIn, 1/√fanIn) with fanIn = inChannels/groups·kH·kW).
 public final class Conv2d: Module {
     /// The filters, `[outChannels, inChannels/groups, kH, kW]`.
-    public var weight: Tensor { didSet { invalidateMemberCache() } }
+    public var weight: Tensor
     /// One value per output channel, or `nil`.
-    public var bias: Tensor? { didSet { invalidateMemberCache() } }
+    public var bias: Tensor?
     /// The step between output positions.
     public var stride: Size2D
     /// Zeros added on both sides of each spatial dimension.
@@ -77,9 +77,9 @@ public final class Conv2d: Module {
 /// `[outChannels, inChannels/groups, k]`, initialized like ``Conv2d``.
 public final class Conv1d: Module {
     /// The filters, `[outChannels, inChannels/groups, k]`.
-    public var weight: Tensor { didSet { invalidateMemberCache() } }
+    public var weight: Tensor
     /// One value per output channel, or `nil`.
-    public var bias: Tensor? { didSet { invalidateMemberCache() } }
+    public var bias: Tensor?
     /// The step between output positions.
     public var stride: Int
     /// Zeros added at both ends.
@@ -148,9 +148,9 @@ public func convTranspose1d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil
 /// second dimension times the kernel area, `outChannels/groups·kH·kW`.
 public final class ConvTranspose2d: Module {
     /// The filters, `[inChannels, outChannels/groups, kH, kW]`.
-    public var weight: Tensor { didSet { invalidateMemberCache() } }
+    public var weight: Tensor
     /// One value per output channel, or `nil`.
-    public var bias: Tensor? { didSet { invalidateMemberCache() } }
+    public var bias: Tensor?
     /// The step between the positions input values scatter to.
     public var stride: Size2D
     /// Rows and columns removed from both sides of the full output.
@@ -215,9 +215,9 @@ public final class ConvTranspose2d: Module {
 /// ``ConvTranspose2d``.
 public final class ConvTranspose1d: Module {
     /// The filters, `[inChannels, outChannels/groups, k]`.
-    public var weight: Tensor { didSet { invalidateMemberCache() } }
+    public var weight: Tensor
     /// One value per output channel, or `nil`.
-    public var bias: Tensor? { didSet { invalidateMemberCache() } }
+    public var bias: Tensor?
     /// The step between the positions input values scatter to.
     public var stride: Int
     /// Positions removed from both ends of the full output.

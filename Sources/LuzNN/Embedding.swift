@@ -67,7 +67,7 @@ public func embedding(_ indices: Tensor, weight: Tensor, paddingIndex: Int? = ni
 /// ```
 public final class Embedding: Module {
     /// The table, `[count, dimension]`.
-    public var weight: Tensor { didSet { invalidateMemberCache() } }
+    public var weight: Tensor
     /// The row that receives no gradient (normalized to be non-negative), or `nil`.
     public let paddingIndex: Int?
 

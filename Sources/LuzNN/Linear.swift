@@ -6,9 +6,9 @@ import LuzTensor
 /// (Kaiming uniform with a = √5 for the weight).
 public final class Linear: Module {
     /// The weight, `[outputFeatures, inputFeatures]`.
-    public var weight: Tensor { didSet { invalidateMemberCache() } }
+    public var weight: Tensor
     /// The bias, `[outputFeatures]`, or `nil` for a layer without one.
-    public var bias: Tensor? { didSet { invalidateMemberCache() } }
+    public var bias: Tensor?
 
     /// The size of each input's last dimension.
     public var inputFeatures: Int { weight.shape[1] }

@@ -7,12 +7,12 @@ extension Module {
     /// further if a snapshot is wanted (``StateDict/cloned()``).
     public func stateDict() -> StateDict {
         var state = StateDict()
-        for (prefix, module) in namedModules() {
-            for (name, tensor) in module.members.parameters {
+        for (prefix, _, members) in memberTree() {
+            for (name, tensor) in members.parameters {
                 let key = prefix.isEmpty ? name : prefix + "." + name
                 if state[key] == nil { state[key] = tensor }
             }
-            for (name, tensor) in module.members.buffers {
+            for (name, tensor) in members.buffers {
                 let key = prefix.isEmpty ? name : prefix + "." + name
                 if state[key] == nil { state[key] = tensor }
             }

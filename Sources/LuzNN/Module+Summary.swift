@@ -33,11 +33,11 @@ extension Module {
             }
         }
         var rows: [(String, String, String)] = []
-        for (name, module) in namedModules() where !name.isEmpty {
+        for (name, module, members) in memberTree() where !name.isEmpty {
             let depth = name.split(separator: ".").count - 1
             let label = String(repeating: "  ", count: depth) + "\(name) (\(module.typeName))"
             let shape = shapes[name].map { "\($0)" } ?? (input == nil ? "" : "-")
-            let count = module.members.parameters.reduce(0) { $0 + $1.tensor.count }
+            let count = members.parameters.reduce(0) { $0 + $1.tensor.count }
             rows.append((label, shape, String(count)))
         }
         if rows.isEmpty { rows.append(("(\(typeName))", "", String(members.parameters.reduce(0) { $0 + $1.tensor.count }))) }

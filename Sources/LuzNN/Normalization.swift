@@ -14,9 +14,9 @@ public final class LayerNorm: Module {
     /// ε, added to the variance (torch's 1e-5).
     public var epsilon: Double
     /// The elementwise scale, `normalizedShape`, or `nil` without affine parameters.
-    public var weight: Tensor? { didSet { invalidateMemberCache() } }
+    public var weight: Tensor?
     /// The elementwise shift, `normalizedShape`, or `nil`.
-    public var bias: Tensor? { didSet { invalidateMemberCache() } }
+    public var bias: Tensor?
 
     /// Creates the layer.
     ///
@@ -92,7 +92,7 @@ public final class RMSNorm: Module {
     /// ε, added to the mean square; `nil` for the machine epsilon of the input's type (torch's default).
     public var epsilon: Double?
     /// The elementwise scale, `normalizedShape`, or `nil` without affine parameters.
-    public var weight: Tensor? { didSet { invalidateMemberCache() } }
+    public var weight: Tensor?
 
     /// Creates the layer.
     ///
@@ -143,9 +143,9 @@ public final class GroupNorm: Module {
     /// ε, added to the variance (torch's 1e-5).
     public var epsilon: Double
     /// The per-channel scale, `[channels]`, or `nil` without affine parameters.
-    public var weight: Tensor? { didSet { invalidateMemberCache() } }
+    public var weight: Tensor?
     /// The per-channel shift, `[channels]`, or `nil`.
-    public var bias: Tensor? { didSet { invalidateMemberCache() } }
+    public var bias: Tensor?
 
     /// Creates the layer.
     ///
@@ -184,9 +184,9 @@ public final class InstanceNorm: Module {
     /// ε, added to the variance (torch's 1e-5).
     public var epsilon: Double
     /// The per-channel scale, `[channels]`, when `affine`.
-    public var weight: Tensor? { didSet { invalidateMemberCache() } }
+    public var weight: Tensor?
     /// The per-channel shift, `[channels]`, when `affine`.
-    public var bias: Tensor? { didSet { invalidateMemberCache() } }
+    public var bias: Tensor?
 
     /// Creates the layer.
     ///

@@ -93,7 +93,7 @@ public final class SinusoidalPositionalEncoding: Module {
 /// `nn.Parameter`); it is named `weight`, so such an embedding's state loads into it.
 public final class LearnedPositionalEmbedding: Module {
     /// The position vectors, `[maxLength, dimension]`.
-    public var weight: Tensor { didSet { invalidateMemberCache() } }
+    public var weight: Tensor
     /// Whether inputs are `[batch, length, dimension]` rather than `[length, batch, dimension]`.
     public let batchFirst: Bool
 

@@ -69,6 +69,7 @@ let extraWorkloads: [(String, () -> Void)] = [
     ("data", { dataLoading() }),
     ("augment", { augmentedEpoch() }),
     ("gemm", { gemmWorkload() }),
+    ("module-walk", { moduleWalk() }),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

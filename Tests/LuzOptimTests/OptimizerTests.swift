@@ -393,3 +393,30 @@ struct GradientClippingTests {
         assertClose(a.grad!, [-1, 0.5, 1])
     }
 }
+
+/// An optimizer built after a child was replaced steps the new child's parameters.
+@Suite struct ReplacedModuleOptimizerTests {
+    private final class Model: Module {
+        var fc = LuzNN.Linear(2, 1)
+        override func forward(_ input: Tensor) -> Tensor { fc(input) }
+    }
+
+    @Test func sgdBuiltAfterAReplacementStepsTheNewParameters() {
+        let model = Model()
+        _ = model.parameters()
+        let old = model.fc
+        let oldWeight = old.weight.floats
+        model.fc = LuzNN.Linear(2, 1)
+        let before = model.fc.weight.floats
+        let optimizer = SGD(model.parameters(), learningRate: 0.1)
+        #expect(optimizer.parameters.count == 2)
+        #expect(optimizer.parameters[0] === model.fc.weight)
+        let loss = model(Tensor([[1, 2]] as [[Float]])).sum()
+        loss.backward()
+        optimizer.step()
+        let after = model.fc.weight.floats
+        // d(sum)/dw = x = [1, 2]: each weight moves by -0.1·x.
+        #expect(abs(after[0] - (before[0] - 0.1)) < 1e-6 && abs(after[1] - (before[1] - 0.2)) < 1e-6)
+        #expect(old.weight.floats == oldWeight)
+    }
+}
