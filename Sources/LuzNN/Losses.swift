@@ -228,11 +228,17 @@ public func crossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor? = ni
 ///   - target: int64 class indices `[N]` (`[]`, `[N, d₁, …]`).
 public func nllLoss(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100,
                     reduction: Reduction = .mean) -> Tensor {
-    require(target.dtype == .int64, "nllLoss: the target must hold int64 class indices, got \(target.dtype)")
+    require(target.dtype == .int64, classIndexDtypeMessage("nllLoss", target.dtype))
     let (rows, targets, outputShape) = classRows(input, target, probabilities: false, op: "nllLoss")
     let loss = ClassLossKernel.classIndexLoss(rows, targets, weight: weight, ignoreIndex: ignoreIndex,
                                               smoothing: 0, fromLogits: false, reduction: reduction)
     return reduction == .none ? loss.reshaped(outputShape) : loss
+}
+
+/// The message for class-index targets of another dtype than int64, with the conversion.
+private func classIndexDtypeMessage(_ op: String, _ dtype: DType) -> String {
+    "\(op): class indices must be int64; these are \(dtype): convert them with `target.to(.int64)`"
+        + (dtype.isFloatingPoint ? " (a floating-point target is read as class probabilities, shaped like the input)" : "")
 }
 
 /// Brings a classification input to `[M, C]` rows (classes last) and its target to `[M]`
@@ -241,13 +247,17 @@ private func classRows(_ input: Tensor, _ target: Tensor, probabilities: Bool,
                        op: String) -> (Tensor, Tensor, [Int]) {
     require(input.dtype.isFloatingPoint, "\(op): the input must be floating point, got \(input.dtype)")
     require(input.rank >= 1, "\(op): the input must have a class dimension, got a scalar")
+    var indexShape = input.shape
+    indexShape.remove(at: input.rank == 1 ? 0 : 1)
     if probabilities {
+        // Float labels ([N] class numbers, as R and NumPy make them) are read as probabilities
+        // because of their dtype: say what they look like instead of blaming their shape.
+        require(target.shape == input.shape || target.shape != indexShape, classIndexDtypeMessage(op, target.dtype))
         require(target.shape == input.shape,
                 "\(op): probability targets must have the input's shape \(input.shape), got \(target.shape)")
     } else {
-        require(target.dtype == .int64, "\(op): class-index targets must be int64, got \(target.dtype)")
-        var expected = input.shape
-        expected.remove(at: input.rank == 1 ? 0 : 1)
+        require(target.dtype == .int64, classIndexDtypeMessage(op, target.dtype))
+        let expected = indexShape
         require(target.shape == expected,
                 "\(op): input \(input.shape) needs a target of shape \(expected), got \(target.shape)")
     }
@@ -266,6 +276,13 @@ private func classRows(_ input: Tensor, _ target: Tensor, probabilities: Bool,
         let targets = probabilities ? target.permuted(order).reshaped([-1, classes]) : target.reshaped([-1])
         return (rows, targets, lossShape)
     }
+}
+
+/// The message for a class index outside `0..<classes`; the top value `classes` is what labels
+/// counted from 1 (R's factors) give, so it also says how to shift them.
+private func outOfRangeMessage(_ op: String, label: Int, classes: Int) -> String {
+    "\(op): target \(label) is out of range for \(classes) classes: class indices count from 0 (0..<\(classes))"
+        + (label == classes ? "; if your labels count from 1, subtract 1: `targets - 1`" : "")
 }
 
 /// The fused forward and backward kernels of the classification losses.
@@ -304,7 +321,7 @@ enum ClassLossKernel {
                                 for n in 0..<m {
                                     let label = Int(t[n])
                                     if label == ignoreIndex { continue }
-                                    require(label >= 0 && label < c, "\(op): target \(label) is out of range for \(c) classes")
+                                    require(label >= 0 && label < c, outOfRangeMessage(op, label: label, classes: c))
                                     let row = x + n * c
                                     // The log-probability of class j is (x_j − peak) − logSum.
                                     var peak = T.zero, logSum = T.zero
