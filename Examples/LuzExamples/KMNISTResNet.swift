@@ -143,9 +143,6 @@ public enum KMNISTResNet {
     /// The command name, also the figures' folder.
     public static let name = "kmnist-resnet"
 
-    /// Where Debian's `dataset-fashion-mnist` puts the four files (in its `fashion-mnist/` folder).
-    static let debianDatasets = URL(fileURLWithPath: "/usr/share/datasets", isDirectory: true)
-
     /// Runs the example.
     /// - Returns: `dataset`, `test_accuracy`, `test_loss`, `train_accuracy` (over the epoch, in
     ///   training mode), `train_images`, `test_images`, `epochs`, `seconds`.
@@ -217,17 +214,7 @@ public enum KMNISTResNet {
     static func load(_ dataset: ImageDataset, split: DatasetSplit, dataDirectory: URL?,
                      environment: [String: String], example: String) throws -> LabeledImages {
         let downloader = Downloader(environment: environment)
-        var root = dataDirectory
-        if root == nil, dataset == .fashionMNIST, downloader.mirrorOverride == nil {
-            // Prefer the cache; fall back on Debian's package before trying the network.
-            let cached = downloader.cacheRoot.appendingPathComponent(dataset.folderName)
-            let debian = debianDatasets.appendingPathComponent(dataset.folderName)
-            let name = FashionMNIST.files[split == .train ? 0 : 2].name
-            if !FileManager.default.fileExists(atPath: cached.appendingPathComponent(name).path),
-               FileManager.default.fileExists(atPath: debian.appendingPathComponent(name).path) {
-                root = debianDatasets
-            }
-        }
+        let root = dataDirectory
         do {
             switch dataset {
             case .kmnist:
@@ -235,6 +222,7 @@ public enum KMNISTResNet {
             case .mnist:
                 return try MNIST(root: root, split: split, download: true, downloader: downloader).data
             case .fashionMNIST:
+                // With no data directory, FashionMNIST reads Debian's copy in place before downloading.
                 return try FashionMNIST(root: root, split: split, download: true, downloader: downloader).data
             }
         } catch let error as DatasetError {

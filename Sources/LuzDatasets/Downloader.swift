@@ -209,6 +209,26 @@ public struct Downloader: Sendable {
         return local
     }
 
+    /// Returns `local`, a copy of `file` installed by the system (Debian's
+    /// `/usr/share/datasets/`), after checking it against the file's checksums.
+    ///
+    /// Unlike a cached file it gets no stamp: the folder belongs to the package manager (and is
+    /// read-only), so the check runs at every load; Debian recompresses, so it is the content
+    /// checksum that passes, at the cost of one decompression.
+    /// - Throws: ``DatasetError/io(file:reason:)`` naming the file and the sums compared when it
+    ///   is not the published file.
+    func verifiedInstalledFile(_ file: RemoteFile, at local: URL) throws -> URL {
+        guard verifiesCachedFiles else { return local }
+        do {
+            try Self.verify(local, as: file)
+        } catch let error as DatasetError {
+            throw DatasetError.io(
+                file: file.name,
+                reason: "the installed copy \(local.path) is not the published file (\(error.reason)); reinstall its package, or pass download: true with another root")
+        }
+        return local
+    }
+
     /// The stamp file of a cached file and what it holds once the file is verified: the size
     /// and modification time, and the checksum it was verified against.
     private func stampRecord(_ file: RemoteFile, at local: URL) throws -> (URL, String) {

@@ -10,7 +10,9 @@ import LuzTensor
 /// an `int64` scalar). Labels start at 0 as in PyTorch (R's torchvision adds 1).
 ///
 /// Files are cached in `<root>/fashion-mnist/`, with `root` defaulting to the user cache folder (see
-/// ``Downloader``); downloads are checked against the published MD5s.
+/// ``Downloader``); downloads are checked against the published MD5s. With the default `root`,
+/// files missing from the cache are read in place from Debian's `dataset-fashion-mnist` package
+/// (``debianFolder``) when it is installed, checked by content checksum, before any download.
 ///
 /// ```swift
 /// let train = try FashionMNIST(split: .train, download: true)
@@ -28,6 +30,10 @@ public struct FashionMNIST: LabeledImageDataset {
         mirrors: ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
         md5: ["8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe", "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310"],
         contentMD5: ["f4a8712d7a061bf5bd6d2ca38dc4d50a", "9018921c3c673c538a1fc5bad174d6f9", "8181f5470baa50b63fa0f6fddb340f0a", "15d484375f8d13e6eb1aabb0c3f46965"])
+
+    /// Where Debian's `dataset-fashion-mnist` package installs the four files:
+    /// `/usr/share/datasets/fashion-mnist/`.
+    public static let debianFolder = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist", isDirectory: true)
 
     /// The files this dataset is made of, with their checksums: train-images, train-labels,
     /// t10k-images, t10k-labels.
@@ -52,12 +58,15 @@ public struct FashionMNIST: LabeledImageDataset {
     ///     tensor `[1, 28, 28]` in [0, 1], like ``Transform/toTensor`` but a whole batch at once.
     ///   - targetTransform: applied to each label; `nil` (the default) makes an `int64` scalar.
     ///   - downloader: the cache and mirror settings.
+    ///   - systemFolder: a read-only folder holding the four files, read in place when `root` is
+    ///     `nil` and the cache lacks them (``debianFolder`` by default; `nil` to skip it).
     /// - Throws: ``DatasetError`` naming the file when a file is missing, fails its checksum or
     ///   cannot be read.
     public init(root: URL? = nil, split: DatasetSplit = .train, download: Bool = false,
                 transform: Transform<Image, Tensor>? = nil, targetTransform: Transform<Int, Tensor>? = nil,
-                downloader: Downloader = Downloader()) throws {
-        data = try Self.resource.load(root: root, split: split, download: download, downloader: downloader)
+                downloader: Downloader = Downloader(), systemFolder: URL? = FashionMNIST.debianFolder) throws {
+        data = try Self.resource.load(root: root, split: split, download: download, downloader: downloader,
+                                      systemFolder: systemFolder)
         self.split = split
         self.transform = transform
         self.targetTransform = targetTransform

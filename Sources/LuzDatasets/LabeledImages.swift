@@ -175,15 +175,22 @@ struct MNISTResource {
         files = names.indices.map { RemoteFile(name: names[$0], md5: md5[$0], contentMD5: contentMD5[$0], contentSize: sizes[$0]) }
     }
 
-    /// Finds (downloading if allowed) and reads the images and labels of one split.
-    func load(root: URL?, split: DatasetSplit, download: Bool, downloader: Downloader) throws -> LabeledImages {
+    /// Finds (downloading if allowed) and reads the images and labels of one split: from the
+    /// cache, else (when `root` is `nil`) from `systemFolder`, a read-only copy such as Debian's,
+    /// read in place, else downloaded.
+    func load(root: URL?, split: DatasetSplit, download: Bool, downloader: Downloader,
+              systemFolder: URL? = nil) throws -> LabeledImages {
         let directory = (root ?? downloader.cacheRoot).appendingPathComponent(folder, isDirectory: true)
+        let installed = root == nil ? systemFolder : nil
         let (images, labels) = split == .train ? (files[0], files[1]) : (files[2], files[3])
         var urls: [URL] = []
         for file in [images, labels] {
             let local = directory.appendingPathComponent(file.name)
+            let system = installed?.appendingPathComponent(file.name)
             if FileManager.default.fileExists(atPath: local.path) {
                 urls.append(try downloader.verifiedCachedFile(file, at: local))
+            } else if let system, FileManager.default.fileExists(atPath: system.path) {
+                urls.append(try downloader.verifiedInstalledFile(file, at: system))
             } else if download {
                 urls.append(try downloader.fetch(file, from: downloader.mirrors(for: folder, defaults: mirrors),
                                                  into: directory))

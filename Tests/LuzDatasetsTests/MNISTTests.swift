@@ -145,12 +145,13 @@ struct RealFashionMNISTTests {
         let published = try Checksum.md5(of: Self.debianFolder.appendingPathComponent(names[1]))
         #expect(published != FashionMNIST.files[1].md5)
 
-        let train = try FashionMNIST(split: .train, download: true, downloader: downloader)
-        let test = try FashionMNIST(split: .test, download: true, downloader: downloader)
+        // No system folder: the files must come through the mirror into the cache.
+        let train = try FashionMNIST(split: .train, download: true, downloader: downloader, systemFolder: nil)
+        let test = try FashionMNIST(split: .test, download: true, downloader: downloader, systemFolder: nil)
         #expect(dir.contents(of: "fashion-mnist").filter { !$0.hasPrefix(".") } == names.sorted())
         // Verified on download; checked against their stamps (written at the first load) after.
         #expect(dir.contents(of: "fashion-mnist").filter { $0.hasSuffix(".verified") }.count == 4)
-        #expect(try FashionMNIST(split: .test, downloader: downloader).count == 10_000)
+        #expect(try FashionMNIST(split: .test, downloader: downloader, systemFolder: nil).count == 10_000)
         #expect(train.count == 60_000 && test.count == 10_000)
         #expect(train.data.height == 28 && train.data.width == 28)
         #expect(test.data.height == 28 && test.data.width == 28)
@@ -159,5 +160,16 @@ struct RealFashionMNISTTests {
         let example = train[0]
         #expect(example.input.shape == [1, 28, 28])
         #expect(example.target.item(as: Int64.self) == 9)  // the first training image is an ankle boot
+    }
+
+    @Test("read in place from Debian's folder by default: nothing cached, content checksums pass",
+          .enabled(if: installed, "needs Debian's dataset-fashion-mnist (apt-get install -y dataset-fashion-mnist)"))
+    func readInPlace() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let downloader = Downloader(environment: ["LUZ_DATA_DIR": dir.url.path], showsProgress: false)
+        let test = try FashionMNIST(split: .test, downloader: downloader)
+        #expect(test.count == 10_000 && test.data.classCounts(10) == Array(repeating: 1000, count: 10))
+        #expect(dir.contents().isEmpty)
     }
 }
