@@ -8,7 +8,6 @@ extension FittedModel {
     /// try fitted.plot().write(to: "curves.svg")
     /// ```
     public func plot(title: String? = nil, columns: Int? = nil) -> Figure {
-        Figure.trainingCurves(records.rows.map { CurveRecord(set: $0.set, metric: $0.metric, epoch: $0.epoch, value: $0.value) },
-                              columns: columns, title: title)
+        Figure.trainingCurves(records.rows, columns: columns, title: title)
     }
 }

@@ -4,13 +4,16 @@ import Foundation
 public enum Ticks {
     /// Returns the multiples of a nice step (1, 2 or 5 × 10^k) that lie inside a range.
     ///
-    /// Among the steps 1, 2 and 5 × 10^k near `span / targetCount`, the one whose number of ticks
-    /// inside the range is closest to `targetCount` wins; on a tie the smaller step (more ticks)
-    /// wins. Ticks never extend beyond the range (the axis range is expanded before, as ggplot
-    /// does, not snapped to the ticks). Values are exact decimals: `0.6`, not `0.6000000000000001`.
+    /// Among the steps 1, 2 and 5 × 10^k near `span / targetCount`, those giving at least
+    /// ``minimumCount`` ticks inside the range qualify (an axis with two ticks, `0.0` and `0.5`,
+    /// cannot be read), and of these the one whose number of ticks is closest to `targetCount`
+    /// wins; on a tie the smaller step (more ticks) wins. Ticks never extend beyond the range (the
+    /// axis range is expanded before, as ggplot does, not snapped to the ticks). Values are exact
+    /// decimals: `0.6`, not `0.6000000000000001`.
     ///
-    /// For example `0...1` gives `[0, 0.2, 0.4, 0.6, 0.8, 1]` and `-3.7...12.2` gives `[0, 5, 10]`.
-    /// A degenerate range `a...a` gives `[a]`; a non-finite bound gives `[]`.
+    /// For example `0...1` gives `[0, 0.2, 0.4, 0.6, 0.8, 1]`, `0.02...0.7` gives
+    /// `[0.1, 0.2, …, 0.7]` and `-3.7...12.2` gives `[-2, 0, 2, …, 12]` (steps of 5 would give
+    /// three). A degenerate range `a...a` gives `[a]`; a non-finite bound gives `[]`.
     /// - Parameters:
     ///   - range: The interval to cover.
     ///   - targetCount: The desired number of ticks (at least 1).
@@ -47,6 +50,10 @@ public enum Ticks {
         }
     }
 
+    /// The fewest ticks ``nice(in:targetCount:)`` gives on a range that is not a single value
+    /// (fewer only when a lower bound on the step, such as whole epochs, leaves no choice).
+    public static let minimumCount = 4
+
     /// The nice ticks with an optional lower bound on the step (e.g. 1 for epochs).
     static func nice(in range: ClosedRange<Double>, targetCount: Int, minimumStep: Double) -> [Double] {
         let low = range.lowerBound, high = range.upperBound
@@ -54,14 +61,18 @@ public enum Ticks {
         guard high > low else { return [low] }
         let target = max(targetCount, 1)
         let exponent = Int(floor(log10((high - low) / Double(target))))
-        var best: (ticks: [Double], error: Int)?
+        // A step of 10^(exponent − 1) is at most a tenth of span / target, so it always gives
+        // at least max(target, minimumCount) ticks unless minimumStep rules it out.
+        var best: (ticks: [Double], tooFew: Bool, error: Int)?
         for power in (exponent - 1)...(exponent + 2) {
             for mantissa in [1, 2, 5] {
                 let step = Double(mantissa) * pow(10, Double(power))
                 guard step >= minimumStep, step > 0 else { continue }
                 let ticks = multiples(of: mantissa, power: power, from: low, through: high)
+                let tooFew = ticks.count < minimumCount
                 let error = abs(ticks.count - target)
-                if best == nil || error < best!.error { best = (ticks, error) }
+                if let current = best, (tooFew ? 1 : 0, error) >= (current.tooFew ? 1 : 0, current.error) { continue }
+                best = (ticks, tooFew, error)
             }
         }
         return best?.ticks ?? []

@@ -1,27 +1,4 @@
-/// One value of one metric at the end of one epoch, as luz's `get_metrics()` lists them.
-public struct CurveRecord: Hashable, Sendable {
-    /// The data the metric was computed on, e.g. `"train"` or `"valid"`.
-    public var set: String
-    /// The metric name, e.g. `"loss"` or `"acc"`.
-    public var metric: String
-    /// The epoch, counted from 1 as luz does.
-    public var epoch: Int
-    /// The metric's value.
-    public var value: Double
-
-    /// Creates a record.
-    /// - Parameters:
-    ///   - set: The data set, e.g. `"train"`.
-    ///   - metric: The metric name, e.g. `"loss"`.
-    ///   - epoch: The epoch, from 1.
-    ///   - value: The value.
-    public init(set: String, metric: String, epoch: Int, value: Double) {
-        self.set = set
-        self.metric = metric
-        self.epoch = epoch
-        self.value = value
-    }
-}
+import Luz
 
 extension Figure {
     /// Creates training curves: one panel per metric, with one line (with a dot per epoch) per
@@ -31,15 +8,18 @@ extension Figure {
     /// every panel (first set orange, second sky blue, ...). Points are sorted by epoch and
     /// non-finite values are skipped. Each panel has its own vertical scale, as in luz's
     /// `facet_wrap(scales = "free_y")`. No records give a single empty panel.
+    ///
+    /// A single panel (one metric, typically the loss) is drawn 640 × 400 pixels, the size of a
+    /// lone plot; several panels are 340 × 250 each, so that three fit side by side.
     /// - Parameters:
-    ///   - records: The per-epoch values.
+    ///   - records: The per-epoch values, as ``Records/rows`` holds them.
     ///   - columns: Panels per row; `nil` puts up to three side by side.
     ///   - title: A title over all panels.
-    ///   - panelWidth: The width of each panel, in pixels.
-    ///   - panelHeight: The height of each panel, in pixels.
+    ///   - panelWidth: The width of each panel, in pixels; `nil` for 640 alone, 340 with others.
+    ///   - panelHeight: The height of each panel, in pixels; `nil` for 400 alone, 250 with others.
     public static func trainingCurves(
-        _ records: [CurveRecord], columns: Int? = nil, title: String? = nil,
-        panelWidth: Double = 340, panelHeight: Double = 250
+        _ records: [MetricRecord], columns: Int? = nil, title: String? = nil,
+        panelWidth: Double? = nil, panelHeight: Double? = nil
     ) -> Figure {
         var metrics: [String] = []
         var sets: [String] = []
@@ -61,24 +41,25 @@ extension Figure {
             return plot
         }
         if panels.isEmpty { panels = [Plot(xLabel: "epoch")] }
+        let alone = panels.count == 1
         return grid(panels: panels, columns: columns ?? min(panels.count, 3), title: title,
-                    panelWidth: panelWidth, panelHeight: panelHeight)
+                    panelWidth: panelWidth ?? (alone ? 640 : 340), panelHeight: panelHeight ?? (alone ? 400 : 250))
     }
 
     /// Creates training curves from `(set, metric, epoch, value)` tuples, drawn exactly as the
-    /// ``CurveRecord`` form draws them.
+    /// ``MetricRecord`` form draws them.
     /// - Parameters:
     ///   - records: The per-epoch values.
     ///   - columns: Panels per row; `nil` puts up to three side by side.
     ///   - title: A title over all panels.
-    ///   - panelWidth: The width of each panel, in pixels.
-    ///   - panelHeight: The height of each panel, in pixels.
+    ///   - panelWidth: The width of each panel, in pixels; `nil` for 640 alone, 340 with others.
+    ///   - panelHeight: The height of each panel, in pixels; `nil` for 400 alone, 250 with others.
     public static func trainingCurves(
         _ records: [(set: String, metric: String, epoch: Int, value: Double)], columns: Int? = nil,
-        title: String? = nil, panelWidth: Double = 340, panelHeight: Double = 250
+        title: String? = nil, panelWidth: Double? = nil, panelHeight: Double? = nil
     ) -> Figure {
         trainingCurves(
-            records.map { CurveRecord(set: $0.set, metric: $0.metric, epoch: $0.epoch, value: $0.value) },
+            records.map { MetricRecord(set: $0.set, metric: $0.metric, epoch: $0.epoch, value: $0.value) },
             columns: columns, title: title, panelWidth: panelWidth, panelHeight: panelHeight)
     }
 }

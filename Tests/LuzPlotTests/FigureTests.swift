@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import Luz
 import Testing
 @testable import LuzPlot
 
@@ -27,11 +28,11 @@ struct FigureTests {
 
     @Test("Training curves: a panel per metric, a line per set, points in epoch order")
     func trainingCurves() throws {
-        var records: [CurveRecord] = []
+        var records: [MetricRecord] = []
         for epoch in [3, 1, 2] {
             for set in ["train", "valid"] {
-                records.append(CurveRecord(set: set, metric: "loss", epoch: epoch, value: 1 / Double(epoch)))
-                records.append(CurveRecord(set: set, metric: "acc", epoch: epoch, value: 0.5 + 0.1 * Double(epoch)))
+                records.append(MetricRecord(set: set, metric: "loss", epoch: epoch, value: 1 / Double(epoch)))
+                records.append(MetricRecord(set: set, metric: "acc", epoch: epoch, value: 0.5 + 0.1 * Double(epoch)))
             }
         }
         let figure = Figure.trainingCurves(records)
@@ -55,7 +56,7 @@ struct FigureTests {
 
     @Test("Training curves without records draw one empty panel")
     func emptyTrainingCurves() throws {
-        let svg = try ParsedSVG(Figure.trainingCurves([CurveRecord]()).svgString())
+        let svg = try ParsedSVG(Figure.trainingCurves([MetricRecord]()).svgString())
         #expect(try svg.count("panel") == 1)
         #expect(try svg.count("line") == 0)
     }

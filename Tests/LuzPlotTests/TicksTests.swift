@@ -9,9 +9,28 @@ struct TicksTests {
         #expect(Ticks.nice(in: 0...1) == [0, 0.2, 0.4, 0.6, 0.8, 1])
     }
 
-    @Test("-3.7...12.2 gives multiples of 5 inside the range")
+    @Test("-3.7...12.2 gives multiples of 2 inside the range (multiples of 5 would be only three)")
     func negativeToPositive() {
-        #expect(Ticks.nice(in: -3.7...12.2) == [0, 5, 10])
+        #expect(Ticks.nice(in: -3.7...12.2) == [-2, 0, 2, 4, 6, 8, 10, 12])
+    }
+
+    @Test("At least four ticks on any range, whatever the target count",
+          arguments: [(0.0, 0.5), (0.02, 0.7), (-0.01, 0.73), (0.0, 1.0), (0.98, 1.0), (1e-7, 1.3e-7), (-3.7, 12.2),
+                      (0.013, 0.0171), (0.0, 0.9), (5.0, 14.0), (-1e6, 1e6), (12345.0, 12346.0)],
+          [1, 2, 3, 5])
+    func atLeastFourTicks(range: (Double, Double), targetCount: Int) throws {
+        let ticks = Ticks.nice(in: range.0...range.1, targetCount: targetCount)
+        #expect(ticks.count >= 4, "\(range) with \(targetCount): \(ticks)")
+        #expect(ticks.allSatisfy { $0 >= range.0 && $0 <= range.1 })
+        let step = ticks[1] - ticks[0]
+        let mantissa = step / pow(10, floor(log10(step) + 1e-9))
+        #expect([1.0, 2.0, 5.0].contains { abs($0 - mantissa) < 1e-6 }, "\(ticks)")
+    }
+
+    @Test("A loss between 0.02 and 0.7 gets steps of 0.1, not 0.0 and 0.5 alone")
+    func lossRange() {
+        #expect(Ticks.nice(in: 0.02...0.7, targetCount: 2) == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
+        #expect(Ticks.nice(in: 0...0.5, targetCount: 2) == [0, 0.1, 0.2, 0.3, 0.4, 0.5])
     }
 
     @Test("Several ranges give 1/2/5 × 10^k steps")
