@@ -179,6 +179,13 @@ public final class FittedModel: CustomStringConvertible {
         return TensorTree.concatenated(batches)
     }
 
+    /// The model's outputs for every example of a dataset, in batches of `batchSize`, with the
+    /// structure the model returns.
+    public func predictTree<D: Dataset>(_ dataset: D, batchSize: Int = 32, callbacks: [any Callback] = []) throws -> TensorTree
+    where D.Element == Example {
+        try predictTree(.dataset(dataset, batchSize: batchSize), callbacks: callbacks)
+    }
+
     /// `transform` applied to the model's output for every batch, in order: to post-process
     /// each batch (`argmax`, probabilities, …).
     public func predictBatches<Output>(_ data: DataSource, callbacks: [any Callback] = [],

@@ -61,7 +61,7 @@ let fitted = try model
     .setup(loss: CrossEntropyLoss(), optimizer: Adam.self, metrics: [Accuracy()])
     .learningRate(0.01)
     .fit(inputs: standardized, targets: y, epochs: 30, validData: 0.2,
-         callbacks: [EarlyStopping(monitor: "valid_loss", patience: 5)], seed: 1)
+         callbacks: [EarlyStopping(monitor: .valid(.loss), patience: 5)], seed: 1)
 
 let evaluation = try fitted.evaluate(inputs: standardized, targets: y)
 print(evaluation)                          // Loss: 0.0113 - Acc: 1.0000
@@ -86,12 +86,31 @@ let scheduled = try model
         TensorBoardLogger(logDirectory: "logs", runName: "penguins", histogramEvery: 5),
     ])
 print(scheduled.records.lastEpoch)
+
+final class TwoHeads: Module, StructuredModule {
+    var trunk = Sequential { Linear(3, 16); ReLU() }
+    var species = Linear(16, 3)
+    var mass = Linear(16, 1)
+    func forward(inputs: TensorTree) -> TensorTree {
+        let features = trunk(inputs.singleTensor("measurements"))
+        return ["species": .tensor(species(features)), "mass": .tensor(mass(features))]
+    }
+}
+let massTarget = standardized[.all, .from(3)]          // [333, 1]: the body mass, to predict
+let heads = TensorDataset(inputs: .tensor(standardized[.all, .range(0..<3)]),
+                          targets: ["species": .tensor(y), "mass": .tensor(massTarget)])
+let twoHeads = try TwoHeads()
+    .setup(loss: .weightedSum([.init(CrossEntropyLoss(), head: "species"), .init(MSELoss(), head: "mass", weight: 0.5)]),
+           optimizer: Adam.self, metrics: [Accuracy().forHead("species"), MAE().forHead("mass")])
+    .fit(heads, epochs: 20, validData: 0.2, callbacks: [EarlyStopping(monitor: .valid("species_acc"), patience: 5)])
+let both = try twoHeads.predictTree(heads)
+print(both["species"].tensor!.shape, both["mass"].tensor!.shape)   // [333, 3] [333, 1]
 }
 
 // README: the callback of the tour.
 final class PrintValidationAccuracy: Callback {
     func handle(_ event: Event, _ context: Context) throws {
-        if event == .epochEnd, let accuracy = context.metric("valid_acc") {
+        if event == .epochEnd, let accuracy = context.metric(.valid(.accuracy)) {
             print("epoch \(context.epoch): validation accuracy \(accuracy)")
         }
     }

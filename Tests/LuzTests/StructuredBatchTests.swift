@@ -238,3 +238,32 @@ struct EngineTests {
         for (running, epoch) in zip(atTrainEnd, recorded) { #expect(Swift.abs(running - epoch) < 1e-12) }
     }
 }
+
+@Suite("Modules replaced after construction")
+struct ReplacedModuleFitTests {
+    final class Net: Module {
+        var hidden = Linear(2, 8)
+        var output = Linear(8, 2)
+        override func forward(_ x: Tensor) -> Tensor { output(hidden(x).relu()) }
+    }
+
+    @Test func aChildReplacedAfterConstructionIsTrainedAndSaved() throws {
+        let (x, y) = blobs(count: 200, seed: 17)
+        let net = Net()
+        _ = net.parameters()                       // inspected before the replacement
+        let old = net.output
+        net.output = Linear(8, 2)
+        let replacement = net.output
+        let before = replacement.weight.cloned()
+        let fitted = try net.setup(loss: CrossEntropyLoss(), metrics: [Accuracy()]).learningRate(0.05)
+            .fit(inputs: x, targets: y, epochs: 10, verbose: false, seed: 18)
+        // The new child's parameters were in the optimizer: they moved, and the net learned.
+        #expect(!replacement.weight.allClose(before))
+        #expect(fitted.records.value(set: "train", metric: "acc")! >= 0.95)
+        #expect(fitted.optimizers[0].optimizer.parameterGroups[0].parameters.contains { $0 === replacement.weight })
+        #expect(!fitted.optimizers[0].optimizer.parameterGroups[0].parameters.contains { $0 === old.weight })
+        // And saved: the state dict holds the new child's weights.
+        let state = net.stateDict()
+        #expect(state["output.weight"]! === replacement.weight)
+    }
+}
