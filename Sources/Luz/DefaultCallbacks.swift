@@ -41,16 +41,26 @@ final class TimingsCallback: Callback {
 
 /// Puts the model in training mode for the training loop and evaluation mode for validation
 /// (dropout off, batch norm on running statistics); training mode again at the end.
+///
+/// Setting a mode walks the whole module tree, so after the first time in a run it is set only
+/// when it changes: an epoch without validation costs no walk.
 final class TrainValidCallback: Callback {
     var weight: Double { -900 }
+    private var modeSet: Bool?
 
     func handle(_ event: Event, _ context: Context) throws {
         switch event {
-        case .trainBegin: context.model.train()
-        case .validBegin: context.model.eval()
-        case .fitEnd: context.model.train()
+        case .trainBegin: setMode(true, context)
+        case .validBegin: setMode(false, context)
+        case .fitEnd: setMode(true, context)
         default: break
         }
+    }
+
+    private func setMode(_ training: Bool, _ context: Context) {
+        guard modeSet != training || context.model.isTraining != training else { return }
+        context.model.train(training)
+        modeSet = training
     }
 }
 

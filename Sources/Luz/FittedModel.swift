@@ -205,13 +205,16 @@ public final class FittedModel: CustomStringConvertible {
         return try Engine(context).predict(data, transform)
     }
 
-    /// The output of every layer (or of the named ones) for `inputs`, by dotted layer name, in
-    /// evaluation mode without gradients: what each layer of the trained model computes.
-    public func activations(for inputs: Tensor, layers: Set<String>? = nil) -> StateDict {
+    /// The activation of every layer (or of the named ones) for `inputs`, by dotted layer name,
+    /// in evaluation mode: each layer's output followed by the activation functions applied to
+    /// it outside any module (`tanh(layer1(x))` gives `layer1` after the tanh; see
+    /// ``Module/activations(for:of:functions:)``, whose `functions` say which operations count).
+    public func activations(for inputs: Tensor, layers: Set<String>? = nil,
+                            functions: Set<String> = Module.activationFunctions) -> StateDict {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
-        return withNoGrad { model.activations(for: inputs, of: layers) }
+        return model.activations(for: inputs, of: layers, functions: functions)
     }
 
     public var description: String {

@@ -29,7 +29,7 @@ extension Module {
             eval()
             defer { for (module, mode) in modes { module.isTraining = mode } }
             withNoGrad {
-                for (name, output) in activations(for: input) where shapes[name] == nil { shapes[name] = output.shape }
+                for (name, output) in activations(for: input, functions: []) where shapes[name] == nil { shapes[name] = output.shape }
             }
         }
         var rows: [(String, String, String)] = []

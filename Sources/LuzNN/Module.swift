@@ -98,26 +98,70 @@ open class Module: CustomStringConvertible {
         for (_, hook) in forwardHooks { hook(self, input, output) }
     }
 
-    /// The output of every sub-module (or of those named in `names`) during one forward pass on
+    /// The operations counted as a layer's activation function when they are applied to the
+    /// layer's output outside any module: ``activations(for:of:functions:)``'s default.
+    public static let activationFunctions: Set<String> = [
+        "relu", "leakyRelu", "gelu", "tanh", "sigmoid", "softplus", "softmax", "logSoftmax",
+    ]
+
+    /// Each sub-module's activation (or those named in `names`) during one forward pass on
     /// `input`, keyed by dotted name in the order they ran (a module that runs twice appears as
     /// `name` and `name#2`).
     ///
-    /// The pass runs in the current mode and gradient setting: wrap it in `withNoGrad { }` and
-    /// call ``eval()`` first for plain inference.
-    public func activations(for input: Tensor, of names: Set<String>? = nil) -> StateDict {
-        var captured = StateDict()
+    /// A module's activation is its output, followed by the activation functions applied to
+    /// that output directly, outside any module: in a model that computes
+    /// `layer2(tanh(layer1(x)))` with `tanh` as a function (the seed notebook's
+    /// `layer1(x) |> tanh()`), `layer1`'s activation is after the `tanh`, as its author means.
+    /// An activation that is a module of its own (`Sequential { Linear(2, 8); Tanh() }`) has its
+    /// own entry and leaves the layer before it as it is. `functions` says which operations
+    /// count (names as ``Tensor/gradientOperation`` reports them); pass `[]` for every module's
+    /// plain output.
+    ///
+    /// The pass runs in the current mode (call ``eval()`` first for inference), records the
+    /// operations to see which ones follow which layer, and returns detached tensors.
+    public func activations(for input: Tensor, of names: Set<String>? = nil,
+                            functions: Set<String> = Module.activationFunctions) -> StateDict {
+        var captured: [(name: String, output: Tensor)] = []
+        var moduleOutputs = Set<ObjectIdentifier>()
         var handles: [HookHandle] = []
-        for (name, module) in namedModules() where !name.isEmpty && (names?.contains(name) ?? true) {
+        for (name, module) in namedModules() where !name.isEmpty {
+            let reported = names?.contains(name) ?? true
             handles.append(module.registerForwardHook { _, _, output in
-                var key = name
-                var repeatCount = 1
-                while captured[key] != nil { repeatCount += 1; key = "\(name)#\(repeatCount)" }
-                captured[key] = output
+                moduleOutputs.insert(ObjectIdentifier(output))
+                if reported { captured.append((name, output)) }
             })
         }
         defer { for handle in handles { handle.remove() } }
-        _ = self(input)
-        return captured
+        // Recorded, so that the graph tells which operation read which layer's output; the
+        // input requires gradients so that even a frozen model records it.
+        let tracked = input.dtype.isFloatingPoint ? input.detached().requiringGrad() : input
+        let output = withGradMode(enabled: !functions.isEmpty) { self(tracked) }
+        var following: [ObjectIdentifier: Tensor] = [:]
+        if !functions.isEmpty {
+            // Walk the graph from the output: an activation function whose one input is a
+            // layer's output, and whose result is no module's output, follows that layer.
+            var stack = [output]
+            var seen = Set<ObjectIdentifier>()
+            while let tensor = stack.popLast() {
+                guard seen.insert(ObjectIdentifier(tensor)).inserted else { continue }
+                let inputs = tensor.gradientOperationInputs
+                if let op = tensor.gradientOperation, functions.contains(op), inputs.count == 1,
+                   !moduleOutputs.contains(ObjectIdentifier(tensor)) {
+                    following[ObjectIdentifier(inputs[0])] = tensor
+                }
+                stack.append(contentsOf: inputs)
+            }
+        }
+        var result = StateDict()
+        var counts: [String: Int] = [:]
+        for (name, output) in captured {
+            var activation = output
+            var steps = 0
+            while let next = following[ObjectIdentifier(activation)], steps < 16 { activation = next; steps += 1 }
+            counts[name, default: 0] += 1
+            result[counts[name]! == 1 ? name : "\(name)#\(counts[name]!)"] = activation.detached()
+        }
+        return result
     }
 
     // MARK: - Members

@@ -280,3 +280,13 @@ extension Tensor {
         return output.recording(name, inputs, saving: saving) { g, _ in backward(g) }
     }
 }
+
+extension Tensor {
+    /// The name of the recorded operation that produced this tensor (`"tanh"`, `"matmul"`;
+    /// torch's `grad_fn`), or `nil` for a leaf or a tensor computed without gradient recording.
+    public var gradientOperation: String? { node?.op }
+
+    /// The tensors the operation that produced this tensor read, in order (empty for a leaf,
+    /// and once a backward pass has freed the graph).
+    public var gradientOperationInputs: [Tensor] { node?.inputs ?? [] }
+}

@@ -157,6 +157,36 @@ struct ModuleTests {
         #expect(net.activations(for: x, of: []).isEmpty)
     }
 
+    /// The seed notebook's model: `layer1(x) |> tanh()`, tanh as a function, not a module.
+    final class SeedNet: Module {
+        var layer1 = Linear(2, 4)
+        var layer2 = Linear(4, 4)
+        var output = Linear(4, 2)
+        override func forward(_ x: Tensor) -> Tensor { output(layer2(layer1(x).tanh()).relu()) }
+    }
+
+    @Test func aLayersActivationIncludesTheActivationFunctionAppliedToIt() {
+        let net = SeedNet()
+        let x = Tensor.randn([5, 2])
+        let activations = withNoGrad { net.activations(for: x) }
+        #expect(activations.keys == ["layer1", "layer2", "output"])
+        let first = net.layer1(x)
+        assertClose(activations["layer1"]!, first.tanh())
+        assertClose(activations["layer2"]!, net.layer2(first.tanh()).relu())
+        assertClose(activations["output"]!, net(x))
+        #expect(activations["layer1"]!.gradientOperation == nil)   // detached
+        // The caller says which operations count: none gives each module's plain output.
+        let plain = net.activations(for: x, functions: [])
+        assertClose(plain["layer1"]!, first)
+        let onlyTanh = net.activations(for: x, functions: ["tanh"])
+        assertClose(onlyTanh["layer2"]!, net.layer2(first.tanh()))
+        // A module of its own keeps the layer before it as it is.
+        let sequential = Sequential { Linear(2, 3); Tanh(); Linear(3, 1) }
+        let entries = sequential.activations(for: x)
+        assertClose(entries["0"]!, (sequential[0] as! Linear)(x))
+        assertClose(entries["1"]!, (sequential[0] as! Linear)(x).tanh())
+    }
+
     @Test func descriptionAndSummaryReadLikeTorchAndKeras() {
         let net = Sequential { Linear(4, 16); ReLU(); Linear(16, 3) }
         #expect(net.description == """

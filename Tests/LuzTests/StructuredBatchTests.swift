@@ -267,3 +267,29 @@ struct ReplacedModuleFitTests {
         #expect(state["output.weight"]! === replacement.weight)
     }
 }
+
+@Suite("Console output")
+struct ConsoleOrderTests {
+    /// Piped output keeps its order: the progress lines go through the same buffered stream
+    /// as the script's own `print`, flushed as they are written.
+    @Test func progressAndPrintsComeOutInTheOrderTheyHappened() async throws {
+        let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+            let (x, y) = blobs(count: 64, seed: 19)
+            print("before fit")
+            let callback = LambdaCallback { event, context in
+                if event == .epochEnd { print("callback at epoch \(context.epoch)") }
+            }
+            _ = try? smallNet().setup(loss: CrossEntropyLoss())
+                .fit(inputs: x, targets: y, epochs: 2, callbacks: [callback], verbose: true)
+            print("after fit")
+            exit(0)
+        }
+        let lines = String(decoding: result?.standardOutputContent ?? [], as: UTF8.self)
+            .split(separator: "\n").map(String.init)
+        let order = ["before fit", "Epoch 1/2", "callback at epoch 1", "Train metrics", "Epoch 2/2",
+                     "callback at epoch 2", "Train metrics", "after fit"]
+        var position = 0
+        for line in lines where position < order.count && line.hasPrefix(order[position]) { position += 1 }
+        #expect(position == order.count, "stdout was: \(lines)")
+    }
+}
