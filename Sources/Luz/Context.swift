@@ -107,7 +107,7 @@ public final class Context {
     /// Whether Ctrl+C was pressed during this run.
     var interruptRequested: Bool { interrupt.isInterrupted }
 
-    /// Made only by ``Engine/makeContext(mode:model:optimizers:setup:verbose:callbacks:)``.
+    /// Made only by the engine's `makeContext`, the one place a run's context is assembled.
     init(mode: RunMode, model: Module, optimizers: [(String, Optimizer)], lossFunction: LossFunction?,
          hyperparameters: Hyperparameters, optimizerHyperparameters: Hyperparameters, verbose: Bool) {
         self.mode = mode
@@ -145,6 +145,9 @@ public final class Context {
     public func metric(_ monitor: Monitor, epoch: Int? = nil) -> Double? {
         records.value(set: monitor.set, metric: monitor.metric.name, epoch: epoch ?? self.epoch)
     }
+
+    /// A recorded value by its monitor name held in a string (`"valid_loss"`).
+    public func metric(named name: String, epoch: Int? = nil) -> Double? { metric(Monitor(name), epoch: epoch) }
 
     /// Runs every callback's reaction to `event` (callbacks can fire events for each other).
     public func fire(_ event: Event) throws {

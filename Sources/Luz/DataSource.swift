@@ -60,6 +60,21 @@ public struct DataSource {
         dataset(TensorDataset(inputs: inputs, targets: targets), batchSize: batchSize, shuffle: shuffle,
                 dropLast: dropLast, generator: generator)
     }
+
+    /// Batches from structured inputs and targets (several tensors by position or name), every
+    /// tensor sharing its first dimension.
+    public static func tensors(_ inputs: TensorTree, _ targets: TensorTree, batchSize: Int = 32, shuffle: Bool = false,
+                               dropLast: Bool = false, generator: Generator? = nil) -> DataSource {
+        dataset(TensorDataset(inputs: inputs, targets: targets), batchSize: batchSize, shuffle: shuffle,
+                dropLast: dropLast, generator: generator)
+    }
+
+    /// Batches from several input tensors (by position) and one target tensor.
+    public static func tensors(_ inputs: [Tensor], _ targets: Tensor, batchSize: Int = 32, shuffle: Bool = false,
+                               dropLast: Bool = false, generator: Generator? = nil) -> DataSource {
+        tensors(.tensors(inputs), .tensor(targets), batchSize: batchSize, shuffle: shuffle, dropLast: dropLast,
+                generator: generator)
+    }
 }
 
 /// Validation data for `fit`: a data loader, a dataset, tensors, or a fraction of the training

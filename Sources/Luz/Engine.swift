@@ -177,13 +177,25 @@ final class Engine {
         return context.loss.values.first
     }
 
-    func trainLoop(_ data: DataSource) throws {
-        beginLoop(training: true, batchCount: data.batchCount)
-        try context.fire(.trainBegin)
+    /// Runs `body` on every batch of `data` (in the model's dtype, as ``Context/batch``),
+    /// counting iterations, until the data ends or Ctrl+C was pressed during a batch; returns
+    /// whether it was.
+    private func forEachBatch(_ data: DataSource, _ body: (Example) throws -> Void) throws -> Bool {
         let iterator = data.makeIterator()
         while let batch = iterator.next() {
             context.iteration += 1
-            context.batch = conformed(batch)
+            let batch = conformed(batch)
+            context.batch = batch
+            try body(batch)
+            if context.interruptRequested { return true }
+        }
+        return false
+    }
+
+    func trainLoop(_ data: DataSource) throws {
+        beginLoop(training: true, batchCount: data.batchCount)
+        try context.fire(.trainBegin)
+        context.interrupted = try forEachBatch(data) { batch in
             context.mixedTargets = nil
             context.predictions = nil
             context.lossForBackward = nil
@@ -198,7 +210,6 @@ final class Engine {
             }
             finishBatch(context.batch ?? batch)
             try context.fire(.trainBatchEnd)
-            if context.interruptRequested { context.interrupted = true; break }
         }
         context.mixedTargets = nil
         try context.fire(.trainEnd)
@@ -208,38 +219,43 @@ final class Engine {
     /// the step and zeroing its gradients, with the batch events around each stage. With one
     /// optimizer (the usual case) that is one pass.
     private func defaultTrainingStep() throws {
-        let optimizers = context.optimizers.isEmpty ? [(name: "opt", optimizer: nil as Optimizer?)]
-            : context.optimizers.map { (name: $0.name, optimizer: Optional($0.optimizer)) }
-        for (index, (name, optimizer)) in optimizers.enumerated() {
-            context.optimizerName = name
+        if context.optimizers.isEmpty { return try optimizerPass(name: "opt", optimizer: nil) }
+        for (index, entry) in context.optimizers.enumerated() {
             if index > 0 {
                 context.stepsOptimizer = true
                 context.runsBackward = true
             }
-            // The batch as the callbacks left it (Mixup replaces the input).
-            guard let batch = context.batch else { return }
-            let predictions = forward(batch.inputs)
-            context.predictions = predictions
-            try context.fire(.trainBatchAfterPrediction)
-            let loss = try computeLoss(predictions: predictions, targets: batch.targets, optimizer: name)
-            context.lossForBackward = loss
-            context.loss[name] = loss.item
-            try context.fire(.trainBatchAfterLoss)
-            try context.fire(.trainBatchBeforeBackward)
-            if context.runsBackward, let loss = context.lossForBackward {
-                loss.backward()
-            }
-            try context.fire(.trainBatchBeforeStep)
-            if context.stepsOptimizer, let optimizer {
-                if optimizer.reevaluatesLoss {
-                    try stepReevaluating(optimizer, batch: batch, name: name, firstLoss: loss.item)
-                } else {
-                    withNoGrad { optimizer.step() }
-                }
-                optimizer.zeroGrad()
-            }
-            try context.fire(.trainBatchAfterStep)
+            try optimizerPass(name: entry.name, optimizer: entry.optimizer)
         }
+    }
+
+    /// One optimizer's part of the training step.
+    private func optimizerPass(name: String, optimizer: Optimizer?) throws {
+        context.optimizerName = name
+        // The batch as the callbacks left it (Mixup replaces the input).
+        guard let batch = context.batch else { return }
+        let predictions = forward(batch.inputs)
+        context.predictions = predictions
+        try context.fire(.trainBatchAfterPrediction)
+        let loss = try computeLoss(predictions: predictions, targets: batch.targets, optimizer: name)
+        context.lossForBackward = loss
+        let lossValue = loss.item
+        context.loss[name] = lossValue
+        try context.fire(.trainBatchAfterLoss)
+        try context.fire(.trainBatchBeforeBackward)
+        if context.runsBackward, let loss = context.lossForBackward {
+            loss.backward()
+        }
+        try context.fire(.trainBatchBeforeStep)
+        if context.stepsOptimizer, let optimizer {
+            if optimizer.reevaluatesLoss {
+                try stepReevaluating(optimizer, batch: batch, name: name, firstLoss: lossValue)
+            } else {
+                withNoGrad { optimizer.step() }
+            }
+            optimizer.zeroGrad()
+        }
+        try context.fire(.trainBatchAfterStep)
     }
 
     /// Steps an optimizer that evaluates the loss several times (``LBFGS``) with a closure over
@@ -281,12 +297,8 @@ final class Engine {
     func validationLoop(_ data: DataSource) throws {
         beginLoop(training: false, batchCount: data.batchCount)
         try context.fire(.validBegin)
-        try withNoGrad {
-            let iterator = data.makeIterator()
-            while let batch = iterator.next() {
-                context.iteration += 1
-                let batch = conformed(batch)
-                context.batch = batch
+        context.interrupted = try withNoGrad {
+            try forEachBatch(data) { batch in
                 context.loss = [:]
                 try context.fire(.validBatchBegin)
                 let predictions = forward(batch.inputs)
@@ -297,7 +309,6 @@ final class Engine {
                 try context.fire(.validBatchAfterLoss)
                 finishBatch(batch)
                 try context.fire(.validBatchEnd)
-                if context.interruptRequested { context.interrupted = true; break }
             }
         }
         try context.fire(.validEnd)
@@ -338,21 +349,17 @@ final class Engine {
         context.batchCount = data.batchCount
         var outputs: [Output] = []
         try context.fire(.predictBegin)
-        try withNoGrad {
-            let iterator = data.makeIterator()
-            while let batch = iterator.next() {
-                context.iteration += 1
-                let batch = conformed(batch)
-                context.batch = batch
+        let interrupted = try withNoGrad {
+            try forEachBatch(data) { batch in
                 try context.fire(.predictBatchBegin)
                 let predictions = forward(batch.inputs)
                 context.predictions = predictions
                 outputs.append(try transform(predictions))
                 try context.fire(.predictBatchEnd)
-                if context.interruptRequested {
-                    throw LuzError.invalidArgument("predict: interrupted after \(context.iteration) of \(data.batchCount) batches")
-                }
             }
+        }
+        if interrupted {
+            throw LuzError.invalidArgument("predict: interrupted after \(context.iteration) of \(data.batchCount) batches")
         }
         try context.fire(.predictEnd)
         return outputs

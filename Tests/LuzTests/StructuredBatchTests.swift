@@ -64,6 +64,9 @@ struct StructuredBatchTests {
         #expect(fitted.records.value(set: "valid", metric: "acc")! >= 0.95)
         let logits = try fitted.predict(valid)
         #expect(logits.shape == [100, 2])
+        // The same data as tensors: DataSource.tensors takes several inputs too.
+        let again = try fitted.predict(.tensors([images[500...], scalars[500...]], labels[500...], batchSize: 7))
+        #expect(again.allClose(logits, rtol: 1e-6, atol: 1e-6))
         let accuracy = (logits.argmax(dim: 1) .== labels[500...]).to(.float32).mean().item
         #expect(Swift.abs(accuracy - evaluation["acc"]!) < 1e-6)
     }
