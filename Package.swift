@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "LuzData", targets: ["LuzData"]),
         .library(name: "Luz", targets: ["Luz"]),
         .library(name: "LuzDatasets", targets: ["LuzDatasets"]),
+        .library(name: "LuzModels", targets: ["LuzModels"]),
         .library(name: "LuzPlot", targets: ["LuzPlot"]),
         .executable(name: "luz-bench", targets: ["luz-bench"]),
         .executable(name: "luz-examples", targets: ["luz-examples"]),
@@ -63,6 +64,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(name: "LuzPlot", dependencies: ["Luz", "LuzSerialization"]),
+        // Ready-made architectures read from other ecosystems' model folders (BERT-family encoders).
+        .target(name: "LuzModels", dependencies: ["LuzTensor", "LuzSerialization", "LuzNN", "LuzData"]),
         .target(name: "LuzTestSupport", dependencies: ["LuzTensor"]),
         // Misuses that must stop with a message; the tests run its release build (ReleaseMessageTests).
         .executableTarget(name: "luz-check", dependencies: ["Luz"]),
@@ -91,7 +94,10 @@ let package = Package(
         .testTarget(name: "LuzTests", dependencies: ["Luz", "LuzSerialization", "LuzTestSupport"]),
         .testTarget(name: "LuzPlotTests", dependencies: ["LuzPlot", "Luz", "LuzSerialization"]),
         .testTarget(name: "LuzDatasetsTests", dependencies: ["LuzDatasets", "LuzData", "LuzSerialization", "LuzTestSupport"]),
-        .testTarget(name: "LuzExamplesTests", dependencies: ["LuzExamples", "Luz", "LuzDatasets", "LuzPlot"]),
+        .testTarget(name: "LuzModelsTests", dependencies: ["LuzModels", "LuzData", "LuzNN", "LuzSerialization", "LuzTestSupport"],
+                    exclude: ["Fixtures/make_minilm_fixture.py"],
+                    resources: [.copy("Fixtures/minilm_fixture.safetensors")]),
+        .testTarget(name: "LuzExamplesTests", dependencies: ["LuzExamples", "Luz", "LuzDatasets", "LuzPlot", "LuzModels"]),
     ],
     swiftLanguageModes: [.v5]
 )

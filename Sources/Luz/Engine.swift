@@ -2,7 +2,12 @@ import Foundation
 
 /// What a run does: train (with validation after each epoch), evaluate, or predict.
 public enum RunMode: String, Sendable {
-    case fit, evaluate, predict
+    /// `fit`: training epochs, each followed by validation when there is validation data.
+    case fit
+    /// `evaluate`: the validation loop alone, on the data given.
+    case evaluate
+    /// `predict`: the model's outputs, without losses or metrics.
+    case predict
 
     /// The callbacks every run of this mode has before the user's (luz's `default_callbacks()`,
     /// `default_evaluate_callbacks()` and `default_predict_callbacks()`):

@@ -79,10 +79,14 @@ extension PredictionMetric {
 
 /// One output of a model with several, and its target: a position (`0`) or a name (`"class"`).
 public enum Head: Hashable, Sendable, CustomStringConvertible, ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
+    /// The output at this position of an array of outputs.
     case position(Int)
+    /// The output of this name in a dictionary of outputs.
     case name(String)
 
+    /// A head by position: `0`.
     public init(integerLiteral value: Int) { self = .position(value) }
+    /// A head by name: `"class"`.
     public init(stringLiteral value: String) { self = .name(value) }
 
     /// The head's part of `tree`.

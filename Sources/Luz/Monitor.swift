@@ -26,6 +26,7 @@ public struct Monitor: Hashable, Sendable, CustomStringConvertible, ExpressibleB
         }
     }
 
+    /// A monitor from its name written as a literal: `"valid_loss"`.
     public init(stringLiteral value: String) { self.init(value) }
 
     /// A metric of the validation set.
@@ -56,6 +57,7 @@ public struct MetricName: Hashable, Sendable, CustomStringConvertible, Expressib
 
     /// A metric by its recorded name.
     public init(_ name: String) { self.name = name }
+    /// A metric by its recorded name written as a literal: `"acc"`.
     public init(stringLiteral value: String) { self.init(value) }
 
     /// The loss (``LossAverage``), recorded for every run.

@@ -4,6 +4,7 @@ import Foundation
 /// over the prediction and target tensors, a closure over structured ones, or a weighted sum
 /// of a loss per head of a model with several outputs (``weightedSum(_:)``).
 public struct LossFunction {
+    /// The loss's name: its type (`CrossEntropyLoss`), the one given to a closure, or the terms of a weighted sum.
     public let name: String
     /// The loss of a batch's predictions and targets, whatever their structure.
     let compute: (TensorTree, TensorTree) -> Tensor

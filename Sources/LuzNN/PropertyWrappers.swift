@@ -34,26 +34,56 @@ public struct Buffer<Value>: ReflectedProperty {
 }
 
 /// Gives a parameter or child module of a ``Module`` a state-dict name other than its Swift
-/// property name, so that weights keep the names another framework uses:
+/// property name, so that weights keep the names another framework uses.
+///
+/// With an initial value at the declaration:
+///
+/// ```swift
+/// @Key("self_attn") public var selfAttention = MultiheadAttention(embedDimension: 64, heads: 4)
+/// ```
+///
+/// Or declared without one and set in the initializer. Before `super.init()`, set the wrapper
+/// itself, since Swift allows no property access on `self` before then:
 ///
 /// ```swift
 /// @Key("in_proj_weight") public var inputProjectionWeight: Tensor
-/// @Key("self_attn") public var selfAttention: MultiheadAttention
+///
+/// init(width: Int) {
+///     _inputProjectionWeight = Key(wrappedValue: Tensor.zeros([3 * width, width]), "in_proj_weight")
+///     super.init()
+/// }
 /// ```
+///
+/// (After `super.init()`, a plain `inputProjectionWeight = …` works too.) Reading the property
+/// before it is set stops with a message naming the key.
 @propertyWrapper
 public struct Key<Value>: ReflectedProperty {
-    /// The wrapped parameter, module or collection.
-    public var wrappedValue: Value
+    private var stored: Value?
     /// The name used in dotted paths and state dicts.
     public let key: String
 
+    /// The wrapped parameter, module or collection.
+    public var wrappedValue: Value {
+        get {
+            guard let stored else { requirementFailure("@Key(\"\(key)\"): read before a value was set") }
+            return stored
+        }
+        set { stored = newValue }
+    }
+
     /// Wraps `wrappedValue`, named `key` in dotted paths.
     public init(wrappedValue: Value, _ key: String) {
-        self.wrappedValue = wrappedValue
+        stored = wrappedValue
         self.key = key
     }
 
-    var reflectedValue: Any { wrappedValue }
+    /// A property named `key` whose value the initializer sets.
+    public init(_ key: String) {
+        stored = nil
+        self.key = key
+    }
+
+    var reflectedValue: Any { stored as Any }
     var reflectedKey: String? { key }
     var isBuffer: Bool { false }
 }

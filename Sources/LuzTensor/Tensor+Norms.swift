@@ -84,3 +84,27 @@ extension Tensor {
         return true
     }
 }
+
+extension Tensor {
+    /// The tensor divided by its `p`-norm along `dim` (torch's `F.normalize`):
+    /// `x / max(‖x‖ₚ, ε)`, so a zero vector stays zero.
+    /// - Parameters:
+    ///   - p: the norm's exponent (torch's default 2).
+    ///   - dim: the dimension the norm runs over (torch's default 1); negative counts from the end.
+    ///   - epsilon: the smallest divisor (torch's default 1e-12).
+    public func normalized(p: Double = 2, dim: Int = 1, epsilon: Double = 1e-12) -> Tensor {
+        self / norm(p: p, dims: [dim], keepDim: true).clamped(min: epsilon)
+    }
+
+    /// The cosine of the angle between this tensor and `other` along `dim`, broadcast
+    /// (torch's `F.cosine_similarity`): `x·y / (max(‖x‖, ε) · max(‖y‖, ε))`.
+    /// - Parameters:
+    ///   - other: broadcastable to this tensor's shape.
+    ///   - dim: the dimension of the vectors (torch's default 1).
+    ///   - epsilon: the smallest norm (torch's default 1e-8).
+    public func cosineSimilarity(_ other: Tensor, dim: Int = 1, epsilon: Double = 1e-8) -> Tensor {
+        let dot = (self * other).sum(dims: [dim])
+        let norms = norm(p: 2, dims: [dim]).clamped(min: epsilon) * other.norm(p: 2, dims: [dim]).clamped(min: epsilon)
+        return dot / norms
+    }
+}

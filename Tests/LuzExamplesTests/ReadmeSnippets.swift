@@ -1,6 +1,7 @@
 import Foundation
 import Luz
 import LuzDatasets
+import LuzModels
 import LuzPlot
 import LuzTensor
 
@@ -138,4 +139,9 @@ let tokenizer = try WordPieceTokenizer(folder: URL(fileURLWithPath: "all-MiniLM-
 let batch = tokenizer.encode(batch: ["A cat sat.", "Dogs bark!"], maximumLength: 128)
 let ids = batch.idTensor, mask = batch.attentionMaskTensor   // int64 [2, length], 1 = a token
 _ = (ids, mask)
+let bert = try BertModel.from(folder: "all-MiniLM-L6-v2")
+let states = bert(ids: ids, attentionMask: mask).lastHiddenState     // [2, length, 384]
+let embedder = try SentenceEmbedder(folder: "all-MiniLM-L6-v2")
+let vectors = try embedder.embed(["A cat sat.", "A kitten is sitting.", "Stocks fell."])   // [3, 384]
+print(states.shape, vectors[0].cosineSimilarity(vectors[1], dim: 0).item)
 }
