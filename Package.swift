@@ -65,7 +65,7 @@ let package = Package(
             ]),
         .target(name: "LuzPlot", dependencies: ["Luz", "LuzSerialization"]),
         // Ready-made architectures read from other ecosystems' model folders (BERT-family encoders).
-        .target(name: "LuzModels", dependencies: ["LuzTensor", "LuzSerialization", "LuzNN", "LuzData"]),
+        .target(name: "LuzModels", dependencies: ["LuzTensor", "LuzSerialization", "LuzNN", "LuzOptim", "LuzData"]),
         .target(name: "LuzTestSupport", dependencies: ["LuzTensor"]),
         // Misuses that must stop with a message; the tests run its release build (ReleaseMessageTests).
         .executableTarget(name: "luz-check", dependencies: ["Luz"]),
@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "LuzTests", dependencies: ["Luz", "LuzSerialization", "LuzTestSupport"]),
         .testTarget(name: "LuzPlotTests", dependencies: ["LuzPlot", "Luz", "LuzSerialization"]),
         .testTarget(name: "LuzDatasetsTests", dependencies: ["LuzDatasets", "LuzData", "LuzSerialization", "LuzTestSupport"]),
-        .testTarget(name: "LuzModelsTests", dependencies: ["LuzModels", "LuzData", "LuzNN", "LuzSerialization", "LuzTestSupport"],
+        .testTarget(name: "LuzModelsTests", dependencies: ["LuzModels", "Luz", "LuzData", "LuzNN", "LuzSerialization", "LuzTestSupport"],
                     exclude: ["Fixtures/make_minilm_fixture.py"],
                     resources: [.copy("Fixtures/minilm_fixture.safetensors")]),
         .testTarget(name: "LuzExamplesTests", dependencies: ["LuzExamples", "Luz", "LuzDatasets", "LuzPlot", "LuzModels"]),

@@ -217,6 +217,14 @@ extension Module {
                       metrics: metrics, validMetrics: validMetrics)
     }
 
+    /// This model with a loss and an optimizer factory (parameter groups, custom settings),
+    /// ready to fit: `model.setup(loss: CrossEntropyLoss(), optimizer: OptimizerFactory { … })`.
+    public func setup(loss: some Loss, optimizer: OptimizerFactory,
+                      metrics: [any Metric] = [], validMetrics: [any Metric]? = nil) -> TrainingSetup {
+        TrainingSetup(model: { _ in self }, loss: LossFunction(loss), optimizer: optimizer,
+                      metrics: metrics, validMetrics: validMetrics)
+    }
+
     /// This model with a loss function or closure and an optimizer type, ready to fit; with no
     /// loss, the model must conform to ``LossProviding``.
     public func setup(loss: LossFunction?, optimizer: Optimizer.Type = Adam.self,
