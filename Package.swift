@@ -69,13 +69,13 @@ let package = Package(
         .target(name: "LuzTestSupport", dependencies: ["LuzTensor"]),
         // Misuses that must stop with a message; the tests run its release build (ReleaseMessageTests).
         .executableTarget(name: "luz-check", dependencies: ["Luz"]),
-        .executableTarget(name: "luz-bench", dependencies: ["LuzTensor", "LuzNN", "LuzOptim", "Luz", "LuzData", "LuzDatasets"]),
+        .executableTarget(name: "luz-bench", dependencies: ["LuzTensor", "LuzNN", "LuzOptim", "Luz", "LuzData", "LuzDatasets", "LuzModels"]),
         // The Little Book examples: the examples as a library (so tests can run them) and the
         // `luz-examples` command that runs them.
         .target(
             name: "LuzExamples",
             dependencies: [
-                "Luz", "LuzDatasets", "LuzPlot",
+                "Luz", "LuzDatasets", "LuzPlot", "LuzModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/LuzExamples"),

@@ -14,11 +14,11 @@ public struct LuzExamplesCommand: ParsableCommand {
             example that needs no download runs: basis-regression, c-shape, penguins-mlp, attention, \
             gpt (its GPT; about 40 s in release on 2 cores). addition needs no download either but \
             trains for nearly 3 minutes, so it runs only when named; kmnist-resnet and denoise read \
-            Fashion-MNIST (or download their data).
+            Fashion-MNIST (or download their data); embed reads a pretrained encoder's folder.
             """,
         subcommands: [AllExamples.self, BasisRegressionCommand.self, CShapeCommand.self, PenguinsMLPCommand.self,
                       KMNISTResNetCommand.self, AttentionCommand.self,
-                      AdditionCommand.self, GPTCommand.self, DenoiseCommand.self],
+                      AdditionCommand.self, GPTCommand.self, DenoiseCommand.self, EmbedCommand.self],
         defaultSubcommand: AllExamples.self)
 
     /// Creates the command (ArgumentParser fills it in).
@@ -504,4 +504,33 @@ public struct DenoiseCommand: ParsableCommand {
 
     /// Runs the example.
     public func run() throws { report(try Denoise.run(options)) }
+}
+
+/// `luz-examples embed`.
+public struct EmbedCommand: ParsableCommand {
+    /// The command's name and help.
+    public static let configuration = CommandConfiguration(
+        commandName: Embed.name,
+        abstract: "Sentence embeddings with a pretrained encoder (all-MiniLM-L6-v2): a cosine-similarity heat map and a nearest-neighbour query.")
+
+    /// The shared options.
+    @OptionGroup public var common: CommonOptions
+
+    /// `--model`: the encoder's folder.
+    @Option(help: "The sentence-transformers folder of the encoder (default: LUZ_MINILM_DIR, else ./all-MiniLM-L6-v2).")
+    public var model: String?
+
+    /// `--query`: the question to look up.
+    @Option(help: "The sentence whose nearest neighbour is looked up.")
+    public var query: String?
+
+    /// Creates the command (ArgumentParser fills it in).
+    public init() {}
+
+    /// Runs the example.
+    public func run() throws {
+        var options = EmbedOptions(settings: common.settings, modelFolder: model)
+        if let query { options.query = query }
+        report(try Embed.run(options))
+    }
 }

