@@ -248,6 +248,9 @@ public final class MultiheadAttention: Module {
     ///   - value: `[batch, S, valueDimension]`.
     ///   - keyPaddingMask: `[batch, S]` (`[S]` unbatched): bool with `true` for keys to ignore
     ///     (padding), or floating point added to the scores.
+    ///   - attendedKeys: Hugging Face's convention instead of `keyPaddingMask` (its
+    ///     `attention_mask`): `[batch, S]`, **1 for keys to attend, 0 for padding**, int, float
+    ///     or bool. A float `keyPaddingMask` of only 0 and 1 is refused as a mix-up of the two.
     ///   - attentionMask: `[L, S]` or `[batch·heads, L, S]`: bool with `true` for positions that
     ///     may *not* be attended, or floating point added to the scores.
     ///   - causal: also hide key `j > i` from query `i`. (torch treats `is_causal` as a hint
@@ -259,9 +262,10 @@ public final class MultiheadAttention: Module {
     /// - Returns: the output, shaped like `query`, and the weights `[batch, L, S]` or
     ///   `[batch, heads, L, S]` (without the batch dimension when unbatched), or `nil`.
     public func callAsFunction(_ query: Tensor, _ key: Tensor, _ value: Tensor, keyPaddingMask: Tensor? = nil,
-                               attentionMask: Tensor? = nil, causal: Bool = false,
+                               attendedKeys: Tensor? = nil, attentionMask: Tensor? = nil, causal: Bool = false,
                                weights: AttentionWeights = .averaged) -> (output: Tensor, weights: Tensor?) {
-        let result = attend(query, key, value, keyPaddingMask: keyPaddingMask, attentionMask: attentionMask,
+        let padding = resolvedKeyPaddingMask(keyPaddingMask, attendedKeys: attendedKeys, op: "MultiheadAttention")
+        let result = attend(query, key, value, keyPaddingMask: padding, attentionMask: attentionMask,
                             causal: causal, weights: weights)
         runForwardHooks(input: query, output: result.output)
         return result
@@ -366,6 +370,17 @@ public final class MultiheadAttention: Module {
                              batchStride: batchStride, headStride: headStride, rowStride: rowStride, columnStride: 1)
     }
 
+    /// Reads torch's separate projections (`q_proj_weight`, `k_proj_weight`, `v_proj_weight`,
+    /// as a layer whose key or value width differs from E saves them, or as another library
+    /// stores them) into this layer's packed `in_proj_weight` when it has one.
+    public override func adaptIncomingState(_ state: inout StateDict, prefix: String) {
+        guard inputProjectionWeight != nil, state[prefix + "in_proj_weight"] == nil,
+              let query = state[prefix + "q_proj_weight"], let key = state[prefix + "k_proj_weight"],
+              let value = state[prefix + "v_proj_weight"] else { return }
+        state[prefix + "in_proj_weight"] = Tensor.cat([query, key, value], dim: 0)
+        for name in ["q_proj_weight", "k_proj_weight", "v_proj_weight"] { state[prefix + name] = nil }
+    }
+
     public override var ownGenerators: [(name: String, generator: Generator)] {
         generator.map { [("generator", $0)] } ?? []
     }
@@ -378,4 +393,29 @@ public final class MultiheadAttention: Module {
         parts.append("batchFirst: \(batchFirst)")
         return parts.joined(separator: ", ")
     }
+}
+
+/// torch's key-padding mask (bool, `true` = ignore the key) from either convention: torch's
+/// `keyPaddingMask` itself, or Hugging Face's `attendedKeys` (its `attention_mask`: 1 for keys
+/// to attend, 0 for padding, int, float or bool).
+///
+/// The two conventions are opposite, so a mix-up must not pass silently: a floating-point
+/// `keyPaddingMask` of only zeros and ones (torch would add it to the scores, masking nothing)
+/// is refused as the Hugging Face mask it almost surely is.
+func resolvedKeyPaddingMask(_ keyPaddingMask: Tensor?, attendedKeys: Tensor?, op: String) -> Tensor? {
+    require(keyPaddingMask == nil || attendedKeys == nil,
+            "\(op): pass keyPaddingMask (torch's: true = padding) or attendedKeys (Hugging Face's attention_mask: 1 = attend), not both")
+    if let attendedKeys {
+        let values = attendedKeys.dtype == .bool ? attendedKeys.to(.int64) : attendedKeys
+        let zeros = values .== 0
+        require((zeros.logicalOr(values .== 1)).to(.int64).min().item == 1,
+                "\(op): attendedKeys (Hugging Face's attention_mask) must hold only 1 (attend) and 0 (padding)")
+        return zeros
+    }
+    if let mask = keyPaddingMask, mask.dtype.isFloatingPoint, mask.count > 0 {
+        let binary = ((mask .== 0).logicalOr(mask .== 1)).to(.int64).min().item == 1
+        require(!binary || (mask .== 1).to(.int64).max().item == 0,
+                "\(op): this floating-point keyPaddingMask holds only 0 and 1, which is Hugging Face's attention_mask (1 = attend): pass it as attendedKeys, or pass torch's bool mask (true = padding); a float keyPaddingMask is added to the scores (-inf hides a key)")
+    }
+    return keyPaddingMask
 }

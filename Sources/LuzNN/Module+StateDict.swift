@@ -29,6 +29,10 @@ extension Module {
     /// of `state` the module lacks. With `strict: false`, missing and unexpected keys are
     /// allowed (only shapes must agree), as in torch.
     public func loadStateDict(_ state: StateDict, strict: Bool = true) throws {
+        var state = state
+        for (prefix, module, _) in memberTree() {
+            module.adaptIncomingState(&state, prefix: prefix.isEmpty ? "" : prefix + ".")
+        }
         let own = stateDict()
         for (key, tensor) in own {
             guard let incoming = state[key] else {

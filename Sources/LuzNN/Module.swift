@@ -164,6 +164,14 @@ open class Module: CustomStringConvertible {
         return result
     }
 
+    // MARK: - Loading other layouts
+
+    /// Rewrites the entries of an incoming state dict meant for this module (the keys under
+    /// `prefix`, e.g. `"encoder.layers.0.self_attn."`) from another layout this module can read,
+    /// before ``loadStateDict(_:strict:)`` checks the keys. Nothing by default;
+    /// ``MultiheadAttention`` packs separate query, key and value weights.
+    open func adaptIncomingState(_ state: inout StateDict, prefix: String) {}
+
     // MARK: - Members
 
     /// What one Mirror walk found: this module's own parameters, buffers and children.

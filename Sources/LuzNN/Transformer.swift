@@ -159,10 +159,13 @@ public final class TransformerEncoderLayer: Module {
     ///   - mask: `[length, length]` or `[batch·heads, length, length]`: bool with `true` for
     ///     positions that may *not* be attended (torch's convention), or added to the scores.
     ///   - keyPaddingMask: `[batch, length]`, `true` for padding positions.
+    ///   - attendedKeys: Hugging Face's mask instead (`attention_mask`): 1 for tokens, 0 for
+    ///     padding (see ``MultiheadAttention``).
     ///   - causal: hide later positions from each position (a causal mask built in).
     public func callAsFunction(_ source: Tensor, mask: Tensor? = nil, keyPaddingMask: Tensor? = nil,
-                               causal: Bool = false) -> Tensor {
-        let output = encode(source, mask: mask, keyPaddingMask: keyPaddingMask, causal: causal)
+                               attendedKeys: Tensor? = nil, causal: Bool = false) -> Tensor {
+        let padding = resolvedKeyPaddingMask(keyPaddingMask, attendedKeys: attendedKeys, op: "TransformerEncoderLayer")
+        let output = encode(source, mask: mask, keyPaddingMask: padding, causal: causal)
         runForwardHooks(input: source, output: output)
         return output
     }
@@ -229,10 +232,11 @@ public final class TransformerEncoder: Module {
     }
 
     /// The stack applied to `source`; the masks go to every layer (see
-    /// ``TransformerEncoderLayer/callAsFunction(_:mask:keyPaddingMask:causal:)``).
+    /// ``TransformerEncoderLayer/callAsFunction(_:mask:keyPaddingMask:attendedKeys:causal:)``).
     public func callAsFunction(_ source: Tensor, mask: Tensor? = nil, keyPaddingMask: Tensor? = nil,
-                               causal: Bool = false) -> Tensor {
-        let output = encode(source, mask: mask, keyPaddingMask: keyPaddingMask, causal: causal)
+                               attendedKeys: Tensor? = nil, causal: Bool = false) -> Tensor {
+        let padding = resolvedKeyPaddingMask(keyPaddingMask, attendedKeys: attendedKeys, op: "TransformerEncoder")
+        let output = encode(source, mask: mask, keyPaddingMask: padding, causal: causal)
         runForwardHooks(input: source, output: output)
         return output
     }
