@@ -190,10 +190,15 @@ extension BertConfig {
 
 /// The sum of token, position and token-type embeddings, normalized (`embeddings.*`).
 public final class BertEmbeddings: Module {
+    /// The token table, `[vocabularySize, hiddenSize]`.
     @Key("word_embeddings") public var words: Embedding
+    /// The learned position table, `[maximumPositions, hiddenSize]`.
     @Key("position_embeddings") public var positions: Embedding
+    /// The segment table, `[tokenTypeCount, hiddenSize]` (none for DistilBERT).
     @Key("token_type_embeddings") public var tokenTypes: Embedding?
+    /// The layer norm (`LayerNorm`).
     @Key("LayerNorm") public var norm: LayerNorm
+    /// Dropout on the hidden states (training only).
     public var dropout: Dropout
 
     init(_ config: BertConfig, _ parts: BertParts) {
@@ -223,6 +228,7 @@ public final class BertEmbeddings: Module {
 
 /// The encoder layers (`encoder.layer.N`).
 public final class BertEncoder: Module {
+    /// The layers, in order.
     @Key("layer") public var layers: [BertLayer]
 
     init(_ config: BertConfig, _ parts: BertParts) {
@@ -233,14 +239,17 @@ public final class BertEncoder: Module {
 
 /// One post-norm encoder layer: attention, then the feed-forward block.
 public final class BertLayer: Module {
+    /// Self-attention and its residual output.
     public var attention: BertAttention
+    /// The feed-forward expansion.
     public var intermediate: BertIntermediate
-    public var output: BertOutput
+    /// The block's output: dense, dropout, residual, layer norm.
+    public var output: BertResidualOutput
 
     init(_ config: BertConfig, _ parts: BertParts) {
         attention = BertAttention(config, parts)
         intermediate = BertIntermediate(config, parts)
-        output = BertOutput(config, parts)
+        output = BertResidualOutput(config, parts, inputWidth: config.intermediateSize)
         super.init()
     }
 
@@ -252,12 +261,14 @@ public final class BertLayer: Module {
 
 /// Self-attention and its output block (`attention.self`, `attention.output`).
 public final class BertAttention: Module {
+    /// The projections and the attention itself.
     @Key("self") public var selfAttention: BertSelfAttention
-    public var output: BertSelfOutput
+    /// The block's output: dense, dropout, residual, layer norm.
+    public var output: BertResidualOutput
 
     init(_ config: BertConfig, _ parts: BertParts) {
         _selfAttention = Key(wrappedValue: BertSelfAttention(config, parts), "self")
-        output = BertSelfOutput(config, parts)
+        output = BertResidualOutput(config, parts, inputWidth: config.hiddenSize)
         super.init()
     }
 
@@ -268,8 +279,11 @@ public final class BertAttention: Module {
 
 /// Separate query, key and value projections, split into heads.
 public final class BertSelfAttention: Module {
+    /// The query projection.
     public var query: Linear
+    /// The key projection.
     public var key: Linear
+    /// The value projection.
     public var value: Linear
     let headCount: Int
     let attentionDropout: Double
@@ -293,14 +307,19 @@ public final class BertSelfAttention: Module {
     }
 }
 
-/// The attention output: a dense layer, dropout, the residual and a layer norm.
-public final class BertSelfOutput: Module {
+/// A dense layer, dropout, the residual and a layer norm: the attention block's output
+/// (`attention.output`, from the hidden width) and the feed-forward block's (`output`, from
+/// the intermediate width).
+public final class BertResidualOutput: Module {
+    /// The dense layer.
     public var dense: Linear
+    /// The layer norm (`LayerNorm`).
     @Key("LayerNorm") public var norm: LayerNorm
+    /// Dropout on the hidden states (training only).
     public var dropout: Dropout
 
-    init(_ config: BertConfig, _ parts: BertParts) {
-        dense = parts.linear(config.hiddenSize, config.hiddenSize)
+    init(_ config: BertConfig, _ parts: BertParts, inputWidth: Int) {
+        dense = parts.linear(inputWidth, config.hiddenSize)
         _norm = Key(wrappedValue: parts.layerNorm(), "LayerNorm")
         dropout = Dropout(probability: config.hiddenDropout)
         super.init()
@@ -311,6 +330,7 @@ public final class BertSelfOutput: Module {
 
 /// The feed-forward expansion and its activation (`intermediate.dense`).
 public final class BertIntermediate: Module {
+    /// The dense layer.
     public var dense: Linear
     let activation: String
 
@@ -330,24 +350,9 @@ public final class BertIntermediate: Module {
     }
 }
 
-/// The feed-forward contraction: a dense layer, dropout, the residual and a layer norm.
-public final class BertOutput: Module {
-    public var dense: Linear
-    @Key("LayerNorm") public var norm: LayerNorm
-    public var dropout: Dropout
-
-    init(_ config: BertConfig, _ parts: BertParts) {
-        dense = parts.linear(config.intermediateSize, config.hiddenSize)
-        _norm = Key(wrappedValue: parts.layerNorm(), "LayerNorm")
-        dropout = Dropout(probability: config.hiddenDropout)
-        super.init()
-    }
-
-    func callAsFunction(_ x: Tensor, residual: Tensor) -> Tensor { norm(dropout(dense(x)) + residual) }
-}
-
 /// The `[CLS]` pooler: tanh of a dense layer on the first position's hidden state.
 public final class BertPooler: Module {
+    /// The dense layer.
     public var dense: Linear
 
     init(_ config: BertConfig, _ parts: BertParts) {
