@@ -26,6 +26,13 @@ public struct BatchResult {
         self.batchSize = batchSize
     }
 
+    /// Whether the batch has the model's output: a custom training step that sets no
+    /// prediction leaves it empty, and prediction metrics then skip the batch.
+    public var hasPredictions: Bool {
+        if case .array(let elements) = predictions, elements.isEmpty { return false }
+        return true
+    }
+
     /// The single output tensor; stops with a message when the model has several outputs.
     public var prediction: Tensor { predictions.singleTensor("the model's output") }
     /// The single target tensor; stops with a message when the batch has several targets.
@@ -69,8 +76,12 @@ public protocol PredictionMetric: Metric {
 }
 
 extension PredictionMetric {
-    /// Passes the batch's single prediction and target to ``update(prediction:target:)``.
-    public func update(_ batch: BatchResult) { update(prediction: batch.prediction, target: batch.target) }
+    /// Passes the batch's single prediction and target to ``update(prediction:target:)``
+    /// (nothing for a batch without a prediction).
+    public func update(_ batch: BatchResult) {
+        guard batch.hasPredictions else { return }
+        update(prediction: batch.prediction, target: batch.target)
+    }
 
     /// This metric on one output and target of a model with several (a position or a name):
     /// recorded as `"<head>_<name>"`, e.g. `Accuracy().forHead("class")` is `"class_acc"`.
@@ -120,6 +131,7 @@ final class HeadMetric: Metric {
     var higherIsBetter: Bool { inner.higherIsBetter }
     func reset() { inner.reset() }
     func update(_ batch: BatchResult) {
+        guard batch.hasPredictions else { return }
         inner.update(prediction: head.select(in: batch.predictions).singleTensor("head \(head) of the model's output"),
                      target: head.select(in: batch.targets).singleTensor("head \(head) of the batch's target"))
     }

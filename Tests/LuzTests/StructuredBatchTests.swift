@@ -228,6 +228,28 @@ struct EngineTests {
         #expect(try fitted.predict(dataset, batchSize: 10).shape == [96, 2])
     }
 
+    /// A custom step that sets the loss but no prediction.
+    final class LossOnlyStep: Module, CustomTrainingStep {
+        var layer = Linear(2, 2)
+        override func forward(_ x: Tensor) -> Tensor { layer(x) }
+        func trainingStep(_ context: Context) throws {
+            let loss = crossEntropy(layer(context.input!), context.target!)
+            loss.backward()
+            withNoGrad { context.optimizer?.step() }
+            context.optimizer?.zeroGrad()
+            context.setLoss(loss.item)
+        }
+    }
+
+    @Test func aCustomStepWithoutAPredictionSkipsThePredictionMetrics() throws {
+        let (x, y) = blobs(count: 64, seed: 20)
+        let fitted = try LossOnlyStep().setup(loss: CrossEntropyLoss(), metrics: [Accuracy()])
+            .fit(inputs: x, targets: y, epochs: 2, validData: 0.25, verbose: false)
+        #expect(fitted.records.value(set: "train", metric: "loss")!.isFinite)
+        #expect(fitted.records.value(set: "train", metric: "acc")!.isNaN)       // no batch to count
+        #expect(fitted.records.value(set: "valid", metric: "acc")! >= 0)        // validation predicts
+    }
+
     @Test func theProgressLossIsTheRunningMeanTheEpochLineRepeats() throws {
         let (x, y) = blobs(count: 100, seed: 16)
         var atTrainEnd: [Double] = []
