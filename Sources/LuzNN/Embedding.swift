@@ -91,7 +91,8 @@ public final class Embedding: Module {
                     "Embedding: padding index \(paddingIndex) is out of range for \(count) rows")
         }
         self.paddingIndex = paddingIndex.map { $0 < 0 ? $0 + count : $0 }
-        weight = Tensor.randn([count, dimension], dtype: dtype, generator: generator, requiresGrad: true)
+        weight = Initializer.isSkipping ? Tensor.zeros([count, dimension], dtype: dtype, requiresGrad: true)
+            : Tensor.randn([count, dimension], dtype: dtype, generator: generator, requiresGrad: true)
         super.init()
         if let padding = self.paddingIndex {
             zeroRow(padding)

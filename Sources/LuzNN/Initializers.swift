@@ -1,5 +1,10 @@
 import Foundation
 import LuzTensor
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Weight initialization schemes (torch's `nn.init`). Each fills a tensor in place, without
 /// recording gradients, so a parameter keeps its identity; each takes an optional
@@ -57,14 +62,51 @@ public enum Initializer {
         return (shape[1] * receptive, shape[0] * receptive)
     }
 
+    // MARK: - Skipping initialization
+
+    // The nesting depth of skipping scopes on this thread, as a pointer-sized integer (0 = draw).
+    private static let skipKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Whether modules built on this thread now skip their random initial values (inside
+    /// ``skipping(_:)``).
+    public static var isSkipping: Bool { pthread_getspecific(skipKey) != nil }
+
+    /// Builds the modules of `body` without drawing their random initial values (torch's
+    /// `nn.utils.skip_init`): for a model whose weights are loaded right after, so that no
+    /// `30 522 × 384` table is filled with random numbers only to be overwritten.
+    ///
+    /// Inside `body`, on this thread, every random scheme here (`uniform`, `normal`, Xavier,
+    /// Kaiming, orthogonal, truncated normal) and the random tables of ``Embedding`` and the
+    /// learned positional encoding leave the tensors at zero and draw nothing from their
+    /// generators; constants (`ones`, `zeros`, `eye`, `dirac`) are still written. The modules
+    /// are complete and usable: load their weights before training or inference.
+    ///
+    /// ```swift
+    /// let model = Initializer.skipping { Sequential { Linear(784, 512); ReLU(); Linear(512, 10) } }
+    /// try model.load(from: "weights.safetensors")
+    /// ```
+    @discardableResult
+    public static func skipping<R>(_ body: () throws -> R) rethrows -> R {
+        let depth = Int(bitPattern: pthread_getspecific(skipKey))
+        pthread_setspecific(skipKey, UnsafeRawPointer(bitPattern: depth + 1))
+        defer { pthread_setspecific(skipKey, UnsafeRawPointer(bitPattern: depth)) }
+        return try body()
+    }
+
     /// Fills `tensor` from U(low, high).
     public static func uniform(_ tensor: Tensor, low: Double = 0, high: Double = 1, generator: Generator? = nil) {
+        if isSkipping { return }
         let values = Tensor.uniform(tensor.shape, low: low, high: high, dtype: floatType(tensor), generator: generator)
         withNoGrad { tensor.copy(from: values) }
     }
 
     /// Fills `tensor` from N(mean, std²).
     public static func normal(_ tensor: Tensor, mean: Double = 0, std: Double = 1, generator: Generator? = nil) {
+        if isSkipping { return }
         let values = Tensor.normal(tensor.shape, mean: mean, std: std, dtype: floatType(tensor), generator: generator)
         withNoGrad { tensor.copy(from: values) }
     }
@@ -141,6 +183,7 @@ public enum Initializer {
     ///   - tensor: at least two dimensions; trailing ones are flattened into the columns.
     ///   - gain: the scale (torch's 1).
     public static func orthogonal(_ tensor: Tensor, gain: Double = 1, generator: Generator? = nil) {
+        if isSkipping { return }
         let type = floatType(tensor)
         require(tensor.rank >= 2, "orthogonal: needs at least 2 dimensions, got shape \(tensor.shape)")
         let rows = tensor.shape[0], columns = tensor.count / Swift.max(rows, 1)
@@ -181,6 +224,7 @@ public enum Initializer {
     /// normal; the interval must hold a reasonable part of the mass (at least 10⁻⁴).
     public static func truncatedNormal(_ tensor: Tensor, mean: Double = 0, std: Double = 1, a: Double = -2,
                                        b: Double = 2, generator: Generator? = nil) {
+        if isSkipping { return }
         let type = floatType(tensor)
         require(std > 0, "truncatedNormal: std must be positive, got \(std)")
         require(a < b, "truncatedNormal: a (\(a)) must be below b (\(b))")

@@ -113,7 +113,8 @@ public final class LearnedPositionalEmbedding: Module {
     public init(maxLength: Int, dimension: Int, batchFirst: Bool = false, dtype: DType = .float32,
                 generator: Generator? = nil) {
         require(maxLength > 0 && dimension > 0, "LearnedPositionalEmbedding: invalid size \(maxLength) × \(dimension)")
-        weight = Tensor.randn([maxLength, dimension], dtype: dtype, generator: generator, requiresGrad: true)
+        weight = Initializer.isSkipping ? Tensor.zeros([maxLength, dimension], dtype: dtype, requiresGrad: true)
+            : Tensor.randn([maxLength, dimension], dtype: dtype, generator: generator, requiresGrad: true)
         self.batchFirst = batchFirst
         super.init()
     }

@@ -89,3 +89,24 @@ struct ForeignLayoutTests {
         }
     }
 }
+
+@Suite("Building modules without their random initialization")
+struct SkippedInitializationTests {
+    @Test func layersBuiltWhileSkippingHoldZerosAndDrawNothing() {
+        let generator = Generator(seed: 7)
+        let before = generator.nextUInt64()
+        generator.manualSeed(7)
+        let model = Initializer.skipping {
+            Sequential {
+                Linear(4, 3, generator: generator)
+                Embedding(10, 3, generator: generator)
+                Conv2d(1, 2, kernelSize: 3, generator: generator)
+            }
+        }
+        #expect(!Initializer.isSkipping)
+        for (name, tensor) in model.namedParameters() { #expect(tensor.abs().max().item == 0, "\(name)") }
+        #expect(generator.nextUInt64() == before)               // no draw was taken
+        // Outside the scope the same layers draw as usual.
+        #expect(Linear(4, 3, generator: Generator(seed: 7)).weight.abs().max().item > 0)
+    }
+}
