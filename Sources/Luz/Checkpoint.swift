@@ -90,7 +90,8 @@ public struct Checkpoint {
         self.records = try Checkpoint.decode(Records.self, state.metadata["luz.records"], path: path, field: "luz.records")
         self.timings = try Checkpoint.decode(Timings.self, state.metadata["luz.timings"], path: path, field: "luz.timings")
         // Records may hold NaN (a diverged loss); their epochs and the timings' counts may not lie.
-        if let row = records.rows.first(where: { !(1...epoch).contains($0.epoch) }) {
+        // (A checkpoint of epoch 0 has no rows: `1...0` is no range, so the bounds are compared.)
+        if let row = records.rows.first(where: { $0.epoch < 1 || $0.epoch > epoch }) {
             throw fail("metadata field luz.records has a row for epoch \(row.epoch), outside 1...\(epoch)")
         }
         let seconds = timings.trainSeconds + timings.validSeconds + [timings.fitSeconds]

@@ -96,6 +96,12 @@ struct CheckpointParsingTests {
         try expectCheckpointRefused(after: { $0.metadata["luz.epoch"] = String(Int.max) }, saying: "luz.epoch")
     }
 
+    /// Found by the checkpoint fuzzer: epoch 0 with a recorded row stopped the program
+    /// (`1...0` is no range) instead of refusing the file.
+    @Test func anEpochZeroCheckpointWithRecordsIsRefused() throws {
+        try expectCheckpointRefused(after: { $0.metadata["luz.epoch"] = "0" }, saying: "luz.records")
+    }
+
     @Test func checkpointsParseFromMemoryToo() throws {
         let dir = try folder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
