@@ -48,6 +48,8 @@ final class Engine {
     let forward: (TensorTree) -> TensorTree
     /// The floating-point dtype of the model's parameters, if it has any.
     let modelDType: DType?
+    /// The model's own training step, when it has one (looked up once, not per batch).
+    let customStep: (any CustomTrainingStep)?
 
     init(_ context: Context) {
         self.context = context
@@ -58,6 +60,7 @@ final class Engine {
             forward = { inputs in .tensor(model(inputs.singleTensor("the batch's input to \(model.typeName) (a model of several inputs conforms to StructuredModule)"))) }
         }
         modelDType = model.parameters().first { $0.dtype.isFloatingPoint }?.dtype
+        customStep = model as? any CustomTrainingStep
     }
 
     /// The one way a run's context is made: the mode's default callbacks, then the user's,
@@ -208,7 +211,7 @@ final class Engine {
             context.stepsOptimizer = true
             context.runsBackward = true
             try context.fire(.trainBatchBegin)
-            if let custom = context.model as? CustomTrainingStep {
+            if let custom = customStep {
                 try custom.trainingStep(context)
             } else {
                 try defaultTrainingStep()

@@ -199,17 +199,18 @@ struct EngineTests {
         let x = Tensor([[0.5, 1.0], [-1.0, 0.25], [2.0, -0.5], [0.0, 1.5]])
         let y = Tensor([1, 0, 1, 0] as [Int64])
         #expect(x.dtype == .float64)
-        var inputTypes: Set<DType> = []
+        var inputTypes: Set<DType> = [], targetTypes: Set<DType> = []
         let watcher = LambdaCallback { event, context in
-            if event == .trainBatchBegin { inputTypes.insert(context.input!.dtype) }
+            if event == .trainBatchBegin {
+                inputTypes.insert(context.input!.dtype)
+                targetTypes.insert(context.target!.dtype)
+            }
         }
         let fitted = try smallNet().setup(loss: CrossEntropyLoss())
             .fit(inputs: x, targets: y, epochs: 2, callbacks: [watcher], verbose: false, batchSize: 2)
         #expect(inputTypes == [.float32])
+        #expect(targetTypes == [.int64])                   // class indices stay int64
         #expect(try fitted.predict(x).dtype == .float32)
-        // Class indices stay int64.
-        let targets = try fitted.predictBatches(.tensors(x, y, batchSize: 4)) { $0 }
-        #expect(targets.first?.dtype == .float32)
     }
 
     @Test func everyEntryPointTakesTheSameDataForms() throws {
