@@ -119,6 +119,15 @@ extension Tensor {
     ///   - retainGraph: keep the graph so that `backward` can run through it again. Without it
     ///     the graph is released as the pass goes, which frees memory early.
     public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false) {
+        backward(gradient, retainGraph: retainGraph, onLeafGradient: nil)
+    }
+
+    /// ``backward(_:retainGraph:)``, calling `onLeafGradient` with each leaf as soon as its
+    /// ``grad`` holds this pass's whole contribution, while the pass goes on through the rest
+    /// of the graph (torch's post-accumulate-grad hooks): data-parallel training starts
+    /// sending a layer's gradients while earlier layers' are still being computed.
+    public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false,
+                         onLeafGradient: ((Tensor) -> Void)?) {
         require(requiresGrad,
                 "backward: the tensor (shape \(describe(shape))) does not require grad and has no graph")
         let seed: Tensor
@@ -139,6 +148,8 @@ extension Tensor {
             tensor.pendingGrad = nil
             if tensor.retainsGrad || tensor.node == nil {
                 tensor.accumulateGrad(grad)
+                // Reverse topological order: every consumer of a leaf has run before it.
+                if tensor.node == nil, let onLeafGradient { onLeafGradient(tensor) }
             }
             guard let node = tensor.node else { continue }
             guard let rule = node.rule else {

@@ -30,9 +30,16 @@ final class Mutex: @unchecked Sendable {
 
 /// How Luz splits large elementwise work across the cores.
 public enum Parallelism {
-    /// The number of worker threads used for large elementwise and reduction work.
-    /// Defaults to the number of active processors.
-    nonisolated(unsafe) public static var threadCount: Int = ProcessInfo.processInfo.activeProcessorCount
+    /// The number of worker threads used for large elementwise and reduction work and for
+    /// matrix products. Defaults to `LUZ_NUM_THREADS` when it is set to a positive number (one
+    /// thread per process for data-parallel processes sharing a machine), otherwise to the
+    /// number of active processors.
+    nonisolated(unsafe) public static var threadCount: Int = {
+        if let text = ProcessInfo.processInfo.environment["LUZ_NUM_THREADS"], let count = Int(text), count > 0 {
+            return count
+        }
+        return ProcessInfo.processInfo.activeProcessorCount
+    }()
 
     /// Below this many elements work stays on the calling thread: a dispatch costs a few
     /// microseconds, more than a small loop takes.

@@ -25,6 +25,31 @@ struct AutogradTests {
         #expect(x.grad!.item == 36)
     }
 
+    /// The hook of data-parallel training: each leaf once, when its gradient is whole (a weight
+    /// used by two layers gets both contributions first), the last layer's before the first's.
+    @Test func eachLeafIsReportedOnceWhenItsGradientIsComplete() {
+        let first = Tensor([1.0, 2.0]).requiringGrad()
+        let shared = Tensor([0.5, -1.0]).requiringGrad()
+        let hidden = (first * shared).tanh()
+        let output = (hidden * shared).sum()    // `shared` is read twice, `first` only early
+        var reported: [(Tensor, [Double])] = []
+        output.backward(onLeafGradient: { leaf in reported.append((leaf, leaf.grad!.scalars(as: Double.self))) })
+        #expect(reported.count == 2)
+        #expect(reported.map { $0.0 === shared } == [true, false], "the later use's leaf comes first")
+        for (leaf, atReport) in reported {
+            #expect(atReport == leaf.grad!.scalars(as: Double.self), "the gradient was already complete")
+        }
+        // The reported values are the full gradients: d/dshared = tanh(first·shared) + shared·(1 − tanh²)·first.
+        let firstValues: [Double] = [1.0, 2.0], sharedValues: [Double] = [0.5, -1.0]
+        var expected: [Double] = []
+        for i in 0..<2 {
+            let t: Double = Foundation.tanh(firstValues[i] * sharedValues[i])
+            let local: Double = sharedValues[i] * (1 - t * t) * firstValues[i]
+            expected.append(t + local)
+        }
+        for (got, want) in zip(reported[0].1, expected) { #expect(abs(got - want) < 1e-12) }
+    }
+
     @Test func retainGraphAllowsASecondBackward() {
         let x = Tensor([1.0, -2.0]).requiringGrad()
         let loss = (x * x * x).sum()
