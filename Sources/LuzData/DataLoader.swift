@@ -62,13 +62,13 @@ public final class DataLoader<Source: Dataset, Batch>: Sequence {
                             generator: LuzTensor.Generator? = nil, prefetch: Int = 0,
                             collate: @escaping ([Source.Element]) -> Batch) {
         self.init(dataset, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast,
-                  generator: generator, prefetch: prefetch, collate: collate, gather: nil, seededGather: nil)
+                  generator: generator, prefetch: prefetch, collate: collate, gather: nil, seededGather: nil, shard: nil)
     }
 
     private init(_ dataset: Source, batchSize: Int, shuffle: Bool, dropLast: Bool,
                  generator: LuzTensor.Generator?, prefetch: Int,
                  collate: @escaping ([Source.Element]) -> Batch, gather: (([Int]) -> Batch?)?,
-                 seededGather: (([Int], UInt64) -> Batch?)?) {
+                 seededGather: (([Int], UInt64) -> Batch?)?, shard: DataShard?) {
         require(batchSize > 0, "DataLoader: batchSize must be positive, got \(batchSize)")
         require(prefetch >= 0, "DataLoader: prefetch must be 0 or more, got \(prefetch)")
         self.dataset = dataset
@@ -80,11 +80,34 @@ public final class DataLoader<Source: Dataset, Batch>: Sequence {
         self.collate = collate
         self.gather = gather
         self.seededGather = seededGather
+        self.shard = shard
     }
 
     /// The number of batches in one epoch.
     public var count: Int {
-        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+        let examples = exampleCount
+        return dropLast ? examples / batchSize : (examples + batchSize - 1) / batchSize
+    }
+
+    /// The number of examples one epoch of this loader yields: the dataset's, or this process's
+    /// share of it when the loader is sharded.
+    public var exampleCount: Int {
+        shard?.exampleCount(of: dataset.count) ?? dataset.count
+    }
+
+    /// The part of each epoch this loader yields when it is one of several processes' loaders
+    /// (``sharded(_:)``), or `nil` for the whole epoch.
+    public let shard: DataShard?
+
+    /// This loader restricted to one process's share of every epoch (torch's
+    /// `DistributedSampler`): every process draws the same permutation from the same generator
+    /// (the generator object is shared with this loader), pads it by repeating its start (or
+    /// drops its tail) to a multiple of the process count, and takes every `count`-th index from
+    /// its `rank` on. Across the processes each example is seen once per epoch (the padded ones
+    /// twice), and each process batches its share as this loader batches the whole.
+    public func sharded(_ shard: DataShard) -> DataLoader {
+        DataLoader(dataset, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, generator: generator,
+                   prefetch: prefetch, collate: collate, gather: gather, seededGather: seededGather, shard: shard)
     }
 
     /// The number of batches in one epoch.
@@ -101,8 +124,9 @@ public final class DataLoader<Source: Dataset, Batch>: Sequence {
     /// A new epoch: the element positions of each batch (in a new order when shuffling) and,
     /// for a randomized dataset, the seed its elements' random draws derive from.
     public func nextEpoch() -> (batches: [[Int]], seed: UInt64?) {
-        let n = dataset.count
-        let order = shuffle ? generator.permutation(n) : Array(0..<n)
+        var order = shuffle ? generator.permutation(dataset.count) : Array(0..<dataset.count)
+        if let shard { order = shard.indices(of: order) }
+        let n = order.count
         // Drawn after the order, and only for randomized data: loaders of plain datasets draw
         // exactly what they drew before augmentation existed.
         let seed = dataset.isRandomized ? generator.nextUInt64() : nil
@@ -190,7 +214,7 @@ extension DataLoader where Source.Element: Collatable, Batch == Source.Element {
         self.init(dataset, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast,
                   generator: generator, prefetch: prefetch,
                   collate: { Source.Element.collated($0) }, gather: { dataset.batch(at: $0) },
-                  seededGather: { dataset.batch(at: $0, epochSeed: $1) })
+                  seededGather: { dataset.batch(at: $0, epochSeed: $1) }, shard: nil)
     }
 }
 
@@ -256,5 +280,38 @@ final class PrefetchQueue<Batch>: @unchecked Sendable {
         stored = 0
         condition.broadcast()
         condition.unlock()
+    }
+}
+
+/// One process's share of every epoch of a data set split among `count` processes (see
+/// ``DataLoader/sharded(_:)``).
+public struct DataShard: Equatable, Sendable {
+    /// This process's position, `0..<count`.
+    public let rank: Int
+    /// The number of processes sharing the data.
+    public let count: Int
+    /// Whether an epoch that does not divide evenly is padded by repeating its first examples
+    /// (`true`, torch's default) or cut to the largest multiple of `count` (`false`, torch's
+    /// `drop_last`). Either way every process gets the same number of examples.
+    public let padsToEqualLength: Bool
+
+    public init(rank: Int, count: Int, padsToEqualLength: Bool = true) {
+        require(count > 0, "DataShard: count must be positive, got \(count)")
+        require((0..<count).contains(rank), "DataShard: rank must be in 0..<\(count), got \(rank)")
+        self.rank = rank
+        self.count = count
+        self.padsToEqualLength = padsToEqualLength
+    }
+
+    /// The number of examples this share holds of an epoch of `total`.
+    public func exampleCount(of total: Int) -> Int {
+        padsToEqualLength ? (total + count - 1) / count : total / count
+    }
+
+    /// This share of one epoch's order of indices.
+    public func indices(of order: [Int]) -> [Int] {
+        guard !order.isEmpty else { return [] }
+        let length = exampleCount(of: order.count) * count
+        return stride(from: rank, to: length, by: count).map { order[$0 % order.count] }
     }
 }
