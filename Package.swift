@@ -7,7 +7,11 @@ import PackageDescription
 // on Luz's own GEMM: nothing but the Swift toolchain and zlib is needed to build.
 //
 // Layers (each target depends only on those above it in this list):
-//   CLuzBLAS, CZlib → LuzTensor → LuzNN → LuzOptim → LuzData → Luz → LuzDatasets → LuzPlot → Examples
+//   CLuzBLAS, CZlib → LuzTensor → LuzNN → LuzOptim → LuzData → Luz → LuzDistributed → LuzDatasets
+//   → LuzPlot → Examples
+//
+// The MPI trait (`swift build --traits MPI`) builds LuzDistributed's transport against Open MPI
+// (Debian's libopenmpi-dev, found through pkg-config); without it, the default, nothing needs MPI.
 #if canImport(Darwin)
 let blasDependencies: [Target.Dependency] = []
 let blasLinker: [LinkerSetting] = [.linkedFramework("Accelerate")]
@@ -29,8 +33,12 @@ let package = Package(
         .library(name: "LuzDatasets", targets: ["LuzDatasets"]),
         .library(name: "LuzModels", targets: ["LuzModels"]),
         .library(name: "LuzPlot", targets: ["LuzPlot"]),
+        .library(name: "LuzDistributed", targets: ["LuzDistributed"]),
         .executable(name: "luz-bench", targets: ["luz-bench"]),
         .executable(name: "luz-examples", targets: ["luz-examples"]),
+    ],
+    traits: [
+        .trait(name: "MPI", description: "Data-parallel training over Open MPI (LuzDistributed's MPIProcessGroup); needs libopenmpi-dev."),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -63,23 +71,37 @@ let package = Package(
                 "LuzTensor", "LuzSerialization", "LuzData", "CZlib", "LuzDatasetsResources",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        // Open MPI's headers and library, used only with the MPI trait.
+        .systemLibrary(
+            name: "CMPI", path: "Sources/CMPI",
+            pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        // The MPI calls Luz needs as plain C functions (MPI's handles are macros); without the
+        // trait every call reports that MPI is absent.
+        .target(
+            name: "CLuzMPI",
+            dependencies: [.target(name: "CMPI", condition: .when(traits: ["MPI"]))],
+            cSettings: [.define("LUZ_MPI", .when(traits: ["MPI"]))]),
+        // Data-parallel training across processes: the MPI process group.
+        .target(name: "LuzDistributed", dependencies: ["Luz", "CLuzMPI"]),
         .target(name: "LuzPlot", dependencies: ["Luz", "LuzSerialization"]),
         // Ready-made architectures read from other ecosystems' model folders (BERT-family encoders).
         .target(name: "LuzModels", dependencies: ["LuzTensor", "LuzSerialization", "LuzNN", "LuzOptim", "LuzData"]),
         .target(name: "LuzTestSupport", dependencies: ["LuzTensor"]),
         // Misuses that must stop with a message; the tests run its release build (ReleaseMessageTests).
         .executableTarget(name: "luz-check", dependencies: ["Luz"]),
-        .executableTarget(name: "luz-bench", dependencies: ["LuzTensor", "LuzNN", "LuzOptim", "Luz", "LuzData", "LuzDatasets", "LuzModels"]),
+        .executableTarget(name: "luz-bench", dependencies: ["LuzTensor", "LuzNN", "LuzOptim", "Luz", "LuzData", "LuzDatasets", "LuzModels", "LuzDistributed"]),
+        // The data-parallel runs that LuzDistributedTests launch under mpirun.
+        .executableTarget(name: "luz-distributed-check", dependencies: ["Luz", "LuzDistributed"]),
         // The Little Book examples: the examples as a library (so tests can run them) and the
         // `luz-examples` command that runs them.
         .target(
             name: "LuzExamples",
             dependencies: [
-                "Luz", "LuzDatasets", "LuzPlot", "LuzModels",
+                "Luz", "LuzDatasets", "LuzPlot", "LuzModels", "LuzDistributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/LuzExamples"),
-        .executableTarget(name: "luz-examples", dependencies: ["LuzExamples"], path: "Examples/luz-examples"),
+        .executableTarget(name: "luz-examples", dependencies: ["LuzExamples", "LuzDistributed"], path: "Examples/luz-examples"),
 
         .testTarget(name: "LuzTensorTests", dependencies: ["LuzTensor", "LuzSerialization", "LuzTestSupport"] + blasDependencies),
         .testTarget(name: "LuzNNTests", dependencies: ["LuzNN", "LuzSerialization", "LuzTestSupport"],
@@ -97,7 +119,8 @@ let package = Package(
         .testTarget(name: "LuzModelsTests", dependencies: ["LuzModels", "Luz", "LuzData", "LuzNN", "LuzSerialization", "LuzTestSupport"],
                     exclude: ["Fixtures/make_minilm_fixture.py"],
                     resources: [.copy("Fixtures/minilm_fixture.safetensors")]),
-        .testTarget(name: "LuzExamplesTests", dependencies: ["LuzExamples", "Luz", "LuzDatasets", "LuzPlot", "LuzModels"]),
+        .testTarget(name: "LuzDistributedTests", dependencies: ["LuzDistributed", "Luz", "LuzTestSupport"]),
+        .testTarget(name: "LuzExamplesTests", dependencies: ["LuzExamples", "Luz", "LuzDatasets", "LuzPlot", "LuzModels", "LuzDistributed"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -210,7 +210,7 @@ public enum Addition {
                                        totalSteps: max(1, epochs * batches.batchCount))
                         },
                         EpochLogger(settings: settings, every: max(1, epochs / 6)),
-                     ] + settings.tensorBoard(name),
+                     ] + settings.fitCallbacks(name),
                      verbose: false)
         }
 

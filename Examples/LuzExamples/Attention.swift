@@ -132,7 +132,7 @@ public enum Attention {
                 .setup(loss: loss, optimizer: OptimizerFactory(Adam.self), metrics: [TokenAccuracy()])
                 .learningRate(options.learningRate)
                 .fit(batches, epochs: EpochSpec(epochs),
-                     callbacks: [EpochLogger(settings: settings, every: max(1, epochs / 6))] + settings.tensorBoard("attention"), verbose: false)
+                     callbacks: [EpochLogger(settings: settings, every: max(1, epochs / 6))] + settings.fitCallbacks("attention"), verbose: false)
         }
         let evaluation = try fitted.evaluate(.tensors(test.tokens, test.reversed, batchSize: 250))
         let predicted = try fitted.predict(test.tokens, batchSize: 250).argmax(dim: 2)

@@ -93,7 +93,7 @@ public enum CShape {
                     .setup(loss: CrossEntropyLoss(), optimizer: Adam.self, metrics: [Accuracy()])
                     .learningRate(options.learningRate)
                     .fit(batches, epochs: EpochSpec(epochs),
-                         callbacks: [EpochLogger(settings: settings, every: max(1, epochs / 5))] + settings.tensorBoard("c-shape"), verbose: false)
+                         callbacks: [EpochLogger(settings: settings, every: max(1, epochs / 5))] + settings.fitCallbacks("c-shape"), verbose: false)
             }
             fitted = run
             seconds += time

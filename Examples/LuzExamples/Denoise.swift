@@ -126,7 +126,7 @@ public enum Denoise {
                 .setup(loss: MSELoss(), optimizer: Adam.self)
                 .learningRate(options.learningRate)
                 .fit(.loader(loader), epochs: EpochSpec(epochs), validData: .tensors(corrupted, clean),
-                     callbacks: settings.tensorBoard(name), verbose: !settings.quiet)
+                     callbacks: settings.fitCallbacks(name), verbose: !settings.quiet)
         }
         let denoised = try fitted.predict(corrupted, batchSize: 256)
         let testMSE = (denoised - clean).pow(2).mean().item

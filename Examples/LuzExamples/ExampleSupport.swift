@@ -44,11 +44,25 @@ public struct ExampleSettings: Sendable {
         return try TensorBoardEventWriter(directory: tensorBoardDirectory + "/" + name + "/" + run)
     }
 
-    /// A TensorBoard logger for a fit of the example `name` when `--tensorboard` was given.
-    func tensorBoard(_ name: String) -> [any Callback] {
-        guard let tensorBoardDirectory else { return [] }
-        return [TensorBoardLogger(logDirectory: tensorBoardDirectory, runName: name, histogramEvery: 1)]
+    /// The callbacks every fit of the example `name` gets: data-parallel training when the
+    /// program runs under `mpirun` with several processes, and a TensorBoard logger when
+    /// `--tensorboard` was given.
+    func fitCallbacks(_ name: String) -> [any Callback] {
+        var callbacks: [any Callback] = []
+        if let group = ExampleSettings.processGroup { callbacks.append(DistributedDataParallel(group)) }
+        if let tensorBoardDirectory {
+            callbacks.append(TensorBoardLogger(logDirectory: tensorBoardDirectory, runName: name, histogramEvery: 1))
+        }
+        return callbacks
     }
+
+    /// The processes of a data-parallel run of the examples (`mpirun -np N luz-examples …`),
+    /// `nil` for one process. Set once, before any example runs.
+    nonisolated(unsafe) public static var processGroup: (any ProcessGroup)?
+
+    /// Whether this process prints and writes figures: rank 0 of a data-parallel run, or the
+    /// only process.
+    static var isPrimaryProcess: Bool { (processGroup?.rank ?? 0) == 0 }
 
     /// The generator for one purpose of an example: the seed mixed with a fixed stream number,
     /// so that, say, the test data do not repeat the training data.
@@ -74,8 +88,10 @@ public struct ExampleSettings: Sendable {
     /// - Returns: the file written.
     func write(_ figure: Figure, example: String, name: String) throws -> URL {
         let directory = outputDirectory.appendingPathComponent(example, isDirectory: true)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("\(name).svg")
+        // In a data-parallel run, rank 0 writes the figures (the others have the same ones).
+        guard ExampleSettings.isPrimaryProcess else { return file }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try figure.write(to: file.path)
         say("  wrote \(file.path)")
         return file

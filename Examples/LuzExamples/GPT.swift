@@ -225,7 +225,7 @@ public enum GPT {
                 .setup(loss: loss, optimizer: OptimizerFactory(AdamW.self))
                 .learningRate(options.learningRate)
                 .fit(batches, epochs: EpochSpec(epochs), validData: .dataset(valid),
-                     callbacks: [EpochLogger(settings: settings, every: 1)] + settings.tensorBoard(name), verbose: false)
+                     callbacks: [EpochLogger(settings: settings, every: 1)] + settings.fitCallbacks(name), verbose: false)
         }
         let validBPC = (fitted.records.value(set: "valid", metric: "loss") ?? .nan) / log(2)
         let trainBPC = (fitted.records.value(set: "train", metric: "loss") ?? .nan) / log(2)

@@ -171,7 +171,7 @@ public enum KMNISTResNet {
             try network
                 .setup(loss: CrossEntropyLoss(), optimizer: Adam.self, metrics: [Accuracy()])
                 .learningRate(options.learningRate)
-                .fit(batches, epochs: EpochSpec(epochs), callbacks: settings.tensorBoard("kmnist-resnet"), verbose: !settings.quiet)
+                .fit(batches, epochs: EpochSpec(epochs), callbacks: settings.fitCallbacks("kmnist-resnet"), verbose: !settings.quiet)
         }
         let testBatches = DataSource.dataset(testSet, batchSize: 256)
         let evaluation = try fitted.evaluate(testBatches)

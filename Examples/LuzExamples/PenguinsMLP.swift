@@ -82,7 +82,7 @@ public enum PenguinsMLP {
                 .setup(loss: CrossEntropyLoss(), optimizer: Adam.self, metrics: [Accuracy()])
                 .learningRate(options.learningRate)
                 .fit(batches, epochs: EpochSpec(epochs), validData: .tensors(validX, validY),
-                     callbacks: [EpochLogger(settings: settings, every: max(1, epochs / 6))] + settings.tensorBoard("penguins-mlp"), verbose: false)
+                     callbacks: [EpochLogger(settings: settings, every: max(1, epochs / 6))] + settings.fitCallbacks("penguins-mlp"), verbose: false)
         }
         let valid = try fitted.evaluate(.tensors(validX, validY, batchSize: 256))
         let train = try fitted.evaluate(.tensors(trainX, trainY, batchSize: 256))

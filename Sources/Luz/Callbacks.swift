@@ -201,7 +201,7 @@ public final class KeepBestModel: Callback {
 /// `{valid_loss}` (or `{valid_loss:.3f}`) are replaced by their values, e.g.
 /// `"checkpoints/epoch-{epoch:02d}-{valid_loss:.3f}.safetensors"`. Each file is a full
 /// ``Checkpoint`` (weights, optimizer and callback state, records), written atomically.
-public final class ModelCheckpoint: Callback {
+public final class ModelCheckpoint: PrimaryProcessCallback {
     /// The monitored value (when saving only the best) and the values the path names.
     public var monitors: [Monitor] {
         (saveBestOnly ? [monitor] : []) + ModelCheckpoint.placeholders(in: path).filter { $0 != "epoch" }.map { Monitor($0) }
@@ -290,7 +290,7 @@ public final class ModelCheckpoint: Callback {
 
 /// Writes one CSV row per epoch per set (`epoch,set,loss,acc,…`), luz's `luz_callback_csv_logger`.
 /// On a resumed run it appends to the existing file.
-public final class CSVLogger: Callback {
+public final class CSVLogger: PrimaryProcessCallback {
     public let path: String
     public var weight: Double { 100 }
     private var columns: [String] = []
@@ -337,7 +337,7 @@ public final class CSVLogger: Callback {
 
 /// Appends one JSON object per epoch per set to a file (JSON lines):
 /// `{"epoch":1,"set":"train","loss":0.41,"acc":0.88}`.
-public final class MetricsLogger: Callback {
+public final class MetricsLogger: PrimaryProcessCallback {
     public let path: String
     public var weight: Double { 100 }
 

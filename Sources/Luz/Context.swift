@@ -104,6 +104,25 @@ public final class Context {
     /// What the run is doing.
     public let mode: RunMode
 
+    /// The processes of a data-parallel run (``DistributedDataParallel``), `nil` for a run of
+    /// one process.
+    public internal(set) var processGroup: (any ProcessGroup)?
+    /// Whether this process prints and writes files: rank 0 of a data-parallel run, or the
+    /// only process.
+    public var isPrimaryProcess: Bool { (processGroup?.rank ?? 0) == 0 }
+    /// Runs after every backward pass of the training step (the gradient averaging of a
+    /// data-parallel run).
+    var afterBackward: (() throws -> Void)?
+    /// Called during every backward pass of the training step with each parameter whose
+    /// gradient is complete (a data-parallel run starts sending it).
+    var onLeafGradient: ((Tensor) -> Void)?
+
+    /// Averages the gradients across the processes of a data-parallel run (nothing in a run of
+    /// one process). The default training step does it after every backward pass; a model's
+    /// own step (``CustomTrainingStep``) calls it between its backward pass and its optimizer
+    /// step.
+    public func synchronizeGradients() throws { try afterBackward?() }
+
     /// Whether Ctrl+C was pressed during this run.
     var interruptRequested: Bool { interrupt.isInterrupted }
 
@@ -153,6 +172,7 @@ public final class Context {
     public func fire(_ event: Event) throws {
         try withNoGrad {
             for callback in callbacks {
+                if callback is any PrimaryProcessCallback, !isPrimaryProcess { continue }
                 do {
                     try callback.handle(event, self)
                 } catch let error as CallbackError {

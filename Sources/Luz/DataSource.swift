@@ -19,9 +19,12 @@ public struct DataSource {
     let batchSize: Int?
     let shuffles: Bool
     let dropsLast: Bool
+    /// The same batches restricted to one process's share (see ``sharded(_:)``).
+    let makeShard: ((DataShard) -> DataSource)?
 
     init(batchCount: Int, exampleCount: Int, generator: Generator?, dataset: AnyDataset<Example>?,
-         batchSize: Int?, shuffles: Bool, dropsLast: Bool, makeIterator: @escaping () -> AnyIterator<Example>) {
+         batchSize: Int?, shuffles: Bool, dropsLast: Bool, makeShard: ((DataShard) -> DataSource)? = nil,
+         makeIterator: @escaping () -> AnyIterator<Example>) {
         self.batchCount = batchCount
         self.exampleCount = exampleCount
         self.generator = generator
@@ -29,15 +32,28 @@ public struct DataSource {
         self.batchSize = batchSize
         self.shuffles = shuffles
         self.dropsLast = dropsLast
+        self.makeShard = makeShard
         self.makeIterator = makeIterator
+    }
+
+    /// These batches restricted to one process's share of every epoch, for data-parallel
+    /// training (``DataLoader/sharded(_:)``): the same generator, so the same permutation on
+    /// every process, and the same batch size per process.
+    /// - Throws: ``LuzError/invalidArgument(_:)`` when the batches were already sharded.
+    public func sharded(_ shard: DataShard) throws -> DataSource {
+        guard let makeShard else {
+            throw LuzError.invalidArgument("DataSource.sharded: these batches are already one process's share")
+        }
+        return makeShard(shard)
     }
 
     /// Batches from a data loader, as it is configured.
     public static func loader<Source: Dataset>(_ loader: DataLoader<Source, Example>) -> DataSource {
-        DataSource(batchCount: loader.count, exampleCount: loader.dataset.count,
+        DataSource(batchCount: loader.count, exampleCount: loader.exampleCount,
                    generator: loader.shuffle || loader.dataset.isRandomized ? loader.generator : nil,
                    dataset: nil, batchSize: loader.batchSize,
-                   shuffles: loader.shuffle, dropsLast: loader.dropLast) {
+                   shuffles: loader.shuffle, dropsLast: loader.dropLast,
+                   makeShard: loader.shard == nil ? { DataSource.loader(loader.sharded($0)) } : nil) {
             AnyIterator(loader.makeIterator())
         }
     }
@@ -51,7 +67,8 @@ public struct DataSource {
         let source = DataSource.loader(loader)
         return DataSource(batchCount: source.batchCount, exampleCount: source.exampleCount,
                           generator: source.generator, dataset: AnyDataset(dataset), batchSize: batchSize,
-                          shuffles: shuffle, dropsLast: dropLast, makeIterator: source.makeIterator)
+                          shuffles: shuffle, dropsLast: dropLast, makeShard: source.makeShard,
+                          makeIterator: source.makeIterator)
     }
 
     /// Batches from inputs and targets sharing their first dimension.

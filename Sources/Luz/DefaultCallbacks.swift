@@ -78,9 +78,9 @@ final class MetricsCallback: Callback {
         case .trainBatchEnd, .validBatchEnd:
             update(context.isTraining ? context.trainMetrics : context.validMetrics, context)
         case .trainEnd:
-            record(context.trainMetrics, set: "train", context)
+            try record(context.trainMetrics, set: "train", context)
         case .validEnd:
-            record(context.validMetrics, set: "valid", context)
+            try record(context.validMetrics, set: "valid", context)
         default:
             break
         }
@@ -91,16 +91,23 @@ final class MetricsCallback: Callback {
         for metric in metrics { metric.update(result) }
     }
 
-    private func record(_ metrics: [any Metric], set: String, _ context: Context) {
-        for metric in metrics {
-            context.records.record(set: set, metric: metric.name, epoch: context.epoch, value: metric.compute())
+    /// Records each metric's value; in a data-parallel run the mean of the processes' values
+    /// (each process holds as many examples, so the mean of their means is the mean).
+    private func record(_ metrics: [any Metric], set: String, _ context: Context) throws {
+        var values = metrics.map { $0.compute() }
+        if let group = context.processGroup, group.size > 1 {
+            try group.allReduceSum(&values)
+            values = values.map { $0 / Double(group.size) }
+        }
+        for (metric, value) in zip(metrics, values) {
+            context.records.record(set: set, metric: metric.name, epoch: context.epoch, value: value)
         }
     }
 }
 
 /// Prints luz's console output: `Epoch 3/15`, a live progress bar on a terminal (redrawn at most
 /// every 0.2 s), then the epoch's `Train metrics: …` and `Valid metrics: …` lines.
-final class ProgressCallback: Callback {
+final class ProgressCallback: PrimaryProcessCallback {
     var weight: Double { 900 }
     private var lastDraw = 0.0
     private var epochStart = 0.0

@@ -252,7 +252,8 @@ final class Engine {
         try context.fire(.trainBatchAfterLoss)
         try context.fire(.trainBatchBeforeBackward)
         if context.runsBackward, let loss = context.lossForBackward {
-            loss.backward()
+            loss.backward(onLeafGradient: context.onLeafGradient)
+            try context.afterBackward?()
         }
         try context.fire(.trainBatchBeforeStep)
         if context.stepsOptimizer, let optimizer {
@@ -281,6 +282,7 @@ final class Engine {
             optimizer.zeroGrad()
             let loss = try computeLoss(predictions: forward(batch.inputs), targets: batch.targets, optimizer: name)
             loss.backward()
+            try context.afterBackward?()
             return loss.item
         }
     }

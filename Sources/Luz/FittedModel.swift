@@ -61,6 +61,7 @@ public final class FittedModel: CustomStringConvertible {
         context.startEpoch = epochsTrained + 1
         context.minEpochs += epochsTrained
         context.maxEpochs += epochsTrained
+        for case let parallel as DistributedDataParallel in context.callbacks { context.processGroup = parallel.group }
         for case let restoring as RestoresBeforeFit in context.callbacks {
             try restoring.restoreBeforeFit(context)
         }

@@ -22,12 +22,14 @@ public final class AutoResume: Callback, RestoresBeforeFit {
         let checkpoint = try Checkpoint(contentsOf: path)
         try checkpoint.restore(into: context, path: path)
         resumedFromEpoch = checkpoint.epoch
-        if context.verbose {
+        if context.verbose && context.isPrimaryProcess {
             print("Resuming from \(path) after epoch \(checkpoint.epoch)")
         }
     }
 
+    /// In a data-parallel run only rank 0 writes and deletes the file (every process reads it).
     public func handle(_ event: Event, _ context: Context) throws {
+        guard context.isPrimaryProcess else { return }
         switch event {
         case .epochEnd:
             let directory = (path as NSString).deletingLastPathComponent

@@ -135,7 +135,8 @@ public protocol OptimizerProviding: Module {
 
 /// A model with its own training step (luz: a module with a `step` method): it computes the
 /// prediction and the loss, runs backward and steps the optimizers itself, using the context.
-/// Callbacks and metrics still run around it.
+/// Callbacks and metrics still run around it. In a data-parallel run it calls
+/// ``Context/synchronizeGradients()`` after backward, before stepping.
 public protocol CustomTrainingStep: Module {
     func trainingStep(_ context: Context) throws
 }

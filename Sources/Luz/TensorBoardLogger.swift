@@ -18,7 +18,7 @@ import LuzNN
 /// ```swift
 /// try setup.fit(data, epochs: 10, callbacks: [TensorBoardLogger(logDirectory: "logs", histogramEvery: 2)])
 /// ```
-public final class TensorBoardLogger: Callback {
+public final class TensorBoardLogger: PrimaryProcessCallback {
     /// The folder that holds the runs.
     public let logDirectory: String
     /// The folder of this kind of run inside ``logDirectory``.

@@ -71,6 +71,7 @@ let extraWorkloads: [(String, () -> Void)] = [
     ("gemm", { gemmWorkload() }),
     ("module-walk", { moduleWalk() }),
     ("bert", { bertWorkload() }),
+    ("allreduce", { allReduceWorkload() }),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

@@ -1,6 +1,7 @@
 import Foundation
 import Luz
 import LuzDatasets
+import LuzDistributed
 import LuzModels
 import LuzPlot
 import LuzTensor
@@ -144,4 +145,16 @@ let states = bert(ids: ids, attentionMask: mask).lastHiddenState     // [2, leng
 let embedder = try SentenceEmbedder(folder: "all-MiniLM-L6-v2")
 let vectors = try embedder.embed(["A cat sat.", "A kitten is sitting.", "Stocks fell."])   // [3, 384]
 print(states.shape, vectors[0].cosineSimilarity(vectors[1], dim: 0).item)
+}
+
+/// README: "Several processes: data-parallel training".
+func readmeDataParallel() throws {
+    let group = try MPIProcessGroup.world()          // every process that mpirun started
+    let penguins = try Penguins()
+    let model = Sequential { Linear(4, 32); ReLU(); Linear(32, 3) }
+    let fitted = try model
+        .setup(loss: CrossEntropyLoss(), optimizer: Adam.self, metrics: [Accuracy()])
+        .fit(inputs: penguins.features, targets: penguins.labels, epochs: 10, validData: 0.2,
+             callbacks: [DistributedDataParallel(group)])
+    print(group.rank, fitted.records.lastEpoch)       // the same records on every process
 }

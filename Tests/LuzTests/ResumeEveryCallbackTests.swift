@@ -142,6 +142,11 @@ let resumeCases: [ResumeCase] = [
         [GradientClip(maximumNorm: 0.5), GradientClip(maximumValue: 0.05)]
     },
     ResumeCase(name: "LambdaCallback", covers: ["LambdaCallback"]) { _ in [LambdaCallback { _, _ in }] },
+    // Data parallel over one process: the sharded data (sharing the loader's generator) on the
+    // path; several processes resume in LuzDistributedTests, under mpirun.
+    ResumeCase(name: "DistributedDataParallel", covers: ["DistributedDataParallel"]) { _ in
+        [DistributedDataParallel(SingleProcessGroup())]
+    },
     .scheduler("StepLR") { StepLR(optimizer: $0, stepSize: 3, gamma: 0.5) },
     .scheduler("MultiStepLR") { MultiStepLR(optimizer: $0, milestones: [2, 6], gamma: 0.5) },
     .scheduler("ExponentialLR") { ExponentialLR(optimizer: $0, gamma: 0.8) },
@@ -336,7 +341,7 @@ struct ResumeEveryCallbackTests {
 }
 
 /// The classes declared in `text` that conform to `Callback` (directly or through
-/// `RestoresBeforeFit`), and in the schedulers' file every class but the base.
+/// `RestoresBeforeFit` or `PrimaryProcessCallback`), and in the schedulers' file every class but the base.
 func shippedTypes(in text: String, schedulersFile: Bool) -> Set<String> {
     var found = Set<String>()
     for line in text.split(separator: "\n") {
@@ -346,6 +351,7 @@ func shippedTypes(in text: String, schedulersFile: Bool) -> Set<String> {
         let name = String(words[index + 1])
         let conformances = words[(index + 2)...]
         if conformances.contains("Callback") || conformances.contains("RestoresBeforeFit")
+            || conformances.contains("PrimaryProcessCallback")
             || conformances.contains("LRScheduler") || (schedulersFile && name != "LRScheduler") {
             found.insert(name)
         }
