@@ -145,21 +145,19 @@ public final class MPIProcessGroup: ProcessGroup {
 
     public func startAllReduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction {
         guard size > 1, let base = values.baseAddress else { return PendingReduction {} }
-        let slot = try claimSlot()
-        do {
-            try check("allreduce", luz_mpi_start_allreduce_sum_float(base, values.count, slot))
-        } catch {
-            slotsInFlight.remove(slot)
-            throw error
-        }
-        return pending(slot)
+        return try startReduction { luz_mpi_start_allreduce_sum_float(base, values.count, $0) }
     }
 
     public func startAllReduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws -> PendingReduction {
         guard size > 1, let base = values.baseAddress else { return PendingReduction {} }
+        return try startReduction { luz_mpi_start_allreduce_sum_double(base, values.count, $0) }
+    }
+
+    /// Starts a non-blocking reduction in a free request slot (`start` calls MPI with it).
+    private func startReduction(_ start: (Int32) -> Int32) throws -> PendingReduction {
         let slot = try claimSlot()
         do {
-            try check("allreduce", luz_mpi_start_allreduce_sum_double(base, values.count, slot))
+            try check("allreduce", start(slot))
         } catch {
             slotsInFlight.remove(slot)
             throw error
