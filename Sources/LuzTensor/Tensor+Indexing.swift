@@ -130,7 +130,7 @@ extension Tensor {
             }
         }
         let inputShape = shape
-        return out.recording("indexSelect", [self]) { g, _ in
+        return out.recording("indexSelect", [self], saving: [index]) { g, _ in
             let grad = Tensor.zeros(inputShape, dtype: g.dtype)
             grad.indexAddKernel(dim: d, index: index, source: g)
             return [grad]
@@ -170,7 +170,7 @@ extension Tensor {
                 "indexAdd: source shape \(describe(source.shape)) should be \(describe(expected))")
         let out = withNoGrad { contiguousCopy() }
         out.indexAddKernel(dim: d, index: index, source: source.to(dtype))
-        return out.recording("indexAdd", [self, source]) { g, need in
+        return out.recording("indexAdd", [self, source], saving: [index]) { g, need in
             [g, need[1] ? g.indexSelect(dim: d, index: index) : nil]
         }
     }
@@ -178,7 +178,13 @@ extension Tensor {
     /// Elements picked along `dim` by `index` (same rank; torch's `gather`):
     /// `out[i][j][k] = self[index[i][j][k]][j][k]` for `dim` 0.
     public func gather(dim: Int, index: Tensor) -> Tensor {
-        let d = normalizedDim(dim, rank: rank, op: "gather")
+        gather(dim: dim, index: index, op: "gather")
+    }
+
+    /// ``gather(dim:index:)`` recorded under the name of the op that called it (`sort`,
+    /// `topk`), which a backward-pass message names.
+    func gather(dim: Int, index: Tensor, op: String) -> Tensor {
+        let d = normalizedDim(dim, rank: rank, op: op)
         require(index.rank == rank, "gather: index rank \(index.rank) differs from the tensor's \(rank)")
         for i in 0..<rank where i != d {
             require(index.shape[i] <= shape[i],
@@ -198,7 +204,7 @@ extension Tensor {
         case .bool: run(Bool.self)
         }
         let inputShape = shape
-        return out.recording("gather", [self]) { g, _ in
+        return out.recording(op, [self], saving: [index]) { g, _ in
             [Tensor.zeros(inputShape, dtype: g.dtype).scatterAdding(dim: d, index: index, source: g)]
         }
     }
@@ -245,7 +251,7 @@ extension Tensor {
         case .float64: run(Double.self)
         default: run(Int64.self)
         }
-        return out.recording("scatterAdd", [self, source]) { g, need in
+        return out.recording("scatterAdd", [self, source], saving: [index]) { g, need in
             [g, need[1] ? g.gather(dim: d, index: index) : nil]
         }
     }

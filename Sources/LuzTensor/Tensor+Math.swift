@@ -200,7 +200,8 @@ extension Tensor {
             let smooth = scaled.floatUnary(SoftplusOp.self, op: "softplus")
             return Tensor.where(linear, x.detached(), beta == 1 ? smooth : smooth / beta)
         }
-        return value.recording("softplus", [self]) { g, _ in
+        // `scaled` shares this tensor's storage when β is 1: the rule reads this tensor.
+        return value.recording("softplus", [self], saving: [self]) { g, _ in
             [Tensor.where(linear, g, Tensor.floatBinary(g, scaled, SoftplusBackwardOp.self, op: "softplus"))]
         }
     }

@@ -260,7 +260,7 @@ extension Tensor {
         }
         withFloatType(dtype, op, float: { forward(Float.self) }, double: { forward(Double.self) })
         let inputShape = shape, inputType = dtype
-        values.recording(op, [self]) { gradient, _ in
+        values.recording(op, [self], saving: [indices]) { gradient, _ in
             let gradOutput = gradient.dtype == inputType ? gradient : gradient.to(inputType)
             let gradInput = Tensor.zeros(inputShape, dtype: inputType)
             func backward<T: TensorFloat>(_: T.Type) {

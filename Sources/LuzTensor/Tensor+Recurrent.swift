@@ -77,7 +77,8 @@ extension Tensor {
         if let cell { inputs.append(cell) }
         if let hiddenBias { inputs.append(hiddenBias) }
         let hasCell = cell != nil, hasBias = hiddenBias != nil
-        packed.recording(op, inputs) { gradient, _ in
+        // The rule reads the hidden weight; the states it needs were copied into `saved`.
+        packed.recording(op, inputs, saving: [hiddenWeight]) { gradient, _ in
             let g = gradient
             let grads = dtype == .float32
                 ? problem.backward(Float.self, gradient: g, saved: saved, w: w)

@@ -281,7 +281,7 @@ extension Tensor {
         default: run(Int64.self)
         }
         let inputShape = shape
-        values.recording(op, [self]) { g, _ in
+        values.recording(op, [self], saving: [indices]) { g, _ in
             let grad = Tensor.zeros(inputShape, dtype: g.dtype)
             grad.scatterAlongDim(d, indices: indices, values: g, outer: outer, n: n, inner: inner)
             return [grad]

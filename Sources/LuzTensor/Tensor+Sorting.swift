@@ -54,7 +54,7 @@ extension Tensor {
         if rank == 0 { return (self.reshaped([]), Tensor.zeros([], dtype: .int64)) }
         let d = normalizedDim(dim, rank: rank, op: "sort")
         let indices = sortIndices(dim: d, descending: descending)
-        return (gather(dim: d, index: indices), indices)
+        return (gather(dim: d, index: indices, op: "sort"), indices)
     }
 
     /// The positions that sort this tensor along `dim` (torch's `argsort` with `stable=True`),
@@ -84,7 +84,7 @@ extension Tensor {
         require(k >= 0 && k <= size, "topk: k \(k) is out of range for dimension \(dim) of size \(size) (shape \(describe(shape)))")
         var indices = sortIndices(dim: d, descending: largest).narrowed(dim: d, start: 0, length: k)
         if !sorted { indices = indices.sortIndices(dim: d, descending: false).gatherIndices(dim: d, from: indices) }
-        return (gather(dim: d, index: indices), indices)
+        return (gather(dim: d, index: indices, op: "topk"), indices)
     }
 
     /// `source` gathered along `dim` at these positions (an int64 helper for index tensors).

@@ -235,6 +235,78 @@ struct StridedViewTests {
         #expect(message.contains("modified by an inplace operation") && message.contains("'mul'"), "\(message)")
     }
 
+    /// A backward rule that reads an index tensor (or an input kept by reference), the write
+    /// that changes it after the forward pass, and the op the message must name.
+    static func runModifiedSavedCase(_ name: String) {
+        let x = Tensor([[3.0, 1, 2], [0.5, 4, -1]]).requiringGrad()
+        let index = Tensor([[Int64(1), 0, 1], [0, 1, 0]])
+        let loss: Tensor
+        switch name {
+        case "gather":
+            loss = x.gather(dim: 0, index: index).sum()
+            withNoGrad { index.fill(0) }
+        case "indexSelect":
+            let rows = Tensor([Int64(1), 0])
+            loss = x.indexSelect(dim: 0, index: rows).sum()
+            withNoGrad { rows.fill(0) }
+        case "indexAdd":
+            let rows = Tensor([Int64(1)])
+            loss = Tensor.zeros([2, 3], dtype: .float64).indexAdding(dim: 0, index: rows, source: x.narrowed(dim: 0, start: 0, length: 1)).sum()
+            withNoGrad { rows.fill(0) }
+        case "scatterAdd":
+            loss = Tensor.zeros([2, 3], dtype: .float64).scatterAdding(dim: 0, index: index, source: x).sum()
+            withNoGrad { index.fill(0) }
+        case "scatter":
+            loss = Tensor.zeros([2, 3], dtype: .float64).scattering(dim: 0, index: index, source: x).sum()
+            withNoGrad { index.fill(0) }
+        case "scatterAmax":
+            loss = Tensor.zeros([2, 3], dtype: .float64).scattering(dim: 0, index: index, source: x, reduction: .amax).sum()
+            withNoGrad { index.fill(0) }
+        case "sort":
+            let (values, order) = x.sorted(dim: 1)
+            loss = (values * Tensor([1.0, 2, 3])).sum()
+            withNoGrad { order.fill(0) }
+        case "topk":
+            let (values, order) = x.topK(2, dim: 1)
+            loss = values.sum()
+            withNoGrad { order.fill(0) }
+        case "max":
+            let (values, position) = x.max(dim: 1)
+            loss = values.sum()
+            withNoGrad { position.fill(0) }
+        case "maxPool2d":
+            let (values, positions) = x.reshaped([1, 1, 2, 3]).maxPool2dWithIndices(kernelSize: 2, stride: 1)
+            loss = values.sum()
+            withNoGrad { positions.fill(0) }
+        case "softplus":
+            loss = x.softplus().sum()
+            withNoGrad { x.fill(0) }
+        case "recurrent":
+            let weight = Tensor([[0.5, -0.25, 0.1], [0.2, 0.3, -0.4], [0.1, 0.1, 0.1]]).requiringGrad()
+            let gates = Tensor.zeros([2, 1, 3], dtype: .float64).requiringGrad()
+            let result = Tensor.recurrentSequence(.tanh, inputGates: gates, hidden: Tensor.ones([1, 3], dtype: .float64),
+                                                  cell: nil, hiddenWeight: weight, hiddenBias: nil, lengths: nil, reverse: false)
+            loss = result.output.sum()
+            withNoGrad { weight.fill(0) }   // an optimizer step between forward and backward
+        default:
+            fatalError("no case named \(name)")
+        }
+        loss.backward()
+    }
+
+    @Test("index tensors and inputs read by pooling, sorting, gathering, scattering, softplus and the recurrence are checked too",
+          arguments: ["gather", "indexSelect", "indexAdd", "scatterAdd", "scatter", "scatterAmax", "sort", "topk",
+                      "max", "maxPool2d", "softplus", "recurrent"])
+    func modifiedIndicesAreRefused(_ name: String) async {
+        let expectedOp = ["recurrent": "recurrentSequence"][name] ?? name
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) { [name] in
+            StridedViewTests.runModifiedSavedCase(name)
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.contains("modified by an inplace operation"), "\(name): \(text)")
+        #expect(text.contains("saved by '\(expectedOp)'"), "\(name): \(text)")
+    }
+
     @Test("a write to a tensor no rule reads is fine, as in torch")
     func unsavedTensorsMayChange() {
         let w = Tensor([1.0, 2, 3]).requiringGrad()
