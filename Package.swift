@@ -64,7 +64,8 @@ let package = Package(
         .target(name: "Luz", dependencies: ["LuzTensor", "LuzSerialization", "LuzNN", "LuzOptim", "LuzData"]),
         .target(
             name: "LuzDatasetsResources", path: "Datasets",
-            sources: ["PackageData.swift"], resources: [.copy("penguins.csv"), .copy("luz-docs.txt")]),
+            exclude: ["make_luz_reviews.py"], sources: ["PackageData.swift"],
+            resources: [.copy("penguins.csv"), .copy("luz-docs.txt"), .copy("luz-reviews.csv")]),
         .target(
             name: "LuzDatasets",
             dependencies: [

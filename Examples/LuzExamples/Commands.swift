@@ -14,11 +14,12 @@ public struct LuzExamplesCommand: ParsableCommand {
             example that needs no download runs: basis-regression, c-shape, penguins-mlp, attention, \
             gpt (its GPT; about 40 s in release on 2 cores). addition needs no download either but \
             trains for nearly 3 minutes, so it runs only when named; kmnist-resnet and denoise read \
-            Fashion-MNIST (or download their data); embed reads a pretrained encoder's folder.
+            Fashion-MNIST (or download their data); embed and finetune read a pretrained encoder's folder.
             """,
         subcommands: [AllExamples.self, BasisRegressionCommand.self, CShapeCommand.self, PenguinsMLPCommand.self,
                       KMNISTResNetCommand.self, AttentionCommand.self,
-                      AdditionCommand.self, GPTCommand.self, DenoiseCommand.self, EmbedCommand.self],
+                      AdditionCommand.self, GPTCommand.self, DenoiseCommand.self, EmbedCommand.self,
+                      FinetuneCommand.self],
         defaultSubcommand: AllExamples.self)
 
     /// Creates the command (ArgumentParser fills it in).
@@ -532,5 +533,44 @@ public struct EmbedCommand: ParsableCommand {
         var options = EmbedOptions(settings: common.settings, modelFolder: model)
         if let query { options.query = query }
         report(try Embed.run(options))
+    }
+}
+
+/// `luz-examples finetune`.
+public struct FinetuneCommand: ParsableCommand {
+    /// The command's name and help.
+    public static let configuration = CommandConfiguration(
+        commandName: Finetune.name,
+        abstract: "Fine-tune a pretrained encoder (all-MiniLM-L6-v2) on the shipped short reviews, against a linear head on its frozen sentence embeddings.")
+
+    /// The shared options.
+    @OptionGroup public var common: CommonOptions
+
+    /// `--model`: the encoder's folder.
+    @Option(help: "The sentence-transformers folder of the encoder (default: LUZ_MINILM_DIR, else ./all-MiniLM-L6-v2).")
+    public var model: String?
+
+    /// `--batch-size`.
+    @Option(help: "Sentences per batch.")
+    public var batchSize = 16
+
+    /// `--encoder-lr`.
+    @Option(help: "The learning rate of the pretrained encoder.")
+    public var encoderLr = 1e-4
+
+    /// `--head-lr`.
+    @Option(help: "The learning rate of the classification head.")
+    public var headLr = 1e-3
+
+    /// Creates the command (ArgumentParser fills it in).
+    public init() {}
+
+    /// Runs the example.
+    public func run() throws {
+        var options = FinetuneOptions(settings: common.settings, modelFolder: model)
+        options.batchSize = batchSize
+        options.encoderLearningRate = encoderLr
+        options.headLearningRate = headLr
+        report(try Finetune.run(options))
     }
 }
