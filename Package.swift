@@ -121,7 +121,7 @@ let package = Package(
                     exclude: ["Fixtures/make_minilm_fixture.py"],
                     resources: [.copy("Fixtures/minilm_fixture.safetensors")]),
         .testTarget(name: "LuzDistributedTests", dependencies: ["LuzDistributed", "Luz", "LuzTestSupport"]),
-        .testTarget(name: "LuzExamplesTests", dependencies: ["LuzExamples", "Luz", "LuzDatasets", "LuzPlot", "LuzModels", "LuzDistributed"]),
+        .testTarget(name: "LuzExamplesTests", dependencies: ["LuzExamples", "Luz", "LuzDatasets", "LuzPlot", "LuzModels", "LuzDistributed", "LuzTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

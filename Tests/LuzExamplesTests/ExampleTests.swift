@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import LuzTestSupport
 import Testing
 import Luz
 @testable import LuzExamples
@@ -18,7 +19,11 @@ func temporaryDirectory(_ label: String) throws -> URL {
 /// pairs with the expected keys, and returns the pairs.
 @discardableResult
 func checkLine(_ result: ExampleResult, example: String, keys: [String]) -> [String: String] {
-    let line = result.line
+    checkLine(result.line, example: example, keys: keys)
+}
+
+/// ``checkLine(_:example:keys:)`` for a result line a process printed.
+func checkLine(_ line: String, example: String, keys: [String]) -> [String: String] {
     #expect(!line.contains("\n"))
     #expect(line.hasPrefix("result: example=\(example) "))
     var pairs: [String: String] = [:]
@@ -434,18 +439,9 @@ struct CommandLineTests {
     }
 }
 
-/// The package's root folder, found from this file's path.
-let examplesPackageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
-
 /// The release build of `luz-examples` that `.ci/run` makes before the tests, for the examples
-/// a debug build would take too long to train: `LUZ_EXAMPLES_BINARY` if set, otherwise
-/// SwiftPM's release folder; `nil` when it has not been built.
-let releaseExamplesBinary: URL? = {
-    if let path = ProcessInfo.processInfo.environment["LUZ_EXAMPLES_BINARY"] { return URL(fileURLWithPath: path) }
-    let candidate = examplesPackageRoot.appendingPathComponent(".build/release/luz-examples")
-    return FileManager.default.isExecutableFile(atPath: candidate.path) ? candidate : nil
-}()
+/// a debug build would take too long to train (`LUZ_EXAMPLES_BINARY` if set).
+let releaseExamplesBinary = releaseProduct("luz-examples", overriddenBy: "LUZ_EXAMPLES_BINARY")
 
 /// Runs the release `luz-examples` with `arguments` and returns its result line; a non-zero
 /// exit or a missing line is an error carrying what it printed.
@@ -497,12 +493,7 @@ struct PretrainedExampleTests {
         defer { try? FileManager.default.removeItem(at: output) }
         let line = try runReleaseExample(["finetune", "--epochs", "3", "--quiet", "--model", exampleMiniLMPath,
                                           "--output", output.path])
-        var result = ExampleResult(example: "finetune")
-        for token in line.dropFirst("result: example=finetune ".count).split(separator: " ") {
-            let parts = token.split(separator: "=", maxSplits: 1).map(String.init)
-            if parts.count == 2 { result.add(parts[0], parts[1]) }
-        }
-        let pairs = checkLine(result, example: "finetune", keys: ["valid_acc", "frozen_valid_acc", "valid_loss", "epochs", "seconds"])
+        let pairs = checkLine(line, example: "finetune", keys: ["valid_acc", "frozen_valid_acc", "valid_loss", "epochs", "seconds"])
         let tuned = Double(pairs["valid_acc"] ?? "") ?? 0, frozen = Double(pairs["frozen_valid_acc"] ?? "") ?? 1
         // The held-out subjects turn on negation and contrast: the fixed embeddings blur them
         // (0.81), while 3 epochs of fine-tuning read them (1.0 on 3 seeds, both GEMM backends).

@@ -1,4 +1,5 @@
 import Foundation
+import LuzTestSupport
 import Testing
 
 // Errors speak in every build: a release (-O) build of `luz-check` runs a misuse in a child
@@ -11,15 +12,8 @@ import Testing
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
 
-/// The release build of `luz-check`: `LUZ_CHECK_BINARY` if set, otherwise SwiftPM's release
-/// folder; `nil` when it has not been built.
-let releaseCheckBinary: URL? = {
-    if let path = ProcessInfo.processInfo.environment["LUZ_CHECK_BINARY"] {
-        return URL(fileURLWithPath: path)
-    }
-    let candidate = packageRoot.appendingPathComponent(".build/release/luz-check")
-    return FileManager.default.isExecutableFile(atPath: candidate.path) ? candidate : nil
-}()
+/// The release build of `luz-check` (`LUZ_CHECK_BINARY` if set); `nil` when it has not been built.
+let releaseCheckBinary = releaseProduct("luz-check", overriddenBy: "LUZ_CHECK_BINARY")
 
 /// Runs the release `luz-check` with one case; returns its exit status and standard error.
 func runReleaseCheck(_ name: String) throws -> (status: Int32, reason: Process.TerminationReason, standardError: String) {
