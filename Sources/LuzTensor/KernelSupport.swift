@@ -1,3 +1,6 @@
+#if !canImport(Accelerate)
+import CLuzBLAS
+#endif
 import Dispatch
 import Foundation
 
@@ -212,6 +215,43 @@ func vectorTanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let small = x * (series * x2 + 1)
     return large.replacing(with: small, where: magnitude .< 0.25)
 }
+
+/// The logistic function over `count` float32 values of `x` into `y` (which may be `x`): Luz's
+/// C kernel where it is built (every platform but Apple's; the formula of ``vectorSigmoid(_:)``
+/// compiled for AVX2 with FMA as well, which Swift's SIMD code is not), the Swift lanes on
+/// Apple's.
+@inline(__always)
+func float32Sigmoid(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+    #if canImport(Accelerate)
+    mapLanes(x, y, count, vectorSigmoid, SigmoidOp.apply)
+    #else
+    luz_sigmoid_f32(x, y, count)
+    #endif
+}
+
+/// tanh over `count` float32 values of `x` into `y` (which may be `x`), as ``float32Sigmoid(_:_:_:)``.
+@inline(__always)
+func float32Tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+    #if canImport(Accelerate)
+    mapLanes(x, y, count, vectorTanh, TanhOp.apply)
+    #else
+    luz_tanh_f32(x, y, count)
+    #endif
+}
+
+#if canImport(Accelerate)
+/// y = f(x) over `count` floats: `lanes` eight at a time, `scalar` for the rest.
+@inline(__always)
+private func mapLanes(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int,
+                      _ lanes: (SIMD8<Float>) -> SIMD8<Float>, _ scalar: (Float) -> Float) {
+    var i = 0
+    while i + 8 <= count {
+        storeLanes(lanes(loadLanes(x + i)), y + i)
+        i += 8
+    }
+    while i < count { y[i] = scalar(x[i]); i += 1 }
+}
+#endif
 
 /// Copies `count` elements between non-overlapping buffers in 32-byte blocks, the last block
 /// overlapping the previous one instead of finishing element by element. Rows of a column

@@ -1,3 +1,7 @@
+#if !canImport(Accelerate)
+import CLuzBLAS
+#endif
+
 enum ExpOp: UnaryFloatOp { @inline(__always) static func apply<T: TensorFloat>(_ x: T) -> T { T.luzExp(x) } }
 enum LogOp: UnaryFloatOp { @inline(__always) static func apply<T: TensorFloat>(_ x: T) -> T { T.luzLog(x) } }
 enum SqrtOp: UnaryFloatOp { @inline(__always) static func apply<T: TensorFloat>(_ x: T) -> T { x.squareRoot() } }
@@ -98,13 +102,13 @@ extension Tensor {
 
     /// Elementwise hyperbolic tangent.
     public func tanh() -> Tensor {
-        let y = dtype == .float32 ? float32Lanes(vectorTanh, TanhOp.self) : floatUnary(TanhOp.self, op: "tanh")
+        let y = dtype == .float32 ? float32Map(float32Tanh) : floatUnary(TanhOp.self, op: "tanh")
         return y.recording("tanh", [self], saving: [y]) { [unowned y] g, _ in [Tensor.floatBinary(g, y, TanhBackwardOp.self, op: "tanh")] }
     }
 
     /// Elementwise logistic function 1 / (1 + e^-x), computed without overflow.
     public func sigmoid() -> Tensor {
-        let y = dtype == .float32 ? float32Lanes(vectorSigmoid, SigmoidOp.self) : floatUnary(SigmoidOp.self, op: "sigmoid")
+        let y = dtype == .float32 ? float32Map(float32Sigmoid) : floatUnary(SigmoidOp.self, op: "sigmoid")
         return y.recording("sigmoid", [self], saving: [y]) { [unowned y] g, _ in [Tensor.floatBinary(g, y, SigmoidBackwardOp.self, op: "sigmoid")] }
     }
 
@@ -131,27 +135,20 @@ extension Tensor {
         }
     }
 
-    /// The exact GELU of a float32 tensor, x·Φ(x) with Φ(x) = erfc(−x/√2)/2 lane by lane.
-    /// `lanes` applied eight float32 elements at a time (the shared polynomial kernels of
-    /// KernelSupport, within a few units in the last place of `Op`), `Op` on the tail.
-    private func float32Lanes<Op: UnaryFloatOp>(_ lanes: (SIMD8<Float>) -> SIMD8<Float>, _: Op.Type) -> Tensor {
+    /// `kernel` over this float32 tensor's elements, in chunks across the cores.
+    private func float32Map(_ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
         let out = Tensor.empty(shape, dtype: .float32)
         let src = elementwiseSource(stagingInto: out).pointer(Float.self), dst = out.pointer(Float.self)
-        parallelChunks(count, cost: 8) { range in
-            var i = range.lowerBound
-            while i + 8 <= range.upperBound {
-                storeLanes(lanes(loadLanes(src + i)), dst + i)
-                i += 8
-            }
-            while i < range.upperBound { dst[i] = Op.apply(src[i]); i += 1 }
-        }
+        parallelChunks(count, cost: 8) { range in kernel(src + range.lowerBound, dst + range.lowerBound, range.count) }
         return out
     }
 
+    /// The exact GELU of a float32 tensor, x·Φ(x) with Φ(x) = erfc(−x/√2)/2 lane by lane.
     private func float32Gelu() -> Tensor {
         let out = Tensor.empty(shape, dtype: .float32)
         let src = pointer(Float.self), dst = out.pointer(Float.self)
         parallelChunks(count, cost: 8) { range in
+            #if canImport(Accelerate)
             var i = range.lowerBound
             while i + 8 <= range.upperBound {
                 let x = loadLanes(src + i)
@@ -159,6 +156,11 @@ extension Tensor {
                 i += 8
             }
             while i < range.upperBound { dst[i] = GeluOp.apply(src[i]); i += 1 }
+            #else
+            // The same formula in C, compiled for AVX2 with FMA as well (Swift's SIMD code is
+            // built for the baseline, SSE2 without FMA).
+            luz_gelu_f32(src + range.lowerBound, dst + range.lowerBound, range.count)
+            #endif
         }
         return out
     }
@@ -170,6 +172,7 @@ extension Tensor {
         let out = Tensor.empty(x.shape, dtype: .float32)
         let pg = g.pointer(Float.self), px = x.pointer(Float.self), dst = out.pointer(Float.self)
         parallelChunks(x.count, cost: 8) { range in
+            #if canImport(Accelerate)
             var i = range.lowerBound
             while i + 8 <= range.upperBound {
                 let v = loadLanes(px + i)
@@ -178,6 +181,10 @@ extension Tensor {
                 i += 8
             }
             while i < range.upperBound { dst[i] = GeluBackwardOp.apply(pg[i], px[i]); i += 1 }
+            #else
+            let start = range.lowerBound
+            luz_gelu_backward_f32(pg + start, px + start, dst + start, range.count)
+            #endif
         }
         return out
     }

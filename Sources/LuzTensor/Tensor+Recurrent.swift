@@ -357,23 +357,6 @@ extension Double: RecurrentScalar {
 }
 
 extension Float: RecurrentScalar {
-    static func sigmoidInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        mapInPlace(x, count: count, lanes: vectorSigmoid) { 1 / (1 + Foundation.exp(-$0)) }
-    }
-
-    static func tanhInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        mapInPlace(x, count: count, lanes: vectorTanh) { Foundation.tanh($0) }
-    }
-}
-
-/// x ← f(x) over `count` floats: `lanes` eight at a time, `scalar` for the rest.
-@inline(__always)
-private func mapInPlace(_ x: UnsafeMutablePointer<Float>, count: Int, lanes: (SIMD8<Float>) -> SIMD8<Float>,
-                        scalar: (Float) -> Float) {
-    var i = 0
-    while i + 8 <= count {
-        storeLanes(lanes(loadLanes(x + i)), x + i)
-        i += 8
-    }
-    while i < count { x[i] = scalar(x[i]); i += 1 }
+    static func sigmoidInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) { float32Sigmoid(x, x, count) }
+    static func tanhInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) { float32Tanh(x, x, count) }
 }

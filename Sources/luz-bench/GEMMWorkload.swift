@@ -27,6 +27,11 @@ func gemmWorkload() {
         (64, 64, 320, false, true, "resnet Winograd weight gradient"),
         (128, 128, 9216, false, true, "resnet fc1 forward"),
         (9216, 128, 128, true, false, "resnet fc1 weight gradient"),
+        (256, 256, 1024, true, false, "ops transpose@mm (Aᵀ·B)"),
+        (256, 256, 1024, false, false, "the same product with A copied"),
+        (32, 1024, 256, false, false, "lstm recurrent step (h·W_hh)"),
+        (4096, 384, 384, false, true, "bert attention projection"),
+        (4096, 1536, 384, false, true, "bert feed-forward up"),
     ]
     for (m, n, k, transposeA, transposeB, _) in shapes {
         let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)

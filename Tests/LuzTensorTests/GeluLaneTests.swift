@@ -58,3 +58,71 @@ struct SigmoidTanhLaneTests {
         #expect(special[0] == 1 && special[1] == (name == "sigmoid" ? 0 : -1) && special[2].isNaN)
     }
 }
+
+#if !canImport(Accelerate)
+import CLuzBLAS
+import Foundation
+
+@Suite("GELU's C kernels on each instruction set")
+struct GeluInstructionSetTests {
+    /// Each instance the processor runs (the portable one always, AVX2 with FMA where present)
+    /// agrees with the float64 GELU and its gradient to float32's precision, on lengths that
+    /// end in a partial block of eight, and in place.
+    @Test func everyInstanceAgreesWithFloat64() throws {
+        let instructionSets = [LUZ_GEMM_PORTABLE, LUZ_GEMM_AVX2].map(Int32.init).filter { luz_gemm_isa_supported($0) != 0 }
+        for length in [1, 7, 8, 13, 1000] {
+            let xs = (0..<length).map { Float(-9 + 18 * Double($0) / Double(Swift.max(length - 1, 1))) }
+            let gradient = xs.indices.map { Float(0.5 + Double($0 % 5) / 5) }
+            let exact = Tensor(xs.map(Double.init)).requiringGrad()
+            let value = exact.gelu()
+            (value * Tensor(gradient.map(Double.init))).sum().backward()
+            let exactGradient = try #require(exact.grad).doubles
+            for isa in instructionSets {
+                let name = String(cString: luz_gemm_isa_name(isa))
+                var y = [Float](repeating: .nan, count: length), dx = y
+                luz_gelu_f32_with(isa, xs, &y, length)
+                luz_gelu_backward_f32_with(isa, gradient, xs, &dx, length)
+                var inPlace = xs
+                inPlace.withUnsafeMutableBufferPointer { luz_gelu_f32_with(isa, $0.baseAddress, $0.baseAddress, length) }
+                for i in 0..<length {
+                    let want = value.doubles[i], wantGradient = exactGradient[i]
+                    #expect(abs(Double(y[i]) - want) <= 2e-6 * abs(want) + 1e-7, "\(name) gelu(\(xs[i])) = \(y[i]), float64 \(want)")
+                    #expect(abs(Double(dx[i]) - wantGradient) <= 2e-6 * abs(wantGradient) + 2e-7,
+                            "\(name) gelu'(\(xs[i])) = \(dx[i]), float64 \(wantGradient)")
+                    #expect(inPlace[i] == y[i], "\(name) in place at \(i)")
+                }
+            }
+        }
+    }
+
+    /// The sigmoid and tanh kernels of each instance agree with float64 to float32's precision,
+    /// saturate far out, keep NaN, and run in place, on lengths with a partial last block.
+    @Test(arguments: ["sigmoid", "tanh"])
+    func sigmoidAndTanhAgreeWithFloat64(_ name: String) {
+        let instructionSets = [LUZ_GEMM_PORTABLE, LUZ_GEMM_AVX2].map(Int32.init).filter { luz_gemm_isa_supported($0) != 0 }
+        let kernel: (Int32, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void =
+            name == "sigmoid" ? { luz_sigmoid_f32_with($0, $1, $2, $3) } : { luz_tanh_f32_with($0, $1, $2, $3) }
+        let exact: (Double) -> Double = name == "sigmoid" ? { 1 / (1 + Foundation.exp(-$0)) } : { Foundation.tanh($0) }
+        for length in [1, 7, 8, 13, 1001] {
+            let xs = (0..<length).map { Float(-20 + 40 * Double($0) / Double(Swift.max(length - 1, 1))) } + [0.1, -0.2, 200, -200]
+            for isa in instructionSets {
+                let isaName = String(cString: luz_gemm_isa_name(isa))
+                var y = [Float](repeating: .nan, count: xs.count)
+                xs.withUnsafeBufferPointer { x in y.withUnsafeMutableBufferPointer { kernel(isa, x.baseAddress!, $0.baseAddress!, xs.count) } }
+                var inPlace = xs
+                inPlace.withUnsafeMutableBufferPointer { kernel(isa, $0.baseAddress!, $0.baseAddress!, xs.count) }
+                for (x, value) in zip(xs, y) {
+                    let want = exact(Double(x))
+                    #expect(abs(Double(value) - want) <= 4e-7 * abs(want) + 1e-30, "\(isaName) \(name)(\(x)) = \(value), float64 \(want)")
+                }
+                #expect(inPlace == y, "\(isaName) \(name) in place")
+            }
+        }
+        for isa in instructionSets {
+            var special: [Float] = [.infinity, -.infinity, .nan]
+            special.withUnsafeMutableBufferPointer { kernel(isa, $0.baseAddress!, $0.baseAddress!, 3) }
+            #expect(special[0] == 1 && special[1] == (name == "sigmoid" ? 0 : -1) && special[2].isNaN)
+        }
+    }
+}
+#endif

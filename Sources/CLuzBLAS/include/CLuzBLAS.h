@@ -73,6 +73,26 @@ void luz_gemm_f64_with(int isa, int transA, int transB, long m, long n, long k,
                        double alpha, const double *a, long lda, const double *b, long ldb,
                        double beta, double *c, long ldc);
 
+// MARK: - Activations
+
+/// GELU, y = x · Φ(x), over `n` float32 values (`x` and `y` may be the same), on the calling
+/// thread, with AVX2 and FMA where the processor has them.
+void luz_gelu_f32(const float *x, float *y, long n);
+/// GELU's gradient, out = gradient · (Φ(x) + x · φ(x)), over `n` float32 values.
+void luz_gelu_backward_f32(const float *gradient, const float *x, float *out, long n);
+/// The logistic function 1 / (1 + e^−x) over `n` float32 values (`x` and `y` may be the same).
+void luz_sigmoid_f32(const float *x, float *y, long n);
+/// tanh over `n` float32 values (`x` and `y` may be the same).
+void luz_tanh_f32(const float *x, float *y, long n);
+/// `luz_sigmoid_f32` on the instruction set `isa`.
+void luz_sigmoid_f32_with(int isa, const float *x, float *y, long n);
+/// `luz_tanh_f32` on the instruction set `isa`.
+void luz_tanh_f32_with(int isa, const float *x, float *y, long n);
+/// `luz_gelu_f32` on the instruction set `isa` (the portable one when the processor lacks it).
+void luz_gelu_f32_with(int isa, const float *x, float *y, long n);
+/// `luz_gelu_backward_f32` on the instruction set `isa`.
+void luz_gelu_backward_f32_with(int isa, const float *gradient, const float *x, float *out, long n);
+
 #ifdef __cplusplus
 }
 #endif
