@@ -121,3 +121,41 @@ int luz_gemm_isa(void) {
 
 GEMM_ENTRY_POINTS(f32, float)
 GEMM_ENTRY_POINTS(f64, double)
+
+// The products against an operand packed once (GEMMKernel.inc's pack_b_whole and packed_b_run),
+// on the instance of `isa` (the portable one when the processor lacks it): packing and product
+// must name the same instruction set, whose panel width the layout depends on.
+#if defined(__x86_64__)
+#define PICK_ISA(isa, type, name, portable)                                                        \
+    (!luz_gemm_isa_supported(isa) ? portable                                                       \
+     : (isa) == LUZ_GEMM_AVX512   ? luz_gemm_avx512_##type##_##name                                \
+     : (isa) == LUZ_GEMM_AVX2     ? luz_gemm_avx2_##type##_##name                                  \
+                                  : portable)
+#else
+#define PICK_ISA(isa, type, name, portable) portable
+#endif
+
+#define PACKED_ENTRY_POINTS(type, T)                                                               \
+    long luz_gemm_##type##_packed_b_count(int isa, long k, long n) {                               \
+        return PICK_ISA(isa, type, packed_b_count, luz_gemm_portable_##type##_packed_b_count)(k, n); \
+    }                                                                                              \
+    void luz_gemm_##type##_pack_b(int isa, int transB, long k, long n, const T *b, long ldb, T *packed) { \
+        PICK_ISA(isa, type, pack_b_whole, luz_gemm_portable_##type##_pack_b_whole)(transB, b, ldb, k, n, packed); \
+    }                                                                                              \
+    void luz_gemm_##type##_packed_b_run(int isa, long m, long k, T alpha, const T *a, long lda,    \
+                                        const T *packed, long column, long columns, T beta, T *c, long ldc) { \
+        PICK_ISA(isa, type, packed_b_run, luz_gemm_portable_##type##_packed_b_run)(                \
+            m, k, alpha, a, lda, packed, column, columns, beta, c, ldc);                           \
+    }
+
+PACKED_ENTRY_POINTS(f32, float)
+PACKED_ENTRY_POINTS(f64, double)
+
+long luz_gemm_panel_width(int isa, int double_precision) {
+    if (!luz_gemm_isa_supported(isa)) isa = LUZ_GEMM_PORTABLE;
+    switch (isa) {
+    case LUZ_GEMM_AVX512: return double_precision ? 16 : 32;
+    case LUZ_GEMM_AVX2: return double_precision ? 8 : 16;
+    default: return double_precision ? 4 : 8;
+    }
+}

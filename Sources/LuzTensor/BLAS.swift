@@ -120,8 +120,10 @@ enum BLAS {
     ///
     /// Rows of `C` are rows of `op(A)`: `a + i·lda` when A is not transposed, `a + i` when it
     /// is. Columns of `C` are columns of `op(B)`: `b + j` or `b + j·ldb`. Blocks are multiples of
-    /// 16, a multiple of every register tile, except the last. Both GEMMs add each element's
-    /// terms in the same order whatever block it falls in, so the split changes no bit.
+    /// 16, a multiple of every register tile, except the last. Luz's GEMM adds each element's
+    /// terms in the same order whatever block it falls in, so the split changes no bit; a
+    /// library may not (OpenBLAS's Zen kernels sum a block's edge rows in another order), and
+    /// then the last bits can depend on the number of threads.
     @inline(__always)
     private static func split<T>(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                                  a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,

@@ -73,6 +73,28 @@ void luz_gemm_f64_with(int isa, int transA, int transB, long m, long n, long k,
                        double alpha, const double *a, long lda, const double *b, long ldb,
                        double beta, double *c, long ldc);
 
+// MARK: - Products against an operand packed once
+
+/// The columns of one panel of a packed operand on `isa` (single or double precision): a
+/// product's column ranges start at multiples of it.
+long luz_gemm_panel_width(int isa, int double_precision);
+/// The scalars `luz_gemm_f32_pack_b` writes for op(B) of k × n on `isa`.
+long luz_gemm_f32_packed_b_count(int isa, long k, long n);
+/// Packs op(B) (k × n, row-major, transposed when asked) for `luz_gemm_f32_packed_b_run` on `isa`.
+void luz_gemm_f32_pack_b(int isa, int transB, long k, long n, const float *b, long ldb, float *packed);
+/// C[·][column ..< column + columns] = alpha · A · op(B) + beta · C on the calling thread, with
+/// op(B) packed by `luz_gemm_f32_pack_b` on the same `isa`, A (m × k, row-major) not transposed,
+/// `column` a multiple of `luz_gemm_panel_width`. Each element is one sum over the whole depth.
+void luz_gemm_f32_packed_b_run(int isa, long m, long k, float alpha, const float *a, long lda,
+                               const float *packed, long column, long columns, float beta, float *c, long ldc);
+/// `luz_gemm_f32_packed_b_count` in double precision.
+long luz_gemm_f64_packed_b_count(int isa, long k, long n);
+/// `luz_gemm_f32_pack_b` in double precision.
+void luz_gemm_f64_pack_b(int isa, int transB, long k, long n, const double *b, long ldb, double *packed);
+/// `luz_gemm_f32_packed_b_run` in double precision.
+void luz_gemm_f64_packed_b_run(int isa, long m, long k, double alpha, const double *a, long lda,
+                               const double *packed, long column, long columns, double beta, double *c, long ldc);
+
 // MARK: - Activations
 
 /// GELU, y = x · Φ(x), over `n` float32 values (`x` and `y` may be the same), on the calling
