@@ -147,10 +147,9 @@ private struct RecurrentProblem {
         defer { h.deallocate(); c.deallocate() }
         h.update(from: h0.pointer(T.self), count: stateCount)
         if let c0 { c.update(from: c0.pointer(T.self), count: stateCount) }
-        // W_hhᵀ, laid out once so that every step reads it where it lies.
-        let weightT = UnsafeMutablePointer<T>.allocate(capacity: gates * size)
-        defer { weightT.deallocate() }
-        for g in 0..<gates { for j in 0..<size { weightT[j * gates + g] = pw[g * size + j] } }
+        // Every step multiplies by W_hhᵀ (size × gates): packed once for the whole sequence.
+        let weight = RecurrentWeight(pw, ldb: size, transposed: true, k: size, n: gates, rows: batch)
+        defer { weight.deallocate() }
 
         for t in forwardOrder {
             (hPrevAll + t * stateCount).update(from: h, count: stateCount)
@@ -166,7 +165,7 @@ private struct RecurrentProblem {
                     if let pb { for j in 0..<gates { dst[j] = src[j] + pb[j] } } else { dst.update(from: src, count: gates) }
                 }
             }
-            recurrentProduct(m: batch, n: gates, k: size, a: h, lda: size, b: weightT, ldb: gates, c: work, ldc: gates)
+            recurrentProduct(m: batch, a: h, lda: size, weight: weight, c: work, ldc: gates)
             let outStep = out + t * stateCount
             parallelChunks(batch, cost: 16 * gates) { rows in for row in rows {
                 let g = work + row * gates
@@ -235,6 +234,9 @@ private struct RecurrentProblem {
         defer { dc.deallocate(); dhNext.deallocate() }
         dh.update(repeating: 0, count: stateCount)
         if kind == .lstm { dc.update(from: pg + steps * stateCount, count: stateCount) } else { dc.update(repeating: 0, count: stateCount) }
+        // Every step multiplies by W_hh (gates × size): packed once for the whole sequence.
+        let weight = RecurrentWeight(pw, ldb: size, transposed: false, k: gates, n: size, rows: batch)
+        defer { weight.deallocate() }
 
         for t in forwardOrder.reversed() {
             let gOut = pg + t * stateCount
@@ -287,7 +289,7 @@ private struct RecurrentProblem {
                 let dhRow = dh + row * size, nextRow = dhNext + row * size
                 if !isValid(t, row) || kind == .gru { nextRow.update(from: dhRow, count: size) } else { nextRow.update(repeating: 0, count: size) }
             }
-            recurrentProduct(m: batch, n: size, k: gates, a: dghStep, lda: gates, b: pw, ldb: size, c: dhNext, ldc: size)
+            recurrentProduct(m: batch, a: dghStep, lda: gates, weight: weight, c: dhNext, ldc: size)
             dh.update(from: dhNext, count: stateCount)
         }
         // dW_hh = Σₜ dghₜᵀ·hₜ₋₁ and db_hh = Σ dgh, over every step at once.
@@ -306,37 +308,71 @@ private struct RecurrentProblem {
     }
 }
 
-/// c[m, n] += a[m, k] · b[k, n] (row-major), as products of at most 2²⁰ multiply-adds with
-/// depth ≤ 256: the built-in kernel reads such operands where they lie instead of packing them,
-/// which on one recurrent step (a few rows against the whole weight) costs as much as the
-/// arithmetic. Column blocks run on the cores; each element sums its terms in one order.
+/// The weight every step of a recurrence multiplies by, op(B) of k × n: where the per-step
+/// products are small (a batch of at most 128 rows against the whole weight), packed once per
+/// sequence into the built-in GEMM's panels, so that each step reads it in order; a product
+/// reading it where it lies walks rows a leading dimension apart, which for 256 units are 4 KB
+/// apart and share one cache set.
+struct RecurrentWeight<T: RecurrentScalar> {
+    let weight: UnsafePointer<T>
+    let ldb: Int
+    let transposed: Bool
+    let k: Int, n: Int
+    /// The packed panels, and the instruction set they were packed for (nil: products read
+    /// `weight` through the chosen backend).
+    let panels: UnsafeMutablePointer<T>?
+    let isa: Int32
+    /// The columns of one panel.
+    let panelWidth: Int
+
+    init(_ weight: UnsafePointer<T>, ldb: Int, transposed: Bool, k: Int, n: Int, rows: Int) {
+        self.weight = weight
+        self.ldb = ldb
+        self.transposed = transposed
+        self.k = k
+        self.n = n
+        #if canImport(Accelerate)
+        (panels, isa, panelWidth) = (nil, 0, 1)
+        #else
+        isa = luz_gemm_isa()
+        panelWidth = luz_gemm_panel_width(isa, T.self == Double.self ? 1 : 0)
+        if rows <= 128, k > 0, n > 0 {
+            let packed = UnsafeMutablePointer<T>.allocate(capacity: T.packedCount(isa: isa, k: k, n: n))
+            T.pack(isa: isa, transposed: transposed, k: k, n: n, b: weight, ldb: ldb, into: packed)
+            panels = packed
+        } else {
+            panels = nil
+        }
+        #endif
+    }
+
+    func deallocate() { panels?.deallocate() }
+}
+
+/// c[m, n] += a[m, k] · op(B)[k, n] (row-major) for one step, `weight` giving op(B): against its
+/// packed panels, column blocks across the cores, each element one sum over the whole depth in
+/// order; through the chosen backend when it was not packed.
 @inline(__always)
-private func recurrentProduct<T: GemmScalar>(m: Int, n: Int, k: Int, a: UnsafePointer<T>, lda: Int,
-                                             b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int) {
-    #if canImport(Accelerate)
-    T.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
-           beta: 1, c: c, ldc: ldc)
-    #else
-    let depth = Swift.min(k, 256)
-    guard m <= 256, m * depth <= 1 << 15 else {
-        T.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
-               beta: 1, c: c, ldc: ldc)
+private func recurrentProduct<T: RecurrentScalar>(m: Int, a: UnsafePointer<T>, lda: Int, weight: RecurrentWeight<T>,
+                                                  c: UnsafeMutablePointer<T>, ldc: Int) {
+    let (n, k) = (weight.n, weight.k)
+    #if !canImport(Accelerate)
+    if let panels = weight.panels {
+        // About four blocks per core, whole panels each.
+        let panelCount = (n + weight.panelWidth - 1) / weight.panelWidth
+        let blockPanels = Swift.max(1, (panelCount + 4 * Parallelism.threadCount - 1) / (4 * Parallelism.threadCount))
+        let blockWidth = blockPanels * weight.panelWidth
+        let blocks = (n + blockWidth - 1) / blockWidth
+        parallelForEach(blocks) { block in
+            let column = block * blockWidth
+            T.multiplyPacked(isa: weight.isa, m: m, k: k, a: a, lda: lda, panels: panels, column: column,
+                             columns: Swift.min(blockWidth, n - column), c: c, ldc: ldc)
+        }
         return
     }
-    let width = Swift.min(512, Swift.max(32, (1 << 20) / (m * depth) / 32 * 32))
-    let blocks = (n + width - 1) / width
-    let kernel = BLAS.Kernel.builtin(luz_gemm_isa())
-    parallelForEach(blocks) { block in
-        let column = block * width, columns = Swift.min(width, n - column)
-        var p = 0
-        while p < k {
-            let depths = Swift.min(depth, k - p)
-            T.gemmOnThisThread(kernel, transposeA: false, transposeB: false, m: m, n: columns, k: depths, alpha: 1,
-                               a: a + p, lda: lda, b: b + p * ldb + column, ldb: ldb, beta: 1, c: c + column, ldc: ldc)
-            p += depths
-        }
-    }
     #endif
+    T.gemm(transposeA: false, transposeB: weight.transposed, m: m, n: n, k: k, alpha: 1, a: a, lda: lda,
+           b: weight.weight, ldb: weight.ldb, beta: 1, c: c, ldc: ldc)
 }
 
 /// The element types of the fused recurrences, with their activation loops.
@@ -345,9 +381,30 @@ protocol RecurrentScalar: GemmScalar {
     static func sigmoidInPlace(_ x: UnsafeMutablePointer<Self>, count: Int)
     /// x ← tanh x over `count` elements.
     static func tanhInPlace(_ x: UnsafeMutablePointer<Self>, count: Int)
+    #if !canImport(Accelerate)
+    /// The scalars op(B) (k × n) takes packed into the built-in GEMM's panels on `isa`.
+    static func packedCount(isa: Int32, k: Int, n: Int) -> Int
+    /// Packs op(B) into panels for ``multiplyPacked(isa:m:k:a:lda:panels:column:columns:c:ldc:)``.
+    static func pack(isa: Int32, transposed: Bool, k: Int, n: Int, b: UnsafePointer<Self>, ldb: Int,
+                     into panels: UnsafeMutablePointer<Self>)
+    /// c[·, column ..< column + columns] += a · op(B) against the packed panels, on this thread.
+    static func multiplyPacked(isa: Int32, m: Int, k: Int, a: UnsafePointer<Self>, lda: Int, panels: UnsafePointer<Self>,
+                               column: Int, columns: Int, c: UnsafeMutablePointer<Self>, ldc: Int)
+    #endif
 }
 
 extension Double: RecurrentScalar {
+    #if !canImport(Accelerate)
+    static func packedCount(isa: Int32, k: Int, n: Int) -> Int { luz_gemm_f64_packed_b_count(isa, k, n) }
+    static func pack(isa: Int32, transposed: Bool, k: Int, n: Int, b: UnsafePointer<Double>, ldb: Int,
+                     into panels: UnsafeMutablePointer<Double>) {
+        luz_gemm_f64_pack_b(isa, transposed ? 1 : 0, k, n, b, ldb, panels)
+    }
+    static func multiplyPacked(isa: Int32, m: Int, k: Int, a: UnsafePointer<Double>, lda: Int, panels: UnsafePointer<Double>,
+                               column: Int, columns: Int, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        luz_gemm_f64_packed_b_run(isa, m, k, 1, a, lda, panels, column, columns, 1, c, ldc)
+    }
+    #endif
     static func sigmoidInPlace(_ x: UnsafeMutablePointer<Double>, count: Int) {
         for i in 0..<count { x[i] = 1 / (1 + Foundation.exp(-x[i])) }
     }
@@ -357,6 +414,17 @@ extension Double: RecurrentScalar {
 }
 
 extension Float: RecurrentScalar {
+    #if !canImport(Accelerate)
+    static func packedCount(isa: Int32, k: Int, n: Int) -> Int { luz_gemm_f32_packed_b_count(isa, k, n) }
+    static func pack(isa: Int32, transposed: Bool, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int,
+                     into panels: UnsafeMutablePointer<Float>) {
+        luz_gemm_f32_pack_b(isa, transposed ? 1 : 0, k, n, b, ldb, panels)
+    }
+    static func multiplyPacked(isa: Int32, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, panels: UnsafePointer<Float>,
+                               column: Int, columns: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        luz_gemm_f32_packed_b_run(isa, m, k, 1, a, lda, panels, column, columns, 1, c, ldc)
+    }
+    #endif
     static func sigmoidInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) { float32Sigmoid(x, x, count) }
     static func tanhInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) { float32Tanh(x, x, count) }
 }
