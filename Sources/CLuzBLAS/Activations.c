@@ -24,60 +24,33 @@
 #pragma clang attribute pop
 #endif
 
-// Whether `isa` runs the AVX2 instance: AVX2 or AVX-512 asked for, and the processor has AVX2.
-static int uses_avx2(int isa) {
+// The instance of kernel `name` that `isa` runs: the AVX2 one when AVX2 or AVX-512 is asked for
+// and the processor has AVX2, else the portable one.
 #if defined(__x86_64__)
-    return isa != LUZ_GEMM_PORTABLE && luz_gemm_isa_supported(LUZ_GEMM_AVX2);
+#define ACT_INSTANCE(isa, name)                                                                    \
+    ((isa) != LUZ_GEMM_PORTABLE && luz_gemm_isa_supported(LUZ_GEMM_AVX2) ? luz_act_avx2_##name     \
+                                                                         : luz_act_portable_##name)
 #else
-    (void)isa;
-    return 0;
+#define ACT_INSTANCE(isa, name) ((void)(isa), luz_act_portable_##name)
 #endif
-}
 
-void luz_gelu_f32_with(int isa, const float *x, float *y, long n) {
-#if defined(__x86_64__)
-    if (uses_avx2(isa)) {
-        luz_act_avx2_gelu_f32(x, y, n);
-        return;
-    }
-#endif
-    (void)isa;
-    luz_act_portable_gelu_f32(x, y, n);
-}
+void luz_gelu_f32_with(int isa, const float *x, float *y, long n) { ACT_INSTANCE(isa, gelu_f32)(x, y, n); }
 
 void luz_gelu_backward_f32_with(int isa, const float *gradient, const float *x, float *out, long n) {
-#if defined(__x86_64__)
-    if (uses_avx2(isa)) {
-        luz_act_avx2_gelu_backward_f32(gradient, x, out, n);
-        return;
-    }
-#endif
-    (void)isa;
-    luz_act_portable_gelu_backward_f32(gradient, x, out, n);
+    ACT_INSTANCE(isa, gelu_backward_f32)(gradient, x, out, n);
 }
 
-// `luz_<name>_f32_with`, for a kernel of one input and one output.
-#if defined(__x86_64__)
-#define UNARY_ENTRY(name)                                                                          \
-    void luz_##name##_f32_with(int isa, const float *x, float *y, long n) {                        \
-        if (uses_avx2(isa)) luz_act_avx2_##name##_f32(x, y, n);                                    \
-        else luz_act_portable_##name##_f32(x, y, n);                                               \
-    }                                                                                              \
-    void luz_##name##_f32(const float *x, float *y, long n) { luz_##name##_f32_with(luz_gemm_isa(), x, y, n); }
-#else
-#define UNARY_ENTRY(name)                                                                          \
-    void luz_##name##_f32_with(int isa, const float *x, float *y, long n) {                        \
-        (void)isa;                                                                                 \
-        luz_act_portable_##name##_f32(x, y, n);                                                    \
-    }                                                                                              \
-    void luz_##name##_f32(const float *x, float *y, long n) { luz_##name##_f32_with(luz_gemm_isa(), x, y, n); }
-#endif
+void luz_sigmoid_f32_with(int isa, const float *x, float *y, long n) { ACT_INSTANCE(isa, sigmoid_f32)(x, y, n); }
 
-UNARY_ENTRY(sigmoid)
-UNARY_ENTRY(tanh)
+void luz_tanh_f32_with(int isa, const float *x, float *y, long n) { ACT_INSTANCE(isa, tanh_f32)(x, y, n); }
 
+// On the instruction set the GEMM chose: the best this processor has.
 void luz_gelu_f32(const float *x, float *y, long n) { luz_gelu_f32_with(luz_gemm_isa(), x, y, n); }
 
 void luz_gelu_backward_f32(const float *gradient, const float *x, float *out, long n) {
     luz_gelu_backward_f32_with(luz_gemm_isa(), gradient, x, out, n);
 }
+
+void luz_sigmoid_f32(const float *x, float *y, long n) { luz_sigmoid_f32_with(luz_gemm_isa(), x, y, n); }
+
+void luz_tanh_f32(const float *x, float *y, long n) { luz_tanh_f32_with(luz_gemm_isa(), x, y, n); }

@@ -4,7 +4,10 @@
 //  - a loader that finds a BLAS library at run time (dlopen) and hands back its entry points;
 //  - Luz's own GEMM (packed panels, register-blocked micro-kernels written with clang's vector
 //    extensions, compiled for several instruction sets and chosen at run time), used when no
-//    usable library is found.
+//    usable library is found, and its products against an operand packed once (the weight every
+//    step of a recurrence multiplies by);
+//  - float32 activation kernels (GELU and its gradient, sigmoid, tanh) compiled for the same
+//    instruction sets, which Swift's own SIMD code is not.
 // Every product is row-major: C = alpha · op(A) · op(B) + beta · C, op transposing when asked.
 
 #include <stddef.h>
