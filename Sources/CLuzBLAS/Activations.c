@@ -44,6 +44,10 @@ void luz_sigmoid_f32_with(int isa, const float *x, float *y, long n) { ACT_INSTA
 
 void luz_tanh_f32_with(int isa, const float *x, float *y, long n) { ACT_INSTANCE(isa, tanh_f32)(x, y, n); }
 
+float luz_exp_shifted_f32_with(int isa, float *x, long n, float shift) {
+    return ACT_INSTANCE(isa, exp_shifted_f32)(x, n, shift);
+}
+
 // On the instruction set the GEMM chose: the best this processor has.
 void luz_gelu_f32(const float *x, float *y, long n) { luz_gelu_f32_with(luz_gemm_isa(), x, y, n); }
 
@@ -54,3 +58,5 @@ void luz_gelu_backward_f32(const float *gradient, const float *x, float *out, lo
 void luz_sigmoid_f32(const float *x, float *y, long n) { luz_sigmoid_f32_with(luz_gemm_isa(), x, y, n); }
 
 void luz_tanh_f32(const float *x, float *y, long n) { luz_tanh_f32_with(luz_gemm_isa(), x, y, n); }
+
+float luz_exp_shifted_f32(float *x, long n, float shift) { return luz_exp_shifted_f32_with(luz_gemm_isa(), x, n, shift); }

@@ -124,5 +124,26 @@ struct GeluInstructionSetTests {
             #expect(special[0] == 1 && special[1] == (name == "sigmoid" ? 0 : -1) && special[2].isNaN)
         }
     }
+
+    /// The softmax exponentials of each instance: e^(x − shift) within float32's precision,
+    /// exactly 0 for −∞, and the sum of what they wrote, on lengths with a partial last block.
+    @Test func shiftedExponentialsAgreeWithFloat64AndSumWhatTheyWrite() {
+        let instructionSets = [LUZ_GEMM_PORTABLE, LUZ_GEMM_AVX2].map(Int32.init).filter { luz_gemm_isa_supported($0) != 0 }
+        for length in [1, 7, 8, 13, 1001] {
+            var xs = (0..<length).map { Float(-30 + 33 * Double($0) / Double(Swift.max(length - 1, 1))) }
+            if length > 2 { xs[1] = -.infinity }
+            for isa in instructionSets {
+                let isaName = String(cString: luz_gemm_isa_name(isa))
+                var y = xs
+                let total = y.withUnsafeMutableBufferPointer { luz_exp_shifted_f32_with(isa, $0.baseAddress!, length, 3) }
+                for (x, value) in zip(xs, y) {
+                    let want = Foundation.exp(Double(x - 3))   // the difference rounded to float32, as the kernel takes it
+                    #expect(abs(Double(value) - want) <= 3e-7 * want, "\(isaName) e^(\(x) − 3) = \(value), float64 \(want)")
+                }
+                let written = y.reduce(0.0) { $0 + Double($1) }
+                #expect(abs(Double(total) - written) <= 1e-6 * written, "\(isaName) sum \(total), written \(written)")
+            }
+        }
+    }
 }
 #endif

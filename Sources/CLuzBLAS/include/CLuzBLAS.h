@@ -6,7 +6,7 @@
 //    extensions, compiled for several instruction sets and chosen at run time), used when no
 //    usable library is found, and its products against an operand packed once (the weight every
 //    step of a recurrence multiplies by);
-//  - float32 activation kernels (GELU and its gradient, sigmoid, tanh) compiled for the same
+//  - float32 activation kernels (GELU and its gradient, sigmoid, tanh, a softmax's exponentials) compiled for the same
 //    instruction sets, which Swift's own SIMD code is not.
 // Every product is row-major: C = alpha · op(A) · op(B) + beta · C, op transposing when asked.
 
@@ -117,6 +117,11 @@ void luz_tanh_f32_with(int isa, const float *x, float *y, long n);
 void luz_gelu_f32_with(int isa, const float *x, float *y, long n);
 /// `luz_gelu_backward_f32` on the instruction set `isa`.
 void luz_gelu_backward_f32_with(int isa, const float *gradient, const float *x, float *out, long n);
+/// x ← e^(x − shift) over `n` float32 values, returning their sum (a softmax's exponentials
+/// with the row maximum as `shift`; −∞ gives exactly 0).
+float luz_exp_shifted_f32(float *x, long n, float shift);
+/// `luz_exp_shifted_f32` on the instruction set `isa`.
+float luz_exp_shifted_f32_with(int isa, float *x, long n, float shift);
 
 #ifdef __cplusplus
 }
