@@ -23,6 +23,8 @@
 // cores by (batch, head) matrices, each worker calling a single-threaded GEMM, as the
 // convolution kernels do: these matrices are far too small for BLAS's own threads.
 
+import CLuzBLAS
+
 /// Where one operand of a multi-head attention product lives inside a tensor, so that its
 /// `batch × heads` matrices can be read (and their gradients written) without copying.
 ///
@@ -174,14 +176,14 @@ package struct AttentionOutputLayout {
 }
 
 /// A mask resolved to a typed base pointer for the kernels.
-private struct ResolvedMask {
+struct ResolvedMask {
     let meaning: AttentionMask.Meaning
     let base: UnsafeRawPointer
     let batchStride: Int, headStride: Int, rowStride: Int, columnStride: Int
 }
 
 /// What the kernels need to compute the probabilities of one (batch, head) matrix.
-private struct ScoreKernel<T: GemmScalar> {
+struct ScoreKernel<T: GemmScalar> {
     let query: AttentionOperand, key: AttentionOperand
     let q: UnsafeMutablePointer<T>, k: UnsafeMutablePointer<T>
     let masks: [ResolvedMask]
@@ -249,6 +251,42 @@ private struct ScoreKernel<T: GemmScalar> {
     }
 }
 
+extension ScoreKernel {
+    /// Writes the block of rows `rowStart ..< rowStart + rows` and columns `columnStart ..<
+    /// columnStart + columns` of `scale · Q Kᵀ + masks` of matrix `z` into `tile` (row stride
+    /// `ldt`), with −∞ wherever a mask or the causal rule hides a key: the tiled kernel's scores.
+    @inline(__always)
+    func scores(_ z: Int, rowStart: Int, rows: Int, columnStart: Int, columns: Int,
+                into tile: UnsafeMutablePointer<T>, ldt: Int) {
+        let b = z / heads, h = z % heads
+        T.gemm(transposeA: false, transposeB: true, m: rows, n: columns, k: query.columns, alpha: scale,
+               a: q + query.start(b, h) + rowStart * query.rowStride, lda: query.rowStride,
+               b: k + key.start(b, h) + columnStart * key.rowStride, ldb: key.rowStride, beta: 0, c: tile, ldc: ldt)
+        for r in 0..<rows {
+            let i = rowStart + r
+            let row = tile + r * ldt
+            // Keys j > i are hidden under the causal rule: in this block, columns from `visible` on.
+            let visible = causal ? Swift.max(0, Swift.min(i + 1 - columnStart, columns)) : columns
+            for j in visible..<columns { row[j] = -T.infinity }
+            for mask in masks {
+                let at = b * mask.batchStride + h * mask.headStride + i * mask.rowStride + columnStart * mask.columnStride
+                let cs = mask.columnStride
+                switch mask.meaning {
+                case .additive:
+                    let m = mask.base.assumingMemoryBound(to: T.self) + at
+                    for j in 0..<visible { row[j] += m[j * cs] }
+                case .trueAttends:
+                    let m = mask.base.assumingMemoryBound(to: Bool.self) + at
+                    for j in 0..<visible where !m[j * cs] { row[j] = -T.infinity }
+                case .trueHides:
+                    let m = mask.base.assumingMemoryBound(to: Bool.self) + at
+                    for j in 0..<visible where m[j * cs] { row[j] = -T.infinity }
+                }
+            }
+        }
+    }
+}
+
 /// softmax over the first `visible` entries of a row, zeros after them. A row with nothing
 /// visible (every score −∞) becomes all zeros.
 @inline(__always)
@@ -276,7 +314,9 @@ private func softmaxRow<T: TensorFloat>(_ row: UnsafeMutablePointer<T>, visible:
 
 // The float32 softmax works eight lanes at a time with its own exponential: the scores of a
 // 32-key row are a handful of vectors, and libm's scalar `expf` plus the serial max and sum
-// loops cost several times the GEMM that produced them.
+// loops cost several times the GEMM that produced them. The exponentials run in CLuzBLAS's C
+// kernel, compiled with AVX2 and FMA where the processor has them (Swift's SIMD code is built
+// for the baseline: SSE2, without FMA).
 
 /// The float32 ``softmaxRow(_:visible:count:)``.
 @inline(__always)
@@ -295,21 +335,7 @@ private func softmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Int, count:
         for j in 0..<count { row[j] = 0 }
         return
     }
-    var total8 = SIMD8<Float>.zero
-    j = 0
-    while j < vectors {
-        let e = vectorExp(loadLanes(row + j) - largest)
-        storeLanes(e, row + j)
-        total8 += e
-        j += 8
-    }
-    var total = total8.sum()
-    while j < visible {
-        let e = Float.luzExp(row[j] - largest)
-        row[j] = e
-        total += e
-        j += 1
-    }
+    let total = luz_exp_shifted_f32(row, visible, largest)
     let inverse = 1 / total
     j = 0
     while j < vectors {
@@ -354,7 +380,7 @@ private func softmaxBackward<T: TensorFloat>(_ p: UnsafePointer<T>, _ g: UnsafeP
 
 /// The distinct tensors behind some operands (the graph's inputs) and each operand's index
 /// among them.
-private func distinctInputs(_ operands: [AttentionOperand]) -> (tensors: [Tensor], index: [Int]) {
+func distinctInputs(_ operands: [AttentionOperand]) -> (tensors: [Tensor], index: [Int]) {
     var tensors: [Tensor] = []
     var index: [Int] = []
     for operand in operands {
@@ -382,9 +408,17 @@ extension Tensor {
     ///   - masks: added to the scores; they get no gradient.
     /// A query whose every key is hidden gets a zero output (as torch's
     /// `scaled_dot_product_attention` does; a plain softmax would give NaN).
+    ///
+    /// Beyond one key block (``attentionIsTiled(queries:keys:)``) it runs
+    /// ``tiledAttention(query:key:value:batch:heads:scale:masks:causal:layout:queryBlock:keyBlock:)``,
+    /// which keeps no probabilities and recomputes them in the backward pass.
     package static func attention(query: AttentionOperand, key: AttentionOperand, value: AttentionOperand,
                                   batch: Int, heads: Int, scale: Double, masks: [AttentionMask] = [],
                                   causal: Bool = false, layout: AttentionOutputLayout) -> Tensor {
+        if attentionIsTiled(queries: query.rows, keys: key.rows) {
+            return tiledAttention(query: query, key: key, value: value, batch: batch, heads: heads, scale: scale,
+                                  masks: masks, causal: causal, layout: layout)
+        }
         let dtype = query.tensor.dtype
         value.validate(batch: batch, heads: heads, "value")
         require(value.rows == key.rows, "attention: \(key.rows) keys but \(value.rows) values")

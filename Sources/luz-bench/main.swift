@@ -72,6 +72,7 @@ let extraWorkloads: [(String, () -> Void)] = [
     ("module-walk", { moduleWalk() }),
     ("bert", { bertWorkload() }),
     ("allreduce", { allReduceWorkload() }),
+    ("long-attention", { longAttentionWorkload() }),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
