@@ -343,6 +343,14 @@ struct BLASBackendTests {
         #expect(BLASBackend.kernelWithoutAVX2(in: "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Prescott MAX_THREADS=64") == "Prescott")
         #expect(BLASBackend.kernelWithoutAVX2(in: "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64") == nil)
         #expect(BLASBackend.kernelWithoutAVX2(in: "") == nil)
+        // On an AVX-512 processor an AVX2 kernel is slower than the built-in GEMM too; on an
+        // AVX2 processor it is the library's best.
+        let haswell = "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64"
+        #expect(BLASBackend.kernelSlowerThanBuiltin(in: haswell, isa: "avx512") == "Haswell")
+        #expect(BLASBackend.kernelSlowerThanBuiltin(in: haswell, isa: "avx2") == nil)
+        #expect(BLASBackend.kernelSlowerThanBuiltin(in: "OpenBLAS 0.3.21 DYNAMIC_ARCH Prescott", isa: "avx2") == "Prescott")
+        #expect(BLASBackend.kernelSlowerThanBuiltin(in: "OpenBLAS 0.3.26 DYNAMIC_ARCH SkylakeX", isa: "avx512") == nil)
+        #expect(BLASBackend.kernelSlowerThanBuiltin(in: haswell, isa: "sse2") == nil)
     }
 }
 
