@@ -92,6 +92,7 @@ extension Tensor {
     @discardableResult
     func recording(_ op: String, _ inputs: [Tensor], saving: @autoclosure () -> [Tensor] = [],
                    _ rule: @escaping (Tensor, InputMask) -> [Tensor?]) -> Tensor {
+        if OperationProfile.isEnabled { OperationProfile.recordForward(op, inputs: inputs, output: self) }
         guard GradMode.isEnabled else { return self }
         var any = false
         for input in inputs where input.requiresGrad { any = true; break }
@@ -141,6 +142,9 @@ extension Tensor {
             seed = Tensor.ones(shape, dtype: dtype)
         }
         let order = topologicalOrder()
+        let profiling = OperationProfile.isEnabled
+        if profiling { OperationProfile.beginBackward() }
+        defer { if profiling { OperationProfile.endBackward() } }
         pendingGrad = seed
         // Reverse topological order: every tensor's gradient is complete before its node runs.
         for tensor in order.reversed() {
@@ -158,7 +162,9 @@ extension Tensor {
             node.checkSavedVersions()
             var bits: UInt64 = 0
             for (i, input) in node.inputs.enumerated() where input.requiresGrad { bits |= 1 << UInt64(i) }
+            let start = profiling ? OperationProfile.clock() : 0
             let grads = withNoGrad { rule(grad, InputMask(bits: bits)) }
+            if profiling { OperationProfile.recordBackward(node.op, start: start, gradient: grad, gradients: grads) }
             for (i, input) in node.inputs.enumerated() where input.requiresGrad {
                 guard i < grads.count, let g = grads[i] else { continue }
                 let reduced = g.reduced(toShapeOf: input, op: node.op)

@@ -14,13 +14,23 @@ func report(_ name: String, steps: Int, seconds: Double, quality: Double) {
                       name.padding(toLength: 10, withPad: " ", startingAt: 0), steps, seconds,
                       1e6 * seconds / Double(steps), quality)
     print(line)
+    if OperationProfile.isEnabled {
+        // LUZ_PROFILE=1: the operations of the timed steps, per step.
+        print(OperationProfile.report(lastTimedProfile, steps: steps))
+    }
     fflush(stdout)
 }
 
-/// Seconds elapsed while running `body`, on the monotonic clock.
+/// The operation profile of the last ``timed(_:)`` block, which ``report(_:steps:seconds:quality:)`` prints.
+nonisolated(unsafe) var lastTimedProfile: [String: OperationProfile.Entry] = [:]
+
+/// Seconds elapsed while running `body`, on the monotonic clock. The operation profile
+/// (`LUZ_PROFILE=1`) starts afresh with it.
 func timed(_ body: () -> Void) -> Double {
+    OperationProfile.reset()
     let start = DispatchTime.now().uptimeNanoseconds
     body()
+    if OperationProfile.isEnabled { lastTimedProfile = OperationProfile.entries }
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
