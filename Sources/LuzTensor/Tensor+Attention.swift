@@ -314,30 +314,22 @@ private func softmaxRow<T: TensorFloat>(_ row: UnsafeMutablePointer<T>, visible:
 
 // The float32 softmax works eight lanes at a time with its own exponential: the scores of a
 // 32-key row are a handful of vectors, and libm's scalar `expf` plus the serial max and sum
-// loops cost several times the GEMM that produced them. The exponentials run in CLuzBLAS's C
-// kernel, compiled with AVX2 and FMA where the processor has them (Swift's SIMD code is built
-// for the baseline: SSE2, without FMA).
+// loops cost several times the GEMM that produced them. The maximum and the exponentials run
+// in CLuzBLAS's C kernels, compiled for AVX-512 or AVX2 with FMA where the processor has them
+// (Swift's SIMD code is built for the baseline: SSE2, without FMA).
 
 /// The float32 ``softmaxRow(_:visible:count:)``.
 @inline(__always)
 private func softmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Int, count: Int) {
-    let vectors = visible / 8 * 8
-    var largest8 = SIMD8<Float>(repeating: -.infinity)
-    var j = 0
-    while j < vectors {
-        let v = loadLanes(row + j)
-        largest8.replace(with: v, where: v .> largest8)
-        j += 8
-    }
-    var largest = largest8.max()
-    while j < visible { largest = Swift.max(largest, row[j]); j += 1 }
+    let largest = luz_max_f32(row, visible)
     if largest == -.infinity {
         for j in 0..<count { row[j] = 0 }
         return
     }
     let total = luz_exp_shifted_f32(row, visible, largest)
     let inverse = 1 / total
-    j = 0
+    let vectors = visible / 8 * 8
+    var j = 0
     while j < vectors {
         storeLanes(loadLanes(row + j) * inverse, row + j)
         j += 8

@@ -65,11 +65,11 @@ import Foundation
 
 @Suite("GELU's C kernels on each instruction set")
 struct GeluInstructionSetTests {
-    /// Each instance the processor runs (the portable one always, AVX2 with FMA where present)
+    /// Each instance the processor runs (the portable one always, AVX2 with FMA and AVX-512 where present)
     /// agrees with the float64 GELU and its gradient to float32's precision, on lengths that
-    /// end in a partial block of eight, and in place.
+    /// end in a partial block, and in place.
     @Test func everyInstanceAgreesWithFloat64() throws {
-        let instructionSets = [LUZ_GEMM_PORTABLE, LUZ_GEMM_AVX2].map(Int32.init).filter { luz_gemm_isa_supported($0) != 0 }
+        let instructionSets = [LUZ_GEMM_PORTABLE, LUZ_GEMM_AVX2, LUZ_GEMM_AVX512].map(Int32.init).filter { luz_gemm_isa_supported($0) != 0 }
         for length in [1, 7, 8, 13, 1000] {
             let xs = (0..<length).map { Float(-9 + 18 * Double($0) / Double(Swift.max(length - 1, 1))) }
             let gradient = xs.indices.map { Float(0.5 + Double($0 % 5) / 5) }
@@ -99,7 +99,7 @@ struct GeluInstructionSetTests {
     /// saturate far out, keep NaN, and run in place, on lengths with a partial last block.
     @Test(arguments: ["sigmoid", "tanh"])
     func sigmoidAndTanhAgreeWithFloat64(_ name: String) {
-        let instructionSets = [LUZ_GEMM_PORTABLE, LUZ_GEMM_AVX2].map(Int32.init).filter { luz_gemm_isa_supported($0) != 0 }
+        let instructionSets = [LUZ_GEMM_PORTABLE, LUZ_GEMM_AVX2, LUZ_GEMM_AVX512].map(Int32.init).filter { luz_gemm_isa_supported($0) != 0 }
         let kernel: (Int32, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void =
             name == "sigmoid" ? { luz_sigmoid_f32_with($0, $1, $2, $3) } : { luz_tanh_f32_with($0, $1, $2, $3) }
         let exact: (Double) -> Double = name == "sigmoid" ? { 1 / (1 + Foundation.exp(-$0)) } : { Foundation.tanh($0) }
@@ -128,7 +128,7 @@ struct GeluInstructionSetTests {
     /// The softmax exponentials of each instance: e^(x − shift) within float32's precision,
     /// exactly 0 for −∞, and the sum of what they wrote, on lengths with a partial last block.
     @Test func shiftedExponentialsAgreeWithFloat64AndSumWhatTheyWrite() {
-        let instructionSets = [LUZ_GEMM_PORTABLE, LUZ_GEMM_AVX2].map(Int32.init).filter { luz_gemm_isa_supported($0) != 0 }
+        let instructionSets = [LUZ_GEMM_PORTABLE, LUZ_GEMM_AVX2, LUZ_GEMM_AVX512].map(Int32.init).filter { luz_gemm_isa_supported($0) != 0 }
         for length in [1, 7, 8, 13, 1001] {
             var xs = (0..<length).map { Float(-30 + 33 * Double($0) / Double(Swift.max(length - 1, 1))) }
             if length > 2 { xs[1] = -.infinity }
@@ -142,6 +142,30 @@ struct GeluInstructionSetTests {
                 }
                 let written = y.reduce(0.0) { $0 + Double($1) }
                 #expect(abs(Double(total) - written) <= 1e-6 * written, "\(isaName) sum \(total), written \(written)")
+            }
+        }
+    }
+
+    /// The row maximum and the softmax backward of each instance, on lengths with a partial last
+    /// block: the maximum exact (−∞ for an empty row), the gradient p · (d − rowDot) to rounding.
+    @Test func rowMaximumAndSoftmaxGradientMatchTheirDefinitions() {
+        let instructionSets = [LUZ_GEMM_PORTABLE, LUZ_GEMM_AVX2, LUZ_GEMM_AVX512].map(Int32.init).filter { luz_gemm_isa_supported($0) != 0 }
+        for length in [0, 1, 7, 8, 13, 16, 17, 1001] {
+            let xs = (0..<length).map { Float(sin(Double($0) * 1.7) * 10) - (($0 % 5 == 2) ? .infinity : 0) }
+            let ps = (0..<length).map { Float(Double($0 % 9) / 9) }
+            for isa in instructionSets {
+                let isaName = String(cString: luz_gemm_isa_name(isa))
+                let largest = xs.withUnsafeBufferPointer { luz_max_f32_with(isa, $0.baseAddress, length) }
+                #expect(largest == (xs.max() ?? -.infinity), "\(isaName) max of \(length)")
+                var d = xs.map { $0.isFinite ? $0 : 1 }
+                let dp = d
+                ps.withUnsafeBufferPointer { p in
+                    d.withUnsafeMutableBufferPointer { luz_softmax_gradient_f32_with(isa, p.baseAddress, $0.baseAddress, length, 0.75) }
+                }
+                for j in 0..<length {
+                    let want = ps[j] * (dp[j] - 0.75)
+                    #expect(abs(d[j] - want) <= 1e-6 * Swift.max(1, abs(want)), "\(isaName) gradient \(j) of \(length)")
+                }
             }
         }
     }

@@ -101,7 +101,7 @@ void luz_gemm_f64_packed_b_run(int isa, long m, long k, double alpha, const doub
 // MARK: - Activations
 
 /// GELU, y = x · Φ(x), over `n` float32 values (`x` and `y` may be the same), on the calling
-/// thread, with AVX2 and FMA where the processor has them.
+/// thread, with AVX-512, or AVX2 and FMA, where the processor has them.
 void luz_gelu_f32(const float *x, float *y, long n);
 /// GELU's gradient, out = gradient · (Φ(x) + x · φ(x)), over `n` float32 values.
 void luz_gelu_backward_f32(const float *gradient, const float *x, float *out, long n);
@@ -122,6 +122,14 @@ void luz_gelu_backward_f32_with(int isa, const float *gradient, const float *x, 
 float luz_exp_shifted_f32(float *x, long n, float shift);
 /// `luz_exp_shifted_f32` on the instruction set `isa`.
 float luz_exp_shifted_f32_with(int isa, float *x, long n, float shift);
+/// The largest of `n` float32 values (−∞ for none; NaN is passed over).
+float luz_max_f32(const float *x, long n);
+/// `luz_max_f32` on the instruction set `isa`.
+float luz_max_f32_with(int isa, const float *x, long n);
+/// d ← p ⊙ (d − rowDot) over `n` float32 values: a row of the softmax backward (dP in, dS out).
+void luz_softmax_gradient_f32(const float *p, float *d, long n, float rowDot);
+/// `luz_softmax_gradient_f32` on the instruction set `isa`.
+void luz_softmax_gradient_f32_with(int isa, const float *p, float *d, long n, float rowDot);
 
 #ifdef __cplusplus
 }
