@@ -401,7 +401,7 @@ extension Tensor {
     /// A query whose every key is hidden gets a zero output (as torch's
     /// `scaled_dot_product_attention` does; a plain softmax would give NaN).
     ///
-    /// Beyond one key block (``attentionIsTiled(queries:keys:)``) it runs
+    /// Beyond 128 keys (``attentionIsTiled(queries:keys:)``) it runs
     /// ``tiledAttention(query:key:value:batch:heads:scale:masks:causal:layout:queryBlock:keyBlock:)``,
     /// which keeps no probabilities and recomputes them in the backward pass.
     package static func attention(query: AttentionOperand, key: AttentionOperand, value: AttentionOperand,

@@ -5,7 +5,7 @@ import LuzTensor
 // `luz-bench long-attention`, beside its PyTorch peer bench/torch_long_attention.py: one
 // forward and backward pass of multi-head self-attention (d_model 128, 8 heads, batch-first,
 // no masks, no dropout) on 8 sequences of 128, 256, 512 and 1 024 tokens, the loss the mean
-// square of the output. Beyond 256 keys Luz runs its tiled kernel, which keeps no attention
+// square of the output. Beyond 128 keys Luz runs its tiled kernel, which keeps no attention
 // probabilities; the resident-memory line after each length shows what that saves.
 // LUZ_BENCH_LENGTHS=1024 (comma-separated lengths) runs others.
 
