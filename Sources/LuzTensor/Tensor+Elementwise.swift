@@ -192,6 +192,31 @@ extension Tensor {
         var type: DType = a.dtype == .bool ? .int64 : a.dtype
         if type == .int64 && (forceFloat || scalar != scalar.rounded()) { type = .float32 }
         let out = Tensor.empty(a.shape, dtype: type)
+        if a.dtype == type, let strides = a.unmaterializedViewStrides() {
+            // A strided view (a slice with a step, a permutation): read in place row by row, in
+            // one pass, instead of a copy followed by the operation.
+            func runStrided<T: ArithmeticScalar>(_: T.Type) {
+                let src = a.storage.raw.assumingMemoryBound(to: T.self) + a.offset, dst = out.pointer(T.self)
+                let c = T(luzDouble: scalar)
+                let inner = a.shape[a.rank - 1], innerStride = strides[a.rank - 1]
+                parallelChunks(a.count / inner, cost: inner) { rows in
+                    Tensor.forEachStridedRow(shape: a.shape, strides: strides, rows: rows) { row, offset in
+                        let o = dst + row * inner, x = src + offset
+                        if scalarOnLeft {
+                            for j in 0..<inner { o[j] = Op.apply(c, x[j * innerStride]) }
+                        } else {
+                            for j in 0..<inner { o[j] = Op.apply(x[j * innerStride], c) }
+                        }
+                    }
+                }
+            }
+            switch type {
+            case .float32: runStrided(Float.self)
+            case .float64: runStrided(Double.self)
+            default: runStrided(Int64.self)
+            }
+            return out
+        }
         let x = a.dtype == type ? a.elementwiseSource(stagingInto: out) : a.to(type)
         func run<T: ArithmeticScalar>(_: T.Type) {
             let src = x.pointer(T.self), dst = out.pointer(T.self), c = T(luzDouble: scalar)

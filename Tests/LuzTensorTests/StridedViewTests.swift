@@ -178,6 +178,16 @@ struct StridedViewTests {
                 assertClose(op(view), op(copy), rtol: 1e-6, atol: 1e-7, "\(name) of a view read before, \(dtype)")
             }
         }
+        // Scalar operators read a view with a step in its last dimension in place, in every type.
+        for dtype in [DType.float32, .float64, .int64] {
+            let x = (Tensor.randn([3, 5, 8], generator: g) * 10).to(dtype)
+            let fresh = { x.sliced(dim: 2, start: 1, step: 2).permuted([1, 0, 2]) }
+            let copy = fresh().contiguous()
+            let cases: [(String, (Tensor) -> Tensor)] = [("* 3", { $0 * 3 }), ("7 - x", { 7 - $0 }), ("+ 1", { $0 + 1 })]
+            for (name, op) in cases {
+                #expect(op(fresh()).doubles == op(copy).doubles, "\(name) of a stepped view, \(dtype)")
+            }
+        }
     }
 
     @Test("matmul reads transposed, sliced and broadcast views in place and agrees with copies")
