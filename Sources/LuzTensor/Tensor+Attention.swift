@@ -223,31 +223,9 @@ struct ScoreKernel<T: GemmScalar> {
     /// Writes softmax(scale · Q Kᵀ + masks) of matrix `z` into `p` (`L × S`, row-major).
     @inline(__always)
     func probabilities(_ z: Int, into p: UnsafeMutablePointer<T>) {
-        let b = z / heads, h = z % heads
         let l = query.rows, s = key.rows
-        T.gemm(transposeA: false, transposeB: true, m: l, n: s, k: query.columns, alpha: scale,
-               a: q + query.start(b, h), lda: query.rowStride,
-               b: k + key.start(b, h), ldb: key.rowStride, beta: 0, c: p, ldc: s)
-        for i in 0..<l {
-            let row = p + i * s
-            let visible = causal ? Swift.min(i + 1, s) : s
-            for mask in masks {
-                let at = b * mask.batchStride + h * mask.headStride + i * mask.rowStride
-                let cs = mask.columnStride
-                switch mask.meaning {
-                case .additive:
-                    let m = mask.base.assumingMemoryBound(to: T.self) + at
-                    for j in 0..<visible { row[j] += m[j * cs] }
-                case .trueAttends:
-                    let m = mask.base.assumingMemoryBound(to: Bool.self) + at
-                    for j in 0..<visible where !m[j * cs] { row[j] = -T.infinity }
-                case .trueHides:
-                    let m = mask.base.assumingMemoryBound(to: Bool.self) + at
-                    for j in 0..<visible where m[j * cs] { row[j] = -T.infinity }
-                }
-            }
-            softmaxRow(row, visible: visible, count: s)
-        }
+        scores(z, rowStart: 0, rows: l, columnStart: 0, columns: s, into: p, ldt: s)
+        for i in 0..<l { softmaxRow(p + i * s, visible: causal ? Swift.min(i + 1, s) : s, count: s) }
     }
 }
 
@@ -387,6 +365,20 @@ func distinctInputs(_ operands: [AttentionOperand]) -> (tensors: [Tensor], index
 }
 
 extension Tensor {
+    /// Checks the value against the keys and the layout against the output's size, and returns
+    /// the (uninitialized) output tensor of an attention of `queries` query rows.
+    static func attentionOutput(key: AttentionOperand, value: AttentionOperand, batch: Int, heads: Int, queries: Int,
+                                layout: AttentionOutputLayout) -> Tensor {
+        let dtype = key.tensor.dtype, dv = value.columns
+        value.validate(batch: batch, heads: heads, "value")
+        require(value.rows == key.rows, "attention: \(key.rows) keys but \(value.rows) values")
+        require(value.tensor.dtype == dtype, "attention: key is \(dtype) but value is \(value.tensor.dtype)")
+        let out = Tensor.empty(layout.shape, dtype: dtype)
+        require(out.count == batch * heads * queries * dv,
+                "attention: output shape \(describe(layout.shape)) does not hold \(batch) × \(heads) × \(queries) × \(dv) values")
+        return out
+    }
+
     /// Multi-head attention `softmax(scale · Q Kᵀ + masks) V` of every (batch, head) matrix in
     /// one recorded operation, the output written into a new tensor in `layout`.
     ///
@@ -412,13 +404,8 @@ extension Tensor {
                                   masks: masks, causal: causal, layout: layout)
         }
         let dtype = query.tensor.dtype
-        value.validate(batch: batch, heads: heads, "value")
-        require(value.rows == key.rows, "attention: \(key.rows) keys but \(value.rows) values")
-        require(value.tensor.dtype == dtype, "attention: query is \(dtype) but value is \(value.tensor.dtype)")
+        let out = attentionOutput(key: key, value: value, batch: batch, heads: heads, queries: query.rows, layout: layout)
         let l = query.rows, s = key.rows, d = query.columns, dv = value.columns
-        let out = Tensor.empty(layout.shape, dtype: dtype)
-        require(out.count == batch * heads * l * dv,
-                "attention: output shape \(describe(layout.shape)) does not hold \(batch) × \(heads) × \(l) × \(dv) values")
         let probabilities = Tensor.empty([batch, heads, l, s], dtype: dtype)
         let typedMasks = masks.map { $0.typed(dtype) }
 

@@ -114,13 +114,8 @@ extension Tensor {
                                        queryBlock: Int = attentionTile.queries, keyBlock: Int = attentionTile.keys) -> Tensor {
         let dtype = query.tensor.dtype
         require(queryBlock > 0 && keyBlock > 0, "attention: block sizes \(queryBlock) × \(keyBlock) must be positive")
-        value.validate(batch: batch, heads: heads, "value")
-        require(value.rows == key.rows, "attention: \(key.rows) keys but \(value.rows) values")
-        require(value.tensor.dtype == dtype, "attention: query is \(dtype) but value is \(value.tensor.dtype)")
+        let out = attentionOutput(key: key, value: value, batch: batch, heads: heads, queries: query.rows, layout: layout)
         let l = query.rows, s = key.rows, d = query.columns, dv = value.columns
-        let out = Tensor.empty(layout.shape, dtype: dtype)
-        require(out.count == batch * heads * l * dv,
-                "attention: output shape \(describe(layout.shape)) does not hold \(batch) × \(heads) × \(l) × \(dv) values")
         let matrices = batch * heads
         let rowBlocks = (l + queryBlock - 1) / queryBlock
         // The log-sum-exp of each query row's scores, −∞ for a row with every key hidden.
