@@ -23,6 +23,8 @@ enum BLAS {
         var dgemm: luz_cblas_dgemm_fn?
         /// ``prefersBuiltinForSmallProducts(_:isa:)`` of this backend.
         var smallProductsOnBuiltin = false
+        /// ``BLASBackend/largeProductsOnBuiltin`` of this backend.
+        var largeProductsOnBuiltin = false
         #endif
     }
 
@@ -36,7 +38,8 @@ enum BLAS {
         let (backend, library, warning) = BLASBackend.select(request: request, candidates: BLASBackend.searchedLibraries)
         if let warning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
         return State(backend: backend, sgemm: library?.sgemm, dgemm: library?.dgemm,
-                     smallProductsOnBuiltin: prefersBuiltinForSmallProducts(backend, isa: luz_gemm_isa()))
+                     smallProductsOnBuiltin: prefersBuiltinForSmallProducts(backend, isa: luz_gemm_isa()),
+                     largeProductsOnBuiltin: backend.largeProductsOnBuiltin)
         #endif
     }()
 
@@ -70,9 +73,10 @@ enum BLAS {
     }
 
     /// Where a product goes when the caller does not say: the built-in GEMM when no library is
-    /// in use, for sizes the library's 32-bit interface cannot take, and for the small products
-    /// where it beats the library (``prefersBuiltinForSmallProducts(_:isa:)``); the library
-    /// otherwise.
+    /// in use, for sizes the library's 32-bit interface cannot take, for every product with no
+    /// thin side when the library's kernel is below the built-in GEMM's instruction set
+    /// (``BLASBackend/largeProductsOnBuiltin``), and for the small products where it beats the
+    /// library (``prefersBuiltinForSmallProducts(_:isa:)``); the library otherwise.
     @inline(__always)
     static func automaticKernel(m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int) -> Kernel {
         #if canImport(Accelerate)
@@ -80,6 +84,9 @@ enum BLAS {
         #else
         let limit = Int(Int32.max)
         if state.backend.kind != .library || m > limit || n > limit || k > limit || lda > limit || ldb > limit || ldc > limit {
+            return .builtin(luz_gemm_isa())
+        }
+        if state.largeProductsOnBuiltin && Swift.min(m, n, k) >= builtinSmallProductSide {
             return .builtin(luz_gemm_isa())
         }
         let small = m * n * k <= builtinSmallProductLimit && Swift.min(m, n, k) >= builtinSmallProductSide

@@ -21,8 +21,9 @@ import CLuzBLAS
 /// written with vector instructions, compiled for AVX-512, AVX2 with FMA and 128-bit vectors
 /// (SSE2, NEON), the best one chosen at run time. It also runs every product when the library
 /// found is an OpenBLAS that picked a kernel below the built-in GEMM's instruction set for
-/// this processor (an OpenBLAS older than the processor does: one without AVX2, or an AVX2
-/// kernel on an AVX-512 processor), which the built-in GEMM outruns.
+/// this processor (an OpenBLAS older than the processor does) without AVX2, which the built-in
+/// GEMM outruns; and, for an AVX2 kernel on an AVX-512 processor, every product with no side
+/// below 16 (``largeProductsOnBuiltin``).
 ///
 /// ```swift
 /// print(BLASBackend.current)   // OpenBLAS at /usr/lib/x86_64-linux-gnu/libopenblas.so.0 ...
@@ -61,6 +62,10 @@ public struct BLASBackend: Sendable, CustomStringConvertible {
     /// The instruction set of Luz's built-in GEMM on this processor (`avx512`, `avx2`, `sse2`,
     /// `neon`).
     public let builtinInstructionSet: String
+    /// Whether products with no side below 16 run on the built-in GEMM although ``kind`` is a
+    /// library: an OpenBLAS running an AVX2 kernel on an AVX-512 processor keeps the thin
+    /// products (a layer 2 wide), where it is faster, and leaves the rest to the built-in GEMM.
+    public var largeProductsOnBuiltin = false
 
     /// The backend of this process, chosen on first use (see ``BLASBackend``).
     public static var current: BLASBackend { BLAS.state.backend }
@@ -188,6 +193,15 @@ extension BLASBackend {
                 }
                 let requested = index == 0 && request?.isEmpty == false
                 let resolved = path.isEmpty ? name : path
+                if !requested, isa == "avx512", kernelWithoutAVX2(in: configuration) == nil,
+                   let kernel = kernelWithoutAVX512(in: configuration) {
+                    let why = "the first BLAS library found; it runs its \(kernel) kernel on this processor, so products "
+                        + "with no side below \(BLAS.builtinSmallProductSide) run on the built-in GEMM (\(isa)), faster there"
+                    var backend = BLASBackend(kind: .library, path: resolved, configuration: configuration,
+                                              reason: why, skipped: skipped, builtinInstructionSet: isa)
+                    backend.largeProductsOnBuiltin = true
+                    return (backend, library, warning)
+                }
                 if !requested, let kernel = kernelSlowerThanBuiltin(in: configuration, isa: isa) {
                     let why = "\(libraryName(resolved)) at \(resolved) runs its \(kernel) kernel on this processor, "
                         + "slower than the built-in GEMM"

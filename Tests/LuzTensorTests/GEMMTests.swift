@@ -331,11 +331,28 @@ struct BLASBackendTests {
         #expect(!BLAS.prefersBuiltinForSmallProducts(openBLAS, isa: avx2))
         #expect(!BLAS.prefersBuiltinForSmallProducts(backend("/opt/intel/libmkl_rt.so", ""), isa: avx512))
         #expect(32 * 32 * 64 <= BLAS.builtinSmallProductLimit && 32 * 676 * 9 > BLAS.builtinSmallProductLimit)
-        if BLAS.state.smallProductsOnBuiltin {
+        if BLAS.state.smallProductsOnBuiltin && !BLAS.state.largeProductsOnBuiltin {
             #expect(BLAS.automaticKernel(m: 32, n: 16, k: 32, lda: 32, ldb: 16, ldc: 16) == .builtin(avx512))
             #expect(BLAS.automaticKernel(m: 512, n: 512, k: 512, lda: 512, ldb: 512, ldc: 512) == .library)
             #expect(BLAS.automaticKernel(m: 100, n: 2, k: 2, lda: 2, ldb: 2, ldc: 2) == .library)
         }
+    }
+
+    @Test("an OpenBLAS running an AVX2 kernel on an AVX-512 processor keeps only the thin products")
+    func thinProductsStayOnAnAVX2Library() {
+        let backend = BLAS.state.backend
+        guard backend.kind == .library, backend.builtinInstructionSet == "avx512",
+              BLASBackend.kernelWithoutAVX2(in: backend.configuration) == nil,
+              BLASBackend.kernelWithoutAVX512(in: backend.configuration) != nil else {
+            #expect(!backend.largeProductsOnBuiltin || backend.kind == .library)
+            return
+        }
+        #expect(backend.largeProductsOnBuiltin)
+        #expect(backend.reason.contains("built-in GEMM"), "\(backend.reason)")
+        let avx512 = Int32(LUZ_GEMM_AVX512)
+        #expect(BLAS.automaticKernel(m: 512, n: 512, k: 512, lda: 512, ldb: 512, ldc: 512) == .builtin(avx512))
+        #expect(BLAS.automaticKernel(m: 64, n: 256, k: 16, lda: 16, ldb: 16, ldc: 256) == .builtin(avx512))
+        #expect(BLAS.automaticKernel(m: 100, n: 2, k: 2, lda: 2, ldb: 2, ldc: 2) == .library)
     }
 
     @Test("OpenBLAS kernels without AVX2 are recognized in its configuration")
