@@ -83,6 +83,7 @@ let extraWorkloads: [(String, () -> Void)] = [
     ("bert", { bertWorkload() }),
     ("allreduce", { allReduceWorkload() }),
     ("long-attention", { longAttentionWorkload() }),
+    ("conv-shapes", { convolutionShapesWorkload() }),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

@@ -41,9 +41,9 @@ private func apply(_ o: CaseOptions, _ input: Tensor, _ weight: Tensor, _ bias: 
     @Test(arguments: caseNames)
     func matchesPyTorch(_ name: String) throws {
         let o = try JSONDecoder().decode(CaseOptions.self, from: Data(fixtures.metadata[name]!.utf8))
-        let input = fixtures["\(name).input"]!.detached().requiringGrad()
-        let weight = fixtures["\(name).weight"]!.detached().requiringGrad()
-        let bias = fixtures["\(name).bias"].map { $0.detached().requiringGrad() }
+        let input = fixtures["\(name).input"]!.cloned().requiringGrad()
+        let weight = fixtures["\(name).weight"]!.cloned().requiringGrad()
+        let bias = fixtures["\(name).bias"].map { $0.cloned().requiringGrad() }
         let output = apply(o, input, weight, bias)
         assertClose(output, fixtures["\(name).output"]!, rtol: 1e-12, atol: 1e-12, name)
         (output * fixtures["\(name).output_weights"]!).sum().backward()
@@ -60,9 +60,9 @@ private func apply(_ o: CaseOptions, _ input: Tensor, _ weight: Tensor, _ bias: 
     @Test(arguments: caseNames)
     func gradientsMatchFiniteDifferences(_ name: String) throws {
         let o = try JSONDecoder().decode(CaseOptions.self, from: Data(fixtures.metadata[name]!.utf8))
-        let input = fixtures["\(name).input"]!.detached().requiringGrad()
-        let weight = fixtures["\(name).weight"]!.detached().requiringGrad()
-        if let bias = fixtures["\(name).bias"]?.detached().requiringGrad() {
+        let input = fixtures["\(name).input"]!.cloned().requiringGrad()
+        let weight = fixtures["\(name).weight"]!.cloned().requiringGrad()
+        if let bias = fixtures["\(name).bias"]?.cloned().requiringGrad() {
             checkGradients([input, weight, bias], name) { apply(o, $0[0], $0[1], $0[2]) }
         } else {
             checkGradients([input, weight], name) { apply(o, $0[0], $0[1], nil) }
