@@ -19,11 +19,11 @@ import CLuzBLAS
 ///
 /// When none is found, Luz's built-in GEMM runs every product: packed panels and register tiles
 /// written with vector instructions, compiled for AVX-512, AVX2 with FMA and 128-bit vectors
-/// (SSE2, NEON), the best one chosen at run time. It also runs every product when the library
-/// found is an OpenBLAS that picked a kernel below the built-in GEMM's instruction set for
-/// this processor (an OpenBLAS older than the processor does) without AVX2, which the built-in
-/// GEMM outruns; and, for an AVX2 kernel on an AVX-512 processor, every product with no side
-/// below 16 (``largeProductsOnBuiltin``).
+/// (SSE2, NEON), the best one chosen at run time. An OpenBLAS older than the processor may pick
+/// a kernel below what the built-in GEMM runs there: one without AVX2, and then the built-in
+/// GEMM runs every product; or an AVX2 kernel on an AVX-512 processor, and then it runs every
+/// product with no side below 16 while the library keeps the thin ones
+/// (``largeProductsOnBuiltin``).
 ///
 /// ```swift
 /// print(BLASBackend.current)   // OpenBLAS at /usr/lib/x86_64-linux-gnu/libopenblas.so.0 ...
@@ -116,22 +116,11 @@ public struct BLASBackend: Sendable, CustomStringConvertible {
     /// EPYC of the Zen 4 generation, where `luz-bench gemm` measured Luz's AVX-512 GEMM at 361
     /// GFLOP/s for 1024³ against OpenBLAS's 228, and 1.3–3.5× OpenBLAS on the tiles of
     /// attention and the products of the resnet workload (two shapes within 10 % either way).
-    static let kernelsWithoutAVX512: Set<String> = kernelsWithoutAVX2.union(["Haswell", "Zen", "Excavator"])
+    static let kernelsWithAVX2Only: Set<String> = ["Haswell", "Zen", "Excavator"]
 
-    /// The kernel named in a library's configuration when it is one of ``kernelsWithoutAVX512``.
-    static func kernelWithoutAVX512(in configuration: String) -> String? {
-        configuration.split(separator: " ").map(String.init).first { kernelsWithoutAVX512.contains($0) }
-    }
-
-    /// The kernel named in a library's configuration that is slower than the built-in GEMM on
-    /// instruction set `isa` ("avx512", "avx2", ...): one for processors without AVX2 where the
-    /// built-in GEMM runs AVX2, one without AVX-512 where it runs AVX-512; nil otherwise.
-    static func kernelSlowerThanBuiltin(in configuration: String, isa: String) -> String? {
-        switch isa {
-        case "avx512": return kernelWithoutAVX512(in: configuration)
-        case "avx2": return kernelWithoutAVX2(in: configuration)
-        default: return nil
-        }
+    /// The kernel named in a library's configuration when it is one of ``kernelsWithAVX2Only``.
+    static func kernelWithAVX2Only(in configuration: String) -> String? {
+        configuration.split(separator: " ").map(String.init).first { kernelsWithAVX2Only.contains($0) }
     }
 
     /// The library names tried when `LUZ_BLAS` does not choose, in order.
@@ -193,8 +182,7 @@ extension BLASBackend {
                 }
                 let requested = index == 0 && request?.isEmpty == false
                 let resolved = path.isEmpty ? name : path
-                if !requested, isa == "avx512", kernelWithoutAVX2(in: configuration) == nil,
-                   let kernel = kernelWithoutAVX512(in: configuration) {
+                if !requested, isa == "avx512", let kernel = kernelWithAVX2Only(in: configuration) {
                     let why = "the first BLAS library found; it runs its \(kernel) kernel on this processor, so products "
                         + "with no side below \(BLAS.builtinSmallProductSide) run on the built-in GEMM (\(isa)), faster there"
                     var backend = BLASBackend(kind: .library, path: resolved, configuration: configuration,
@@ -202,7 +190,7 @@ extension BLASBackend {
                     backend.largeProductsOnBuiltin = true
                     return (backend, library, warning)
                 }
-                if !requested, let kernel = kernelSlowerThanBuiltin(in: configuration, isa: isa) {
+                if !requested, isa == "avx2" || isa == "avx512", let kernel = kernelWithoutAVX2(in: configuration) {
                     let why = "\(libraryName(resolved)) at \(resolved) runs its \(kernel) kernel on this processor, "
                         + "slower than the built-in GEMM"
                     // The library stays open (tests compare it with the built-in GEMM) but runs nothing.

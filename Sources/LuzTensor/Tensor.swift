@@ -204,6 +204,12 @@ public final class Tensor {
     /// read: this tensor, unless it is a strided view without a current contiguous copy; then its
     /// elements are gathered straight into `out` and the kernel runs in place on `out` (one
     /// pass over the view instead of a copy and a second pass).
+    func elementwiseSource(stagingInto out: Tensor) -> Tensor {
+        guard out.dtype == dtype, out.count == count, unmaterializedViewStrides() != nil else { return self }
+        copyElements(into: out.storage.raw)
+        return out
+    }
+
     /// The strides of a strided view whose elements an elementwise kernel should read in place
     /// (no current contiguous copy of it exists); nil for a contiguous tensor, an empty one, or
     /// a view read before.
@@ -211,14 +217,6 @@ public final class Tensor {
         guard let viewStrides, count > 0 else { return nil }
         let current = materializationLock.withLock { materialized != nil && materializedVersion == storage.version }
         return current ? nil : viewStrides
-    }
-
-    func elementwiseSource(stagingInto out: Tensor) -> Tensor {
-        guard viewStrides != nil, out.dtype == dtype, out.count == count else { return self }
-        let current = materializationLock.withLock { materialized != nil && materializedVersion == storage.version }
-        if current { return self }
-        copyElements(into: out.storage.raw)
-        return out
     }
 
     /// The contiguous copy of a strided view that kernels read, made again after the storage

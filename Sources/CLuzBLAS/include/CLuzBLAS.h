@@ -6,8 +6,9 @@
 //    extensions, compiled for several instruction sets and chosen at run time), used when no
 //    usable library is found, and its products against an operand packed once (the weight every
 //    step of a recurrence multiplies by);
-//  - float32 activation kernels (GELU and its gradient, sigmoid, tanh, a softmax's exponentials) compiled for the same
-//    instruction sets, which Swift's own SIMD code is not.
+//  - float32 activation and row kernels (GELU and its gradient, sigmoid, tanh; a softmax row's
+//    maximum, exponentials and gradient) compiled for the same instruction sets, which Swift's
+//    own SIMD code is not.
 // Every product is row-major: C = alpha · op(A) · op(B) + beta · C, op transposing when asked.
 
 #include <stddef.h>
