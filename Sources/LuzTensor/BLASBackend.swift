@@ -115,7 +115,8 @@ public struct BLASBackend: Sendable, CustomStringConvertible {
     /// than an AVX-512 processor may pick one of these on it: 0.3.21 runs "Haswell" on an AMD
     /// EPYC of the Zen 4 generation, where `luz-bench gemm` measured Luz's AVX-512 GEMM at 361
     /// GFLOP/s for 1024³ against OpenBLAS's 228, and 1.3–3.5× OpenBLAS on the tiles of
-    /// attention and the products of the resnet workload (two shapes within 10 % either way).
+    /// attention and the products of the resnet workload (three shapes within 10 % either way:
+    /// 1024×64×64 NT, 1024×64×256 NN, 64×64×320 NT).
     static let kernelsWithAVX2Only: Set<String> = ["Haswell", "Zen", "Excavator"]
 
     /// The kernel named in a library's configuration when it is one of ``kernelsWithAVX2Only``.
