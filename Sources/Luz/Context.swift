@@ -171,8 +171,11 @@ public final class Context {
     /// Runs every callback's reaction to `event` (callbacks can fire events for each other).
     public func fire(_ event: Event) throws {
         try withNoGrad {
+            // The rank is read once per event, and the conformance check (a runtime lookup)
+            // runs only on the ranks that skip rank-0-only callbacks.
+            let primary = isPrimaryProcess
             for callback in callbacks {
-                if callback is any PrimaryProcessCallback, !isPrimaryProcess { continue }
+                if !primary, callback is any PrimaryProcessCallback { continue }
                 do {
                     try callback.handle(event, self)
                 } catch let error as CallbackError {

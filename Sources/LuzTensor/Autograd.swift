@@ -21,13 +21,21 @@ final class GradNode {
     }
 
     /// Stops the program when a saved tensor was written in place after it was saved.
-    func checkSavedVersions() {
-        saved.forEach { entry in
-            guard entry.storage.version != entry.version else { return }
-            requirementFailed({
-                "backward: one of the variables needed for gradient computation has been modified by an inplace operation: the \(entry.dtype) tensor of shape \(describe(entry.shape)) saved by '\(op)' is at version \(entry.storage.version); expected version \(entry.version) instead. Write to a clone() of it, or do the in-place update after backward"
-            }, file: #fileID, line: #line)
-        }
+    /// `output` is the tensor this node produced (its shape names a saved output in the message).
+    @inline(__always)
+    func checkSavedVersions(output: Tensor) {
+        if let entry = saved.firstModified() { savedTensorWasModified(entry, output: output) }
+    }
+
+    @inline(never)
+    private func savedTensorWasModified(_ entry: SavedTensor, output: Tensor) -> Never {
+        // The entry keeps no shape (that would cost a retain per saved tensor); the tensors
+        // around this node that share its storage and element count have it.
+        let holder = (inputs + [output]).first { $0.storage === entry.storage && $0.count == entry.count }
+        let what = holder.map { "of shape \(describe($0.shape))" } ?? "of \(entry.count) elements"
+        requirementFailed({
+            "backward: one of the variables needed for gradient computation has been modified by an inplace operation: the \(entry.dtype) tensor \(what) saved by '\(op)' is at version \(entry.storage.version); expected version \(entry.version) instead. Write to a clone() of it, or do the in-place update after backward"
+        }, file: #fileID, line: #line)
     }
 }
 
@@ -43,27 +51,32 @@ struct SavedTensors {
         if first == nil { first = entry } else if second == nil { second = entry } else { rest.append(entry) }
     }
 
-    func forEach(_ body: (SavedTensor) -> Void) {
-        if let first { body(first) }
-        if let second { body(second) }
-        for entry in rest { body(entry) }
+    /// The first entry whose storage was written since it was saved, or `nil` (the common case,
+    /// which reads the entries in place).
+    func firstModified() -> SavedTensor? {
+        if let first, first.isModified { return first }
+        if let second, second.isModified { return second }
+        for entry in rest where entry.isModified { return entry }
+        return nil
     }
 }
 
 /// A tensor an operation saved for its backward rule: its storage and the storage's version
-/// at the time (torch's `SavedVariable`).
+/// at the time (torch's `SavedVariable`), with its type and element count for the message.
 struct SavedTensor {
     let storage: TensorStorage
     let version: Int
-    let shape: [Int]
+    let count: Int
     let dtype: DType
 
     init(_ tensor: Tensor) {
         storage = tensor.storage
         version = tensor.storage.version
-        shape = tensor.shape
+        count = tensor.count
         dtype = tensor.dtype
     }
+
+    var isModified: Bool { storage.version != version }
 }
 
 /// Which inputs of a node need a gradient, so that rules skip work nobody asked for (the input
@@ -85,20 +98,52 @@ extension Tensor {
     /// Records `rule` as the backward of an operation that produced `self` from `inputs`, when
     /// gradient recording is on and some input requires a gradient. Returns `self`.
     ///
-    /// `saving` lists the tensors whose values `rule` reads (inputs, or `self` for rules written
-    /// in terms of the output); it is evaluated only when a node is recorded. The backward pass
-    /// refuses to run the rule if one of them was written in place in between.
+    /// `inputs` is evaluated only while gradients are recorded (or operations profiled), so that
+    /// an operation under ``withNoGrad(_:)`` (every operation inside a backward rule, say) does
+    /// not build the array. `saving` lists the tensors whose values `rule` reads (inputs, or
+    /// `self` for rules written in terms of the output); it is evaluated only when a node is
+    /// recorded. The backward pass refuses to run the rule if one of them was written in place
+    /// in between.
     @inline(__always)
     @discardableResult
-    func recording(_ op: String, _ inputs: [Tensor], saving: @autoclosure () -> [Tensor] = [],
+    func recording(_ op: String, _ inputs: @autoclosure () -> [Tensor], saving: @autoclosure () -> [Tensor] = [],
                    _ rule: @escaping (Tensor, InputMask) -> [Tensor?]) -> Tensor {
-        if OperationProfile.isEnabled { OperationProfile.recordForward(op, inputs: inputs, output: self) }
+        if _slowPath(OperationProfile.isEnabled) { OperationProfile.recordForward(op, inputs: inputs(), output: self) }
         guard GradMode.isEnabled else { return self }
+        let inputs = inputs()
         var any = false
         for input in inputs where input.requiresGrad { any = true; break }
         guard any else { return self }
+        return attachingNode(op, inputs, saving(), rule)
+    }
+
+    /// ``recording(_:_:saving:_:)`` for an operation of one input: no array is built unless a
+    /// node is recorded.
+    @inline(__always)
+    @discardableResult
+    func recording(_ op: String, _ input: Tensor, saving: @autoclosure () -> [Tensor] = [],
+                   _ rule: @escaping (Tensor, InputMask) -> [Tensor?]) -> Tensor {
+        if _slowPath(OperationProfile.isEnabled) { OperationProfile.recordForward(op, inputs: [input], output: self) }
+        guard input.requiresGrad, GradMode.isEnabled else { return self }
+        return attachingNode(op, [input], saving(), rule)
+    }
+
+    /// ``recording(_:_:saving:_:)`` for an operation of two inputs: no array is built unless a
+    /// node is recorded.
+    @inline(__always)
+    @discardableResult
+    func recording(_ op: String, _ first: Tensor, _ second: Tensor, saving: @autoclosure () -> [Tensor] = [],
+                   _ rule: @escaping (Tensor, InputMask) -> [Tensor?]) -> Tensor {
+        if _slowPath(OperationProfile.isEnabled) { OperationProfile.recordForward(op, inputs: [first, second], output: self) }
+        guard first.requiresGrad || second.requiresGrad, GradMode.isEnabled else { return self }
+        return attachingNode(op, [first, second], saving(), rule)
+    }
+
+    /// Makes `self` the output of a new graph node.
+    private func attachingNode(_ op: String, _ inputs: [Tensor], _ saving: [Tensor],
+                               _ rule: @escaping (Tensor, InputMask) -> [Tensor?]) -> Tensor {
         let node = GradNode(op: op, inputs: inputs, rule: rule)
-        for tensor in saving() { node.saved.append(tensor) }
+        for tensor in saving { node.saved.append(tensor) }
         self.node = node
         requiresGradStorage = true
         return self
@@ -109,6 +154,16 @@ extension Tensor {
     /// requires one (as torch does).
     static func saved(_ pairs: (saved: Tensor, neededBy: Tensor)...) -> [Tensor] {
         pairs.compactMap { $0.neededBy.requiresGrad ? $0.saved : nil }
+    }
+
+    /// ``saved(_:)`` for two pairs (a binary operation's case), without the variadic array.
+    static func saved(_ p: (saved: Tensor, neededBy: Tensor), _ q: (saved: Tensor, neededBy: Tensor)) -> [Tensor] {
+        switch (p.neededBy.requiresGrad, q.neededBy.requiresGrad) {
+        case (true, true): return [p.saved, q.saved]
+        case (true, false): return [p.saved]
+        case (false, true): return [q.saved]
+        case (false, false): return []
+        }
     }
 
     /// Computes the gradient of this tensor with respect to every leaf that requires one, and
@@ -159,15 +214,18 @@ extension Tensor {
             guard let rule = node.rule else {
                 fatalError("backward: the graph through '\(node.op)' was already freed; pass retainGraph: true to the first backward")
             }
-            node.checkSavedVersions()
+            node.checkSavedVersions(output: tensor)
+            // One read of the node's inputs for the whole step (each read of the class's array
+            // property costs a retain and a release).
+            let inputs = node.inputs
             var bits: UInt64 = 0
-            for (i, input) in node.inputs.enumerated() where input.requiresGrad { bits |= 1 << UInt64(i) }
+            for (i, input) in inputs.enumerated() where input.requiresGrad { bits |= 1 << UInt64(i) }
             let start = profiling ? OperationProfile.clock() : 0
             let grads = withNoGrad { rule(grad, InputMask(bits: bits)) }
             if profiling { OperationProfile.recordBackward(node.op, start: start, gradient: grad, gradients: grads) }
-            for (i, input) in node.inputs.enumerated() where input.requiresGrad {
+            for (i, input) in inputs.enumerated() where input.requiresGrad {
                 guard i < grads.count, let g = grads[i] else { continue }
-                let reduced = g.reduced(toShapeOf: input, op: node.op)
+                let reduced = g.shape == input.shape && g.dtype == input.dtype ? g : g.reduced(toShapeOf: input, op: node.op)
                 if let pending = input.pendingGrad {
                     input.pendingGrad = withNoGrad { pending + reduced }
                 } else {
@@ -249,7 +307,8 @@ extension Tensor {
 
     /// A tensor with the same values and no graph (torch's `detach`); shares memory.
     public func detached() -> Tensor {
-        Tensor(storage: storage, shape: shape, dtype: dtype, offset: offset, strides: strides)
+        guard let viewStrides else { return Tensor(storage: storage, shape: shape, dtype: dtype, offset: offset) }
+        return Tensor(storage: storage, shape: shape, dtype: dtype, offset: offset, strides: viewStrides)
     }
 
     /// Clears ``grad`` by zeroing it in place (the buffer is kept and reused by the next backward).

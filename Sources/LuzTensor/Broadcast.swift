@@ -234,7 +234,7 @@ extension Tensor {
         var viewStrides = [Int](repeating: 0, count: target.count)
         for d in 0..<rank where shape[d] == target[lead + d] { viewStrides[lead + d] = current[d] }
         let view = Tensor(storage: storage, shape: target, dtype: dtype, offset: offset, strides: viewStrides)
-        return view.recording("expand", [self]) { g, _ in [g] }
+        return view.recording("expand", self) { g, _ in [g] }
     }
 
     /// This tensor broadcast to the shape of `other`.

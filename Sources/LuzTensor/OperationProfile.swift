@@ -41,13 +41,23 @@ public enum OperationProfile {
 
     /// Whether operations are profiled; initially whether `LUZ_PROFILE` is `1`.
     public static var isEnabled: Bool {
-        get { enabled }
+        @inline(__always) get { enabledFlag == 1 || (enabledFlag == 2 && readEnvironment()) }
         set {
             state.lock.withLock { state.lastMark = DispatchTime.now().uptimeNanoseconds }
-            enabled = newValue
+            enabledFlag = newValue ? 1 : 0
         }
     }
-    nonisolated(unsafe) private static var enabled = ProcessInfo.processInfo.environment["LUZ_PROFILE"] == "1"
+    /// 0 off, 1 on, 2 not yet read from the environment. A constant initial value, so that the
+    /// check every recorded operation makes is a load and a compare (a computed initial value
+    /// would make each read go through the lazy-initialization guard).
+    nonisolated(unsafe) private static var enabledFlag: UInt8 = 2
+
+    @inline(never)
+    private static func readEnvironment() -> Bool {
+        let on = ProcessInfo.processInfo.environment["LUZ_PROFILE"] == "1"
+        enabledFlag = on ? 1 : 0
+        return on
+    }
 
     /// Every operation's totals since the last ``reset()``.
     public static var entries: [String: Entry] { state.lock.withLock { state.entries } }

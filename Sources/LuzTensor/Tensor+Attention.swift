@@ -570,7 +570,7 @@ extension Tensor {
         }
         withFloatType(dtype, "attention", float: { run(Float.self) }, double: { run(Double.self) })
 
-        return out.recording("attentionValues", [p, value.tensor], saving: [p, value.tensor]) { g, need in
+        return out.recording("attentionValues", p, value.tensor, saving: [p, value.tensor]) { g, need in
             let g = g.dtype == dtype ? g : g.to(dtype)
             let gradP = need[0] ? Tensor.empty(p.shape, dtype: dtype) : nil
             let gradV = need[1] ? Tensor.zeros(value.tensor.shape, dtype: dtype) : nil

@@ -26,7 +26,7 @@ extension Tensor {
             }
         }
         withFloatType(dtype, "dropout", float: { forward(Float.self) }, double: { forward(Double.self) })
-        return out.recording("dropout", [self]) { g, _ in
+        return out.recording("dropout", self) { g, _ in
             let gradient = Tensor.empty(g.shape, dtype: g.dtype)
             func backward<T: TensorFloat>(_: T.Type) {
                 let gp = g.pointer(T.self), dst = gradient.pointer(T.self)

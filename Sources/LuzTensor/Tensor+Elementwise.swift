@@ -149,19 +149,19 @@ extension Tensor {
 
     /// Elementwise sum with broadcasting.
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        arithmetic(a, b, AddOp.self, op: "add").recording("add", [a, b]) { g, _ in [g, g] }
+        arithmetic(a, b, AddOp.self, op: "add").recording("add", a, b) { g, _ in [g, g] }
     }
 
     /// Elementwise difference with broadcasting.
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        arithmetic(a, b, SubOp.self, op: "sub").recording("sub", [a, b]) { g, need in
+        arithmetic(a, b, SubOp.self, op: "sub").recording("sub", a, b) { g, need in
             [g, need[1] ? -g : nil]
         }
     }
 
     /// Elementwise product with broadcasting.
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        arithmetic(a, b, MulOp.self, op: "mul").recording("mul", [a, b], saving: saved((b, a), (a, b))) { g, need in
+        arithmetic(a, b, MulOp.self, op: "mul").recording("mul", a, b, saving: saved((b, a), (a, b))) { g, need in
             [need[0] ? g * b : nil, need[1] ? g * a : nil]
         }
     }
@@ -174,14 +174,14 @@ extension Tensor {
         } else {
             result = arithmetic(a, b, DivOp.self, op: "div", resultType: .float32)
         }
-        return result.recording("div", [a, b], saving: saved((b, a), (b, b), (a, b))) { g, need in
+        return result.recording("div", a, b, saving: saved((b, a), (b, b), (a, b))) { g, need in
             [need[0] ? g / b : nil, need[1] ? -g * a / (b * b) : nil]
         }
     }
 
     /// Elementwise negation.
     public static prefix func - (x: Tensor) -> Tensor {
-        scalarArithmetic(x, 0, SubOp.self, scalarOnLeft: true, op: "neg").recording("neg", [x]) { g, _ in [-g] }
+        scalarArithmetic(x, 0, SubOp.self, scalarOnLeft: true, op: "neg").recording("neg", x) { g, _ in [-g] }
     }
 
     /// `Op` between every element and a constant, without materializing the constant as a
@@ -235,26 +235,26 @@ extension Tensor {
     }
 
     public static func + (a: Tensor, b: Double) -> Tensor {
-        scalarArithmetic(a, b, AddOp.self, scalarOnLeft: false, op: "add").recording("add", [a]) { g, _ in [g] }
+        scalarArithmetic(a, b, AddOp.self, scalarOnLeft: false, op: "add").recording("add", a) { g, _ in [g] }
     }
     public static func + (a: Double, b: Tensor) -> Tensor { b + a }
     public static func - (a: Tensor, b: Double) -> Tensor {
-        scalarArithmetic(a, b, SubOp.self, scalarOnLeft: false, op: "sub").recording("sub", [a]) { g, _ in [g] }
+        scalarArithmetic(a, b, SubOp.self, scalarOnLeft: false, op: "sub").recording("sub", a) { g, _ in [g] }
     }
     public static func - (a: Double, b: Tensor) -> Tensor {
-        scalarArithmetic(b, a, SubOp.self, scalarOnLeft: true, op: "sub").recording("sub", [b]) { g, _ in [-g] }
+        scalarArithmetic(b, a, SubOp.self, scalarOnLeft: true, op: "sub").recording("sub", b) { g, _ in [-g] }
     }
     public static func * (a: Tensor, b: Double) -> Tensor {
-        scalarArithmetic(a, b, MulOp.self, scalarOnLeft: false, op: "mul").recording("mul", [a]) { g, _ in [g * b] }
+        scalarArithmetic(a, b, MulOp.self, scalarOnLeft: false, op: "mul").recording("mul", a) { g, _ in [g * b] }
     }
     public static func * (a: Double, b: Tensor) -> Tensor { b * a }
     public static func / (a: Tensor, b: Double) -> Tensor {
         scalarArithmetic(a, b, DivOp.self, scalarOnLeft: false, op: "div", forceFloat: true)
-            .recording("div", [a]) { g, _ in [g / b] }
+            .recording("div", a) { g, _ in [g / b] }
     }
     public static func / (a: Double, b: Tensor) -> Tensor {
         scalarArithmetic(b, a, DivOp.self, scalarOnLeft: true, op: "div", forceFloat: true)
-            .recording("div", [b], saving: [b]) { g, _ in [(g * -a) / (b * b)] }
+            .recording("div", b, saving: [b]) { g, _ in [(g * -a) / (b * b)] }
     }
 
     /// Elementwise power with a tensor exponent (broadcast), torch's `pow`.
@@ -265,7 +265,7 @@ extension Tensor {
     /// (xᵉ · log x → 0). Negative exponents of 0 keep their infinities.
     public func pow(_ exponent: Tensor) -> Tensor {
         let result = Tensor.floatBinary(self, exponent, PowOp.self, op: "pow")
-        return result.recording("pow", [self, exponent], saving: [self, exponent, result]) { [self, unowned result] g, need in
+        return result.recording("pow", self, exponent, saving: [self, exponent, result]) { [self, unowned result] g, need in
             let zero = g.scalarLike(0)
             let baseGradient = need[0]
                 ? Tensor.where(exponent .== 0, zero, g * exponent * self.pow(exponent - 1)) : nil
@@ -288,7 +288,7 @@ extension Tensor {
             let x = dtype.isFloatingPoint ? self : to(.float32)
             result = Tensor.floatBinary(x, x.scalarLike(exponent), PowOp.self, op: "pow")
         }
-        return result.recording("pow", [self], saving: [self]) { [self] g, _ in
+        return result.recording("pow", self, saving: [self]) { [self] g, _ in
             if exponent == 2 { return [Tensor.arithmetic(g, self, MulOp.self, op: "pow") * 2] }
             if exponent == 0 { return [Tensor.zeros(g.shape, dtype: g.dtype)] }
             return [g * exponent * self.pow(exponent - 1)]
@@ -302,7 +302,7 @@ extension Tensor {
     /// an input is NaN both inputs receive the full gradient, as in torch: neither is smaller.
     public func maximum(_ other: Tensor) -> Tensor {
         let result = Tensor.arithmetic(self, other, MaxOp.self, op: "maximum")
-        return result.recording("maximum", [self, other], saving: [self, other]) { [self] g, need in
+        return result.recording("maximum", self, other, saving: [self, other]) { [self] g, need in
             [need[0] ? g * Tensor.gradientShare(self, losesTo: other, smaller: true) : nil,
              need[1] ? g * Tensor.gradientShare(other, losesTo: self, smaller: true) : nil]
         }
@@ -315,7 +315,7 @@ extension Tensor {
     /// NaN both receive the full gradient, as in torch.
     public func minimum(_ other: Tensor) -> Tensor {
         let result = Tensor.arithmetic(self, other, MinOp.self, op: "minimum")
-        return result.recording("minimum", [self, other], saving: [self, other]) { [self] g, need in
+        return result.recording("minimum", self, other, saving: [self, other]) { [self] g, need in
             [need[0] ? g * Tensor.gradientShare(self, losesTo: other, smaller: false) : nil,
              need[1] ? g * Tensor.gradientShare(other, losesTo: self, smaller: false) : nil]
         }

@@ -31,7 +31,7 @@ extension Tensor {
         }
         if dtype.isFloatingPoint && type.isFloatingPoint {
             let sourceType = dtype
-            return out.recording("to", [self]) { g, _ in [g.to(sourceType)] }
+            return out.recording("to", self) { g, _ in [g.to(sourceType)] }
         }
         return out
     }
@@ -40,7 +40,7 @@ extension Tensor {
     public func contiguousCopy() -> Tensor {
         let out = Tensor.empty(shape, dtype: dtype)
         copyElements(into: out.storage.raw)
-        return out.recording("clone", [self]) { g, _ in [g] }
+        return out.recording("clone", self) { g, _ in [g] }
     }
 
     /// A copy in fresh storage (torch's `clone`).

@@ -130,7 +130,7 @@ extension Tensor {
             }
         }
         let inputShape = shape
-        return out.recording("indexSelect", [self], saving: [index]) { g, _ in
+        return out.recording("indexSelect", self, saving: [index]) { g, _ in
             let grad = Tensor.zeros(inputShape, dtype: g.dtype)
             grad.indexAddKernel(dim: d, index: index, source: g)
             return [grad]
@@ -170,7 +170,7 @@ extension Tensor {
                 "indexAdd: source shape \(describe(source.shape)) should be \(describe(expected))")
         let out = withNoGrad { contiguousCopy() }
         out.indexAddKernel(dim: d, index: index, source: source.to(dtype))
-        return out.recording("indexAdd", [self, source], saving: [index]) { g, need in
+        return out.recording("indexAdd", self, source, saving: [index]) { g, need in
             [g, need[1] ? g.indexSelect(dim: d, index: index) : nil]
         }
     }
@@ -204,7 +204,7 @@ extension Tensor {
         case .bool: run(Bool.self)
         }
         let inputShape = shape
-        return out.recording(op, [self], saving: [index]) { g, _ in
+        return out.recording(op, self, saving: [index]) { g, _ in
             [Tensor.zeros(inputShape, dtype: g.dtype).scatterAdding(dim: d, index: index, source: g)]
         }
     }
@@ -251,7 +251,7 @@ extension Tensor {
         case .float64: run(Double.self)
         default: run(Int64.self)
         }
-        return out.recording("scatterAdd", [self, source], saving: [index]) { g, need in
+        return out.recording("scatterAdd", self, source, saving: [index]) { g, need in
             [g, need[1] ? g.gather(dim: d, index: index) : nil]
         }
     }

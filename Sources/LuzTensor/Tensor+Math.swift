@@ -76,45 +76,45 @@ extension Tensor {
     /// Elementwise e^x.
     public func exp() -> Tensor {
         let y = floatUnary(ExpOp.self, op: "exp")
-        return y.recording("exp", [self], saving: [y]) { [unowned y] g, _ in [g * y] }
+        return y.recording("exp", self, saving: [y]) { [unowned y] g, _ in [g * y] }
     }
 
     /// Elementwise natural logarithm.
     public func log() -> Tensor {
-        floatUnary(LogOp.self, op: "log").recording("log", [self], saving: [self]) { [self] g, _ in [g / self] }
+        floatUnary(LogOp.self, op: "log").recording("log", self, saving: [self]) { [self] g, _ in [g / self] }
     }
 
     /// Elementwise square root.
     public func sqrt() -> Tensor {
         let y = floatUnary(SqrtOp.self, op: "sqrt")
-        return y.recording("sqrt", [self], saving: [y]) { [unowned y] g, _ in [g / (y * 2)] }
+        return y.recording("sqrt", self, saving: [y]) { [unowned y] g, _ in [g / (y * 2)] }
     }
 
     /// Elementwise sine.
     public func sin() -> Tensor {
-        floatUnary(SinOp.self, op: "sin").recording("sin", [self], saving: [self]) { [self] g, _ in [g * self.cos()] }
+        floatUnary(SinOp.self, op: "sin").recording("sin", self, saving: [self]) { [self] g, _ in [g * self.cos()] }
     }
 
     /// Elementwise cosine.
     public func cos() -> Tensor {
-        floatUnary(CosOp.self, op: "cos").recording("cos", [self], saving: [self]) { [self] g, _ in [-(g * self.sin())] }
+        floatUnary(CosOp.self, op: "cos").recording("cos", self, saving: [self]) { [self] g, _ in [-(g * self.sin())] }
     }
 
     /// Elementwise hyperbolic tangent.
     public func tanh() -> Tensor {
         let y = dtype == .float32 ? float32Map(float32Tanh) : floatUnary(TanhOp.self, op: "tanh")
-        return y.recording("tanh", [self], saving: [y]) { [unowned y] g, _ in [Tensor.floatBinary(g, y, TanhBackwardOp.self, op: "tanh")] }
+        return y.recording("tanh", self, saving: [y]) { [unowned y] g, _ in [Tensor.floatBinary(g, y, TanhBackwardOp.self, op: "tanh")] }
     }
 
     /// Elementwise logistic function 1 / (1 + e^-x), computed without overflow.
     public func sigmoid() -> Tensor {
         let y = dtype == .float32 ? float32Map(float32Sigmoid) : floatUnary(SigmoidOp.self, op: "sigmoid")
-        return y.recording("sigmoid", [self], saving: [y]) { [unowned y] g, _ in [Tensor.floatBinary(g, y, SigmoidBackwardOp.self, op: "sigmoid")] }
+        return y.recording("sigmoid", self, saving: [y]) { [unowned y] g, _ in [Tensor.floatBinary(g, y, SigmoidBackwardOp.self, op: "sigmoid")] }
     }
 
     /// Elementwise max(x, 0). The gradient at exactly 0 is 0, as in torch.
     public func relu() -> Tensor {
-        floatUnary(ReluOp.self, op: "relu").recording("relu", [self], saving: [self]) { [self] g, _ in
+        floatUnary(ReluOp.self, op: "relu").recording("relu", self, saving: [self]) { [self] g, _ in
             [Tensor.floatBinary(g, self, ReluBackwardOp.self, op: "relu")]
         }
     }
@@ -122,15 +122,15 @@ extension Tensor {
     /// Elementwise GELU: x·Φ(x) (exact, torch's default), or the tanh approximation.
     public func gelu(approximateTanh: Bool = false) -> Tensor {
         if approximateTanh {
-            return floatUnary(GeluTanhOp.self, op: "gelu").recording("gelu", [self], saving: [self]) { [self] g, _ in
+            return floatUnary(GeluTanhOp.self, op: "gelu").recording("gelu", self, saving: [self]) { [self] g, _ in
                 [Tensor.floatBinary(g, self, GeluTanhBackwardOp.self, op: "gelu")]
             }
         }
         if dtype == .float32 {
             // Eight lanes at a time: libm's scalar erff took an eighth of a transformer's step.
-            return float32Gelu().recording("gelu", [self], saving: [self]) { [self] g, _ in [Tensor.float32GeluBackward(g, self)] }
+            return float32Gelu().recording("gelu", self, saving: [self]) { [self] g, _ in [Tensor.float32GeluBackward(g, self)] }
         }
-        return floatUnary(GeluOp.self, op: "gelu").recording("gelu", [self], saving: [self]) { [self] g, _ in
+        return floatUnary(GeluOp.self, op: "gelu").recording("gelu", self, saving: [self]) { [self] g, _ in
             [Tensor.floatBinary(g, self, GeluBackwardOp.self, op: "gelu")]
         }
     }
@@ -208,7 +208,7 @@ extension Tensor {
             return Tensor.where(linear, x.detached(), beta == 1 ? smooth : smooth / beta)
         }
         // `scaled` shares this tensor's storage when β is 1: the rule reads this tensor.
-        return value.recording("softplus", [self], saving: [self]) { g, _ in
+        return value.recording("softplus", self, saving: [self]) { g, _ in
             [Tensor.where(linear, g, Tensor.floatBinary(g, scaled, SoftplusBackwardOp.self, op: "softplus"))]
         }
     }
@@ -217,12 +217,12 @@ extension Tensor {
     public func leakyRelu(negativeSlope: Double = 0.01) -> Tensor {
         let positive = (self .> 0).to(dtype.isFloatingPoint ? dtype : .float32)
         let factor = positive + (1 - positive) * negativeSlope
-        return withNoGrad { self * factor }.recording("leakyRelu", [self]) { g, _ in [g * factor] }
+        return withNoGrad { self * factor }.recording("leakyRelu", self) { g, _ in [g * factor] }
     }
 
     /// Elementwise absolute value (gradient sign(x), 0 at 0).
     public func abs() -> Tensor {
-        floatUnary(AbsOp.self, op: "abs").recording("abs", [self], saving: [self]) { [self] g, _ in
+        floatUnary(AbsOp.self, op: "abs").recording("abs", self, saving: [self]) { [self] g, _ in
             [g * self.floatUnary(SignOp.self, op: "abs")]
         }
     }
@@ -259,7 +259,7 @@ extension Tensor {
             }
         }
         let mask = inside!
-        return result.recording("clamp", [self]) { g, _ in [g * mask.to(g.dtype)] }
+        return result.recording("clamp", self) { g, _ in [g * mask.to(g.dtype)] }
     }
 
     /// Picks elements from `a` where `condition` is true and from `b` elsewhere (broadcast).
@@ -281,7 +281,7 @@ extension Tensor {
         case .int64: run(Int64.self)
         case .bool: run(Bool.self)
         }
-        return out.recording("where", [a, b], saving: [c]) { g, need in
+        return out.recording("where", a, b, saving: [c]) { g, need in
             let zero = g.scalarLike(0)
             return [need[0] ? Tensor.where(c, g, zero) : nil, need[1] ? Tensor.where(c, zero, g) : nil]
         }

@@ -28,7 +28,7 @@ extension Tensor {
         let result = product.view(resultShape)
         let selfRank = rank, otherRank = other.rank, selfShape = shape
         let productShape = product.shape
-        return result.recording("matmul", [self, other], saving: Tensor.saved((other, self), (self, other))) { g, need in
+        return result.recording("matmul", self, other, saving: Tensor.saved((other, self), (self, other))) { g, need in
             let (ga, gb) = Tensor.matmulGradients(g.view(productShape), left, right,
                                                   transposeA: transposeA, transposeB: transposeB,
                                                   needA: need[0], needB: need[1])
@@ -44,9 +44,7 @@ extension Tensor {
 
     /// The same memory under another shape with the same element count, outside the graph.
     func view(_ newShape: [Int]) -> Tensor {
-        if let viewStrides = stridesOfView(shaped: newShape) {
-            return Tensor(storage: storage, shape: newShape, dtype: dtype, offset: offset, strides: viewStrides)
-        }
+        if let view = viewOfStorage(shaped: newShape) { return view }
         return withNoGrad { contiguous() }.view(newShape)
     }
 

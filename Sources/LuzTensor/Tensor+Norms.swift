@@ -41,7 +41,7 @@ extension Tensor {
                 if p == 2 { return (magnitude * magnitude).sum(dim: -1).sqrt() }
                 return magnitude.pow(p).sum(dim: -1).pow(1 / p)
             }
-            result = value.recording("norm", [x], saving: [x, value]) { [unowned value] g, _ in
+            result = value.recording("norm", x, saving: [x, value]) { [unowned value] g, _ in
                 let y = value.unsqueezed(dim: -1), gy = g.unsqueezed(dim: -1)
                 let local: Tensor
                 if p == 1 {

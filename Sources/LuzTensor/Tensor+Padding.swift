@@ -106,7 +106,7 @@ extension Tensor {
         case .bool: run(Bool.self)
         }
         let inputShape = shape
-        return out.recording("pad", [self]) { g, _ in
+        return out.recording("pad", self) { g, _ in
             let gradient = Tensor.zeros(inputShape, dtype: g.dtype)
             func back<T: TensorFloat>(_: T.Type) {
                 let gp = g.pointer(T.self), dst = gradient.pointer(T.self)
@@ -150,7 +150,7 @@ extension Tensor {
                 let src = source.dtype == dtype ? source : source.to(dtype)
                 return result.scatterWrite(dim: d, index: index, source: src)
             }
-            return out.recording("scatter", [self, source], saving: [index]) { g, need in
+            return out.recording("scatter", self, source, saving: [index]) { g, need in
                 [need[0] ? Tensor.where(written, g.scalarLike(0), g) : nil,
                  need[1] ? g.gather(dim: d, index: index) : nil]
             }
@@ -158,7 +158,7 @@ extension Tensor {
             require(dtype.isFloatingPoint || !source.requiresGrad, "scatter: amax needs floating-point values")
             let src = withNoGrad { source.dtype == dtype ? source.detached() : source.to(dtype) }
             let out = withNoGrad { contiguousCopy().scatterMaximum(dim: d, index: index, source: src) }
-            return out.recording("scatterAmax", [self, source], saving: [self, out, index]) { [self, unowned out] g, need in
+            return out.recording("scatterAmax", self, source, saving: [self, out, index]) { [self, unowned out] g, need in
                 let value = out.gather(dim: d, index: index)
                 let selfIsResult = (self .== out).to(g.dtype)
                 let sourceIsResult = (src .== value).to(g.dtype)

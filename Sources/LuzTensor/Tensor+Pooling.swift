@@ -260,7 +260,7 @@ extension Tensor {
         }
         withFloatType(dtype, op, float: { forward(Float.self) }, double: { forward(Double.self) })
         let inputShape = shape, inputType = dtype
-        values.recording(op, [self], saving: [indices]) { gradient, _ in
+        values.recording(op, self, saving: [indices]) { gradient, _ in
             let gradOutput = gradient.dtype == inputType ? gradient : gradient.to(inputType)
             let gradInput = Tensor.zeros(inputShape, dtype: inputType)
             func backward<T: TensorFloat>(_: T.Type) {
@@ -354,7 +354,7 @@ extension Tensor {
         }
         withFloatType(dtype, "avgPool2d", float: { forward(Float.self) }, double: { forward(Double.self) })
         let inputShape = shape
-        return out.recording("avgPool2d", [self]) { gradient, _ in
+        return out.recording("avgPool2d", self) { gradient, _ in
             let gradInput = Tensor.zeros(inputShape, dtype: gradient.dtype)
             func backward<T: TensorFloat>(_: T.Type) {
                 let gy = gradient.pointer(T.self), gx = gradInput.pointer(T.self)
@@ -424,7 +424,7 @@ extension Tensor {
         }
         withFloatType(dtype, "adaptiveAvgPool2d", float: { forward(Float.self) }, double: { forward(Double.self) })
         let inputShape = shape
-        return out.recording("adaptiveAvgPool2d", [self]) { gradient, _ in
+        return out.recording("adaptiveAvgPool2d", self) { gradient, _ in
             let gradInput = Tensor.zeros(inputShape, dtype: gradient.dtype)
             func backward<T: TensorFloat>(_: T.Type) {
                 let gy = gradient.pointer(T.self), gx = gradInput.pointer(T.self)

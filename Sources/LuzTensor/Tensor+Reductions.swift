@@ -129,7 +129,7 @@ extension Tensor {
         if let (alias, _) = denseAlias() {
             // The same elements in memory order: no copy of the view.
             let inputShape = shape
-            return withNoGrad { alias.sum() }.recording("sum", [self]) { g, _ in [g.expanded(to: inputShape)] }
+            return withNoGrad { alias.sum() }.recording("sum", self) { g, _ in [g.expanded(to: inputShape)] }
         }
         let out: Tensor
         if dtype == .float32 {
@@ -155,7 +155,7 @@ extension Tensor {
             out = reshaped([count]).sumKernel(dim: 0, keepDim: false)
         }
         let inputShape = shape
-        return out.recording("sum", [self]) { g, _ in [g.expanded(to: inputShape)] }
+        return out.recording("sum", self) { g, _ in [g.expanded(to: inputShape)] }
     }
 
     /// The sum over `dims` (negative indices count from the end), keeping them as size 1 if asked.
@@ -178,7 +178,7 @@ extension Tensor {
         if !keepDim { for d in resolved { finalShape.remove(at: d) } }
         if result.shape != finalShape { result = result.reshaped(finalShape) }
         let inputShape = shape
-        return result.recording("sum", [self]) { g, _ in [g.reshaped(keptShape).expanded(to: inputShape)] }
+        return result.recording("sum", self) { g, _ in [g.reshaped(keptShape).expanded(to: inputShape)] }
     }
 
     /// The sum along one dimension.
@@ -232,7 +232,7 @@ extension Tensor {
     public func standardDeviation(dims: [Int], correction: Int = 1, keepDim: Bool = false) -> Tensor {
         let v = variance(dims: dims, correction: correction, keepDim: keepDim)
         let y = withNoGrad { v.sqrt() }
-        return y.recording("std", [v], saving: [y]) { [unowned y] g, _ in
+        return y.recording("std", v, saving: [y]) { [unowned y] g, _ in
             [Tensor.where(y .== 0, g.scalarLike(0), g / (y * 2))]
         }
     }
@@ -281,7 +281,7 @@ extension Tensor {
         default: run(Int64.self)
         }
         let inputShape = shape
-        values.recording(op, [self], saving: [indices]) { g, _ in
+        values.recording(op, self, saving: [indices]) { g, _ in
             let grad = Tensor.zeros(inputShape, dtype: g.dtype)
             grad.scatterAlongDim(d, indices: indices, values: g, outer: outer, n: n, inner: inner)
             return [grad]
@@ -371,7 +371,7 @@ extension Tensor {
         // The rule reads the result through a view of its own: capturing `result` itself (which
         // is `kept` with keepDim) would make the output and its node keep each other alive.
         let saved = kept.detached()
-        return result.recording("logsumexp", [self], saving: [self, saved]) { [self] g, _ in
+        return result.recording("logsumexp", self, saving: [self, saved]) { [self] g, _ in
             let gradient = keepDim ? g : g.unsqueezed(dim: d)
             return [gradient * (self - saved).exp()]
         }
@@ -393,7 +393,7 @@ extension Tensor {
     public func softmax(dim: Int) -> Tensor {
         let d = normalizedDim(dim, rank: rank, op: "softmax")
         let y = softmaxKernel(dim: d, log: false)
-        return y.recording("softmax", [self], saving: [y]) { [unowned y] g, _ in
+        return y.recording("softmax", self, saving: [y]) { [unowned y] g, _ in
             // dx = y ⊙ (g − Σ g⊙y)
             let gy = g * y
             return [gy - y * gy.sum(dim: d, keepDim: true)]
@@ -404,7 +404,7 @@ extension Tensor {
     public func logSoftmax(dim: Int) -> Tensor {
         let d = normalizedDim(dim, rank: rank, op: "logSoftmax")
         let y = softmaxKernel(dim: d, log: true)
-        return y.recording("logSoftmax", [self], saving: [y]) { [unowned y] g, _ in
+        return y.recording("logSoftmax", self, saving: [y]) { [unowned y] g, _ in
             // dx = g − softmax(x) ⊙ Σ g
             [g - y.exp() * g.sum(dim: d, keepDim: true)]
         }

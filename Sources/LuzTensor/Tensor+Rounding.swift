@@ -19,7 +19,7 @@ extension Tensor {
     /// integer and bool tensors are already whole and come back as a copy of their own type.
     private func roundedElements<Op: UnaryFloatOp>(_: Op.Type, op: String) -> Tensor {
         guard dtype.isFloatingPoint else { return contiguousCopy() }
-        return floatUnary(Op.self, op: op).recording(op, [self]) { g, _ in [Tensor.zeros(g.shape, dtype: g.dtype)] }
+        return floatUnary(Op.self, op: op).recording(op, self) { g, _ in [Tensor.zeros(g.shape, dtype: g.dtype)] }
     }
 
     /// Elementwise ⌊x⌋, the largest whole number not above x (torch's `floor`). The gradient is
@@ -42,25 +42,25 @@ extension Tensor {
     /// Elementwise log(1 + x), accurate for small x where `(1 + x).log()` loses the digits of x
     /// (torch's `log1p`). The gradient is 1 / (1 + x).
     public func log1p() -> Tensor {
-        floatUnary(Log1pOp.self, op: "log1p").recording("log1p", [self], saving: [self]) { [self] g, _ in [g / (self + 1)] }
+        floatUnary(Log1pOp.self, op: "log1p").recording("log1p", self, saving: [self]) { [self] g, _ in [g / (self + 1)] }
     }
 
     /// Elementwise eˣ − 1, accurate for small x (torch's `expm1`). The gradient is eˣ = y + 1.
     public func expm1() -> Tensor {
         let y = floatUnary(Expm1Op.self, op: "expm1")
-        return y.recording("expm1", [self], saving: [y]) { [unowned y] g, _ in [g * (y + 1)] }
+        return y.recording("expm1", self, saving: [y]) { [unowned y] g, _ in [g * (y + 1)] }
     }
 
     /// Elementwise 1 / √x (torch's `rsqrt`). The gradient is −½ · x^(−3/2) = −y³ / 2.
     public func rsqrt() -> Tensor {
         let y = floatUnary(RsqrtOp.self, op: "rsqrt")
-        return y.recording("rsqrt", [self], saving: [y]) { [unowned y] g, _ in [g * y * y * y * -0.5] }
+        return y.recording("rsqrt", self, saving: [y]) { [unowned y] g, _ in [g * y * y * y * -0.5] }
     }
 
     /// Elementwise 1 / x (torch's `reciprocal`; integers become float32). The gradient is −y².
     public func reciprocal() -> Tensor {
         let y = floatUnary(ReciprocalOp.self, op: "reciprocal")
-        return y.recording("reciprocal", [self], saving: [y]) { [unowned y] g, _ in [-(g * y * y)] }
+        return y.recording("reciprocal", self, saving: [y]) { [unowned y] g, _ in [-(g * y * y)] }
     }
 
     // MARK: - NaN and infinities
@@ -108,7 +108,7 @@ extension Tensor {
             }
         }
         if dtype == .float32 { run(Float.self) } else { run(Double.self) }
-        return out.recording("nanToNum", [self], saving: [self]) { [self] g, _ in
+        return out.recording("nanToNum", self, saving: [self]) { [self] g, _ in
             [Tensor.where(self.isFiniteMask(), g, g.scalarLike(0))]
         }
     }

@@ -47,7 +47,7 @@ extension Tensor {
     /// - Parameter dim: the dimension summed along (negative counts from the end).
     public func cumulativeSum(dim: Int) -> Tensor {
         let d = normalizedDim(dim, rank: rank, op: "cumsum")
-        return scanKernel(dim: d, product: false).recording("cumsum", [self]) { g, _ in
+        return scanKernel(dim: d, product: false).recording("cumsum", self) { g, _ in
             [g.scanKernel(dim: d, product: false, reversed: true)]
         }
     }
@@ -60,7 +60,7 @@ extension Tensor {
     /// - Parameter dim: the dimension multiplied along (negative counts from the end).
     public func cumulativeProduct(dim: Int) -> Tensor {
         let d = normalizedDim(dim, rank: rank, op: "cumprod")
-        return scanKernel(dim: d, product: true).recording("cumprod", [self], saving: [self]) { [self] g, _ in
+        return scanKernel(dim: d, product: true).recording("cumprod", self, saving: [self]) { [self] g, _ in
             [Tensor.cumulativeProductGradient(self, g, dim: d)]
         }
     }
@@ -120,7 +120,7 @@ extension Tensor {
         default: run(Int64.self)
         }
         let keptShape = reducedShape(d, keepDim: true)
-        return out.recording("prod", [self], saving: [self]) { [self] g, _ in
+        return out.recording("prod", self, saving: [self]) { [self] g, _ in
             [g.reshaped(keptShape).expanded(to: self.shape) * Tensor.productOfOthers(self.to(g.dtype), dim: d)]
         }
     }

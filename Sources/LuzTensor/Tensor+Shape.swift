@@ -23,10 +23,17 @@ extension Tensor {
         if target == shape { return self }
         // A view when the strides allow it (always for a contiguous tensor), a copy otherwise,
         // as torch's `reshape`.
-        guard let viewStrides = stridesOfView(shaped: target) else { return contiguous().reshaped(target) }
-        let view = Tensor(storage: storage, shape: target, dtype: dtype, offset: offset, strides: viewStrides)
+        guard let view = viewOfStorage(shaped: target) else { return contiguous().reshaped(target) }
         let inputShape = shape
-        return view.recording("reshape", [self]) { g, _ in [g.reshaped(inputShape)] }
+        return view.recording("reshape", self) { g, _ in [g.reshaped(inputShape)] }
+    }
+
+    /// A view of this tensor's storage in `newShape` (same element count), without a graph, or
+    /// `nil` when the strides do not allow one; a contiguous tensor's view needs no strides.
+    func viewOfStorage(shaped newShape: [Int]) -> Tensor? {
+        if isContiguous { return Tensor(storage: storage, shape: newShape, dtype: dtype, offset: offset) }
+        guard let viewStrides = stridesOfView(shaped: newShape) else { return nil }
+        return Tensor(storage: storage, shape: newShape, dtype: dtype, offset: offset, strides: viewStrides)
     }
 
     /// The strides under which `newShape` (with this tensor's element count) reads this
@@ -102,7 +109,7 @@ extension Tensor {
                           strides: order.map { current[$0] })
         var inverse = [Int](repeating: 0, count: rank)
         for (i, d) in order.enumerated() { inverse[d] = i }
-        return view.recording("permute", [self]) { g, _ in [g.permuted(inverse)] }
+        return view.recording("permute", self) { g, _ in [g.permuted(inverse)] }
     }
 
     /// Copies a strided source into a contiguous destination of `shape`, innermost loop last.
@@ -403,7 +410,7 @@ extension Tensor {
             }
             result = out
         }
-        return result.recording("flip", [self]) { g, _ in [g.flipped(dims)] }
+        return result.recording("flip", self) { g, _ in [g.flipped(dims)] }
     }
 
     /// `length` elements along `dim` starting at `start` (torch's `narrow`).
@@ -429,7 +436,7 @@ extension Tensor {
         let start = offset + lo * viewStrides[d]
         viewStrides[d] *= step
         let view = Tensor(storage: storage, shape: outShape, dtype: dtype, offset: start, strides: viewStrides)
-        return view.recording("slice", [self]) { [shape] g, _ in
+        return view.recording("slice", self) { [shape] g, _ in
             [Tensor.sliceBackward(g, inputShape: shape, dim: d, start: lo, step: step)]
         }
     }

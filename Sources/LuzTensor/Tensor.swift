@@ -145,7 +145,7 @@ public final class Tensor {
         if isContiguous { return self }
         let out = Tensor.empty(shape, dtype: dtype)
         copyElements(into: out.storage.raw)
-        return out.recording("contiguous", [self]) { g, _ in [g] }
+        return out.recording("contiguous", self) { g, _ in [g] }
     }
 
     /// For a strided view that covers a block of its storage without gaps or overlaps in some
@@ -291,7 +291,13 @@ public final class Tensor {
         as type: T.Type, _ body: (UnsafeMutableBufferPointer<T>) throws -> R
     ) rethrows -> R {
         checkType(T.self, "withUnsafeMutableBufferPointer")
-        return try writingInPlace("withUnsafeMutableBufferPointer") { try body($0.buffer(T.self)) }
+        // A contiguous tensor (every optimizer step's case) is written where it lies, without
+        // the generic write-through path.
+        guard isContiguous else {
+            return try writingInPlace("withUnsafeMutableBufferPointer") { try body($0.buffer(T.self)) }
+        }
+        defer { storage.version += 1 }
+        return try body(UnsafeMutableBufferPointer(start: storage.raw.assumingMemoryBound(to: T.self) + offset, count: count))
     }
 
     @inline(__always)
