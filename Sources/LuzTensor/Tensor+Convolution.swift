@@ -116,7 +116,9 @@ extension Tensor {
         // input as the forward pass: keep it when a backward pass will need it and it is not
         // too large.
         let winograd = WinogradConvolution.applies(to: g, elementSize: dtype.byteCount) ? WinogradConvolution(geometry: g) : nil
-        let savedCount = winograd == nil ? g.batch * g.groups * g.loweredCount : 0
+        // Depthwise (one input channel per group): direct kernels, nothing lowered or kept.
+        let depthwise = winograd == nil && DepthwiseConvolution.applies(to: g) ? DepthwiseConvolution(geometry: g) : nil
+        let savedCount = winograd == nil && depthwise == nil ? g.batch * g.groups * g.loweredCount : 0
         let saved: Tensor? = GradMode.isEnabled && weight.requiresGrad && out.count > 0 && savedCount > 0
             && savedCount * dtype.byteCount <= ConvolutionTuning.maximumSavedLoweredBytes
             ? Tensor.empty([savedCount], dtype: dtype) : nil
@@ -125,6 +127,11 @@ extension Tensor {
                 if let winograd {
                     winograd.forward(input: pointer(T.self), weight: weight.pointer(T.self),
                                      bias: bias.map { UnsafePointer($0.pointer(T.self)) }, output: out.pointer(T.self))
+                    return
+                }
+                if let depthwise {
+                    depthwise.forward(input: pointer(T.self), weight: weight.pointer(T.self),
+                                      bias: bias.map { UnsafePointer($0.pointer(T.self)) }, output: out.pointer(T.self))
                     return
                 }
                 g.forward(input: pointer(T.self), weight: weight.pointer(T.self),
@@ -151,6 +158,13 @@ extension Tensor {
                                           gradOutput: gradOutput.pointer(T.self),
                                           gradInput: gradInput?.pointer(T.self), gradWeight: gradWeight?.pointer(T.self),
                                           gradBias: gradBias?.pointer(T.self))
+                        return
+                    }
+                    if let depthwise {
+                        depthwise.backward(input: self.pointer(T.self), weight: weight.pointer(T.self),
+                                           gradOutput: gradOutput.pointer(T.self),
+                                           gradInput: gradInput?.pointer(T.self), gradWeight: gradWeight?.pointer(T.self),
+                                           gradBias: gradBias?.pointer(T.self))
                         return
                     }
                     g.backward(input: self.pointer(T.self), weight: weight.pointer(T.self),

@@ -24,6 +24,15 @@ struct ConvolutionAlgorithmTests {
                      dilationHeight: dilation, dilationWidth: dilation)
     }
 
+    @Test func oneInputChannelPerGroupRunsTheDepthwiseKernels() {
+        #expect(DepthwiseConvolution.applies(to: geometry(outChannels: 64, groups: 64)))
+        #expect(DepthwiseConvolution.applies(to: geometry(outChannels: 128, stride: 2, groups: 64)))
+        #expect(!DepthwiseConvolution.applies(to: geometry(outChannels: 64, groups: 32)))
+        #expect(!DepthwiseConvolution.applies(to: geometry()))
+        // A one-channel input with one group is an ordinary convolution.
+        #expect(!DepthwiseConvolution.applies(to: geometry(channels: 1, outChannels: 8)))
+    }
+
     @Test func threeByThreeStrideOneWithEnoughChannelsRunsWinograd() {
         #expect(WinogradConvolution.applies(to: geometry(), elementSize: 4))
         #expect(WinogradConvolution.applies(to: geometry(channels: 16, outChannels: 16, size: 5), elementSize: 8))

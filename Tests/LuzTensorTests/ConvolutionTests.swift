@@ -187,6 +187,37 @@ struct ConvolutionTests {
     }
 
     @Test(arguments: [DType.float32, .float64])
+    func depthwiseMatchesTheSevenLoopDefinition(dtype: DType) {
+        // One input channel per group runs the direct depthwise kernels: channel multipliers 1
+        // and 2, strides 1–3, padding, dilation, rectangular kernels, taps wider than the row,
+        // and a batch large enough to split over threads.
+        var cases: [ConvCase] = []
+        for (multiplier, stride, padding, dilation, kernel) in [
+            (1, (1, 1), (1, 1), (1, 1), (3, 3)), (1, (2, 2), (1, 1), (1, 1), (3, 3)),
+            (2, (1, 2), (0, 2), (1, 1), (2, 3)), (1, (3, 1), (2, 0), (2, 1), (3, 2)),
+            (2, (2, 3), (1, 1), (1, 2), (3, 3)), (1, (1, 1), (2, 2), (1, 1), (5, 5)),
+        ] as [(Int, (Int, Int), (Int, Int), (Int, Int), (Int, Int))] {
+            var c = ConvCase(batch: 2, channels: 3, height: 7, width: 6, outChannels: 3 * multiplier, groups: 3,
+                             kernelHeight: kernel.0, kernelWidth: kernel.1)
+            c.stride = stride
+            c.padding = padding
+            c.dilation = dilation
+            cases.append(c)
+        }
+        var large = ConvCase(batch: 6, channels: 16, height: 14, width: 13, outChannels: 16, groups: 16,
+                             kernelHeight: 3, kernelWidth: 3)
+        large.padding = (1, 1)
+        large.stride = (2, 2)
+        cases.append(large)
+        large.stride = (1, 1)
+        cases.append(large)
+        for (i, c) in cases.enumerated() {
+            #expect(c.valid, "\(c)")
+            compareWithReference(c, dtype: dtype, seed: UInt64(100 + i))
+        }
+    }
+
+    @Test(arguments: [DType.float32, .float64])
     func matchesTheDefinitionOnTheParallelPath(dtype: DType) {
         // Large enough (≈ 0.5 MFLOP) that the images are split across threads, with partial
         // weight and bias gradients summed at the end.

@@ -1,0 +1,157 @@
+// Depthwise convolution (MobileNet's: every output channel reads one input channel,
+// `groups == channels`), computed directly on the planes.
+//
+// Lowered onto GEMM, each image and channel of a depthwise layer is a product of one row of
+// kH·kW weights with a kH·kW × L matrix: a GEMM of height 1, far from any GEMM's peak, after an
+// im2col that writes kH·kW copies of the plane. Here each output row is instead the sum of
+// kH·kW shifted input rows scaled by one weight each: with stride 1 every term is a contiguous
+// multiply-add over the row, and nothing is lowered or kept between the passes.
+
+/// The direct kernels of a depthwise convolution: channel multiplier `m = O / C`, output
+/// channel `o` reading input channel `o / m`.
+struct DepthwiseConvolution {
+    let geometry: ConvGeometry
+
+    /// Whether `geometry` is depthwise: one input channel per group, more than one group.
+    static func applies(to geometry: ConvGeometry) -> Bool {
+        geometry.groups > 1 && geometry.groupChannels == 1 && geometry.outHeight > 0 && geometry.outWidth > 0
+    }
+
+    /// For each kernel column `j`, the input column offset of output column 0 and the output
+    /// columns `lo..<hi` that read inside the row.
+    private var columnRanges: [(offset: Int, lo: Int, hi: Int)] {
+        (0..<geometry.kernelWidth).map { geometry.validColumns(kernelColumn: $0) }
+    }
+
+    /// The input row kernel row `i` reads for output row `oy`, or `nil` in the padding.
+    @inline(__always)
+    private func inputRow(_ oy: Int, _ i: Int) -> Int? {
+        let g = geometry
+        let iy = oy * g.strideHeight - g.paddingHeight + i * g.dilationHeight
+        return iy >= 0 && iy < g.height ? iy : nil
+    }
+
+    private var workers: Int {
+        let g = geometry
+        let work = g.batch * g.outChannels * g.outputPlane * g.kernelHeight * g.kernelWidth * 2
+        return work < ConvolutionTuning.minimumParallelFlops ? 1 : Swift.max(Parallelism.threadCount, 1)
+    }
+
+    /// `output` (`[N, O, OH, OW]`) from `input` (`[N, C, H, W]`), `weight` (`[O, 1, kH, kW]`) and
+    /// an optional `bias`.
+    func forward<T: TensorFloat>(input: UnsafePointer<T>, weight: UnsafePointer<T>, bias: UnsafePointer<T>?,
+                                 output: UnsafeMutablePointer<T>) {
+        let g = geometry, columns = columnRanges
+        let multiplier = g.groupOutChannels, taps = g.kernelHeight * g.kernelWidth
+        let ow = g.outWidth, sw = g.strideWidth
+        forEachTask(g.batch * g.outChannels, workers: workers) { task, _ in
+            let o = task % g.outChannels, n = task / g.outChannels
+            let source = input + (n * g.channels + o / multiplier) * g.inputPlane
+            let plane = output + task * g.outputPlane
+            let w = weight + o * taps
+            let start = bias?[o] ?? 0
+            for x in 0..<g.outputPlane { plane[x] = start }
+            for oy in 0..<g.outHeight {
+                let row = plane + oy * ow
+                for i in 0..<g.kernelHeight {
+                    guard let iy = inputRow(oy, i) else { continue }
+                    let sourceRow = source + iy * g.width
+                    for (j, range) in columns.enumerated() {
+                        let tap = w[i * g.kernelWidth + j]
+                        if sw == 1 {
+                            let s = sourceRow + range.offset
+                            for x in range.lo..<range.hi { row[x] += tap * s[x] }
+                        } else {
+                            for x in range.lo..<range.hi { row[x] += tap * sourceRow[x * sw + range.offset] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The gradients of the input, weight and bias (each only when its pointer is given) from
+    /// the gradient of the output; all three are overwritten. Each input plane's gradient is
+    /// summed by one task, and each channel's weight and bias gradients by one task over the
+    /// whole batch in image order, so the result does not depend on the number of threads.
+    func backward<T: TensorFloat>(input: UnsafePointer<T>, weight: UnsafePointer<T>, gradOutput: UnsafePointer<T>,
+                                  gradInput: UnsafeMutablePointer<T>?, gradWeight: UnsafeMutablePointer<T>?,
+                                  gradBias: UnsafeMutablePointer<T>?) {
+        let g = geometry, columns = columnRanges
+        let multiplier = g.groupOutChannels, taps = g.kernelHeight * g.kernelWidth
+        let ow = g.outWidth, sw = g.strideWidth
+        if let gradInput {
+            forEachTask(g.batch * g.channels, workers: workers) { task, _ in
+                let c = task % g.channels, n = task / g.channels
+                let plane = gradInput + task * g.inputPlane
+                for x in 0..<g.inputPlane { plane[x] = 0 }
+                for o in c * multiplier..<(c + 1) * multiplier {
+                    let gradPlane = gradOutput + (n * g.outChannels + o) * g.outputPlane
+                    let w = weight + o * taps
+                    for oy in 0..<g.outHeight {
+                        let gradRow = gradPlane + oy * ow
+                        for i in 0..<g.kernelHeight {
+                            guard let iy = inputRow(oy, i) else { continue }
+                            let row = plane + iy * g.width
+                            for (j, range) in columns.enumerated() {
+                                let tap = w[i * g.kernelWidth + j]
+                                if sw == 1 {
+                                    let d = row + range.offset
+                                    for x in range.lo..<range.hi { d[x] += tap * gradRow[x] }
+                                } else {
+                                    for x in range.lo..<range.hi { row[x * sw + range.offset] += tap * gradRow[x] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        guard gradWeight != nil || gradBias != nil else { return }
+        forEachTask(g.outChannels, workers: workers) { o, _ in
+            let c = o / multiplier
+            var biasSum: T = 0
+            // Per tap, the products summed over the output rows of one image, element by element
+            // across the row (a multiply-add the compiler vectorizes, where one running sum per
+            // tap would be a serial chain); reduced and added to the totals image by image.
+            let tapRows = UnsafeMutablePointer<T>.allocate(capacity: taps * ow)
+            defer { tapRows.deallocate() }
+            var totals = [T](repeating: 0, count: taps)
+            for n in 0..<g.batch {
+                let gradPlane = gradOutput + (n * g.outChannels + o) * g.outputPlane
+                if gradBias != nil {
+                    var s: T = 0
+                    for x in 0..<g.outputPlane { s += gradPlane[x] }
+                    biasSum += s
+                }
+                guard gradWeight != nil else { continue }
+                let source = input + (n * g.channels + c) * g.inputPlane
+                tapRows.initialize(repeating: 0, count: taps * ow)
+                for oy in 0..<g.outHeight {
+                    let gradRow = gradPlane + oy * ow
+                    for i in 0..<g.kernelHeight {
+                        guard let iy = inputRow(oy, i) else { continue }
+                        let sourceRow = source + iy * g.width
+                        for (j, range) in columns.enumerated() {
+                            let sums = tapRows + (i * g.kernelWidth + j) * ow
+                            if sw == 1 {
+                                let x0 = sourceRow + range.offset
+                                for x in range.lo..<range.hi { sums[x] += gradRow[x] * x0[x] }
+                            } else {
+                                for x in range.lo..<range.hi { sums[x] += gradRow[x] * sourceRow[x * sw + range.offset] }
+                            }
+                        }
+                    }
+                }
+                for k in 0..<taps {
+                    var s: T = 0
+                    let sums = tapRows + k * ow
+                    for x in 0..<ow { s += sums[x] }
+                    totals[k] += s
+                }
+            }
+            if let gradWeight { for k in 0..<taps { gradWeight[o * taps + k] = totals[k] } }
+            gradBias?[o] = biasSum
+        }
+    }
+}
