@@ -23,6 +23,17 @@ struct DepthwiseConvolution {
         (0..<geometry.kernelWidth).map { geometry.validColumns(kernelColumn: $0) }
     }
 
+    /// The output columns where every kernel column reads inside the row, from `columns`.
+    private static func interior(_ columns: [(offset: Int, lo: Int, hi: Int)]) -> Range<Int> {
+        let lo = columns.map(\.lo).max() ?? 0, hi = columns.map(\.hi).min() ?? 0
+        return lo..<Swift.max(lo, hi)
+    }
+
+    /// Whether the strided three-tap rows take the fused loops: a kernel three wide with a
+    /// column stride above 1, whose per-tap loops would gather one element at a time three
+    /// times over (the stride-1 per-tap loops are contiguous and vectorize instead).
+    private var fusesThreeTaps: Bool { geometry.kernelWidth == 3 && geometry.strideWidth > 1 }
+
     /// The input row kernel row `i` reads for output row `oy`, or `nil` in the padding.
     @inline(__always)
     private func inputRow(_ oy: Int, _ i: Int) -> Int? {
@@ -44,6 +55,8 @@ struct DepthwiseConvolution {
         let g = geometry, columns = columnRanges
         let multiplier = g.groupOutChannels, taps = g.kernelHeight * g.kernelWidth
         let ow = g.outWidth, sw = g.strideWidth
+        let fused = fusesThreeTaps, inner = Self.interior(columns), first = columns[0].offset, dw = g.dilationWidth
+        let edges = Array(0..<inner.lowerBound) + Array(inner.upperBound..<ow)
         forEachTask(g.batch * g.outChannels, workers: workers) { task, _ in
             let o = task % g.outChannels, n = task / g.outChannels
             let source = input + (n * g.channels + o / multiplier) * g.inputPlane
@@ -56,6 +69,20 @@ struct DepthwiseConvolution {
                 for i in 0..<g.kernelHeight {
                     guard let iy = inputRow(oy, i) else { continue }
                     let sourceRow = source + iy * g.width
+                    if fused {
+                        // The three taps of the row in one pass; the edge columns tap by tap.
+                        let w0 = w[i * 3], w1 = w[i * 3 + 1], w2 = w[i * 3 + 2]
+                        for x in inner {
+                            let b = sourceRow + x * sw + first
+                            row[x] += w0 * b[0] + w1 * b[dw] + w2 * b[2 * dw]
+                        }
+                        for x in edges {
+                            for (j, range) in columns.enumerated() where range.lo <= x && x < range.hi {
+                                row[x] += w[i * 3 + j] * sourceRow[x * sw + range.offset]
+                            }
+                        }
+                        continue
+                    }
                     for (j, range) in columns.enumerated() {
                         let tap = w[i * g.kernelWidth + j]
                         if sw == 1 {
@@ -80,6 +107,8 @@ struct DepthwiseConvolution {
         let g = geometry, columns = columnRanges
         let multiplier = g.groupOutChannels, taps = g.kernelHeight * g.kernelWidth
         let ow = g.outWidth, sw = g.strideWidth
+        let fused = fusesThreeTaps, inner = Self.interior(columns), first = columns[0].offset, dw = g.dilationWidth
+        let edges = Array(0..<inner.lowerBound) + Array(inner.upperBound..<ow)
         if let gradInput {
             forEachTask(g.batch * g.channels, workers: workers) { task, _ in
                 let c = task % g.channels, n = task / g.channels
@@ -93,6 +122,21 @@ struct DepthwiseConvolution {
                         for i in 0..<g.kernelHeight {
                             guard let iy = inputRow(oy, i) else { continue }
                             let row = plane + iy * g.width
+                            if fused {
+                                let w0 = w[i * 3], w1 = w[i * 3 + 1], w2 = w[i * 3 + 2]
+                                for x in inner {
+                                    let b = row + x * sw + first, gx = gradRow[x]
+                                    b[0] += w0 * gx
+                                    b[dw] += w1 * gx
+                                    b[2 * dw] += w2 * gx
+                                }
+                                for x in edges {
+                                    for (j, range) in columns.enumerated() where range.lo <= x && x < range.hi {
+                                        row[x * sw + range.offset] += w[i * 3 + j] * gradRow[x]
+                                    }
+                                }
+                                continue
+                            }
                             for (j, range) in columns.enumerated() {
                                 let tap = w[i * g.kernelWidth + j]
                                 if sw == 1 {
@@ -132,6 +176,21 @@ struct DepthwiseConvolution {
                     for i in 0..<g.kernelHeight {
                         guard let iy = inputRow(oy, i) else { continue }
                         let sourceRow = source + iy * g.width
+                        if fused {
+                            let s0 = tapRows + i * 3 * ow, s1 = s0 + ow, s2 = s1 + ow
+                            for x in inner {
+                                let b = sourceRow + x * sw + first, gx = gradRow[x]
+                                s0[x] += gx * b[0]
+                                s1[x] += gx * b[dw]
+                                s2[x] += gx * b[2 * dw]
+                            }
+                            for x in edges {
+                                for (j, range) in columns.enumerated() where range.lo <= x && x < range.hi {
+                                    tapRows[(i * 3 + j) * ow + x] += gradRow[x] * sourceRow[x * sw + range.offset]
+                                }
+                            }
+                            continue
+                        }
                         for (j, range) in columns.enumerated() {
                             let sums = tapRows + (i * g.kernelWidth + j) * ow
                             if sw == 1 {

@@ -40,8 +40,10 @@ func convolutionShapesWorkload(steps: Int = 10) {
             let value = conv(x).pow(2).mean()
             value.backward()
             loss = value.item
+            // As the peer: the layer's gradients zeroed in place, the input's dropped
+            // (`x.grad = None`), so the next backward writes it fresh instead of adding to zeros.
             for p in conv.parameters() { p.zeroGrad() }
-            x.zeroGrad()
+            x.grad = nil
         }
         step()
         let seconds = timed { for _ in 0..<steps { step() } }
