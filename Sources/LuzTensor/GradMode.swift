@@ -10,11 +10,26 @@ import Darwin
 /// data-loading thread or a parallel evaluation never changes what the training thread records.
 public enum GradMode {
     // The key holds the nesting depth of no-grad scopes as a pointer-sized integer (0 = recording).
-    private static let key: pthread_key_t = {
+    private static let createdKey: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key, nil)
         return key
     }()
+
+    /// ``createdKey`` once made, in a constant-initialized variable: every recorded operation
+    /// reads the key, and a read of the lazy `let` goes through its initialization guard (a
+    /// runtime call) each time. Threads that race on the first read store the same value.
+    @exclusivity(unchecked) nonisolated(unsafe) private static var cachedKey: pthread_key_t = .max
+
+    private static var key: pthread_key_t {
+        @inline(__always) get {
+            let cached = cachedKey
+            if _fastPath(cached != .max) { return cached }
+            let made = createdKey
+            cachedKey = made
+            return made
+        }
+    }
 
     /// `true` when operations on the current thread record gradients.
     public static var isEnabled: Bool {
