@@ -42,6 +42,17 @@ struct DepthwiseConvolution {
         return iy >= 0 && iy < g.height ? iy : nil
     }
 
+    /// Calls `body(oy, i, iy)` for every output row `oy` and kernel row `i` whose input row
+    /// `iy` lies inside the plane: the row walk all three passes share.
+    @inline(__always)
+    private func forEachKernelRow(_ body: (_ outputRow: Int, _ kernelRow: Int, _ inputRow: Int) -> Void) {
+        for oy in 0..<geometry.outHeight {
+            for i in 0..<geometry.kernelHeight {
+                if let iy = inputRow(oy, i) { body(oy, i, iy) }
+            }
+        }
+    }
+
     private var workers: Int {
         let g = geometry
         let work = g.batch * g.outChannels * g.outputPlane * g.kernelHeight * g.kernelWidth * 2
@@ -64,33 +75,29 @@ struct DepthwiseConvolution {
             let w = weight + o * taps
             let start = bias?[o] ?? 0
             for x in 0..<g.outputPlane { plane[x] = start }
-            for oy in 0..<g.outHeight {
-                let row = plane + oy * ow
-                for i in 0..<g.kernelHeight {
-                    guard let iy = inputRow(oy, i) else { continue }
-                    let sourceRow = source + iy * g.width
-                    if fused {
-                        // The three taps of the row in one pass; the edge columns tap by tap.
-                        let w0 = w[i * 3], w1 = w[i * 3 + 1], w2 = w[i * 3 + 2]
-                        for x in inner {
-                            let b = sourceRow + x * sw + first
-                            row[x] += w0 * b[0] + w1 * b[dw] + w2 * b[2 * dw]
-                        }
-                        for x in edges {
-                            for (j, range) in columns.enumerated() where range.lo <= x && x < range.hi {
-                                row[x] += w[i * 3 + j] * sourceRow[x * sw + range.offset]
-                            }
-                        }
-                        continue
+            forEachKernelRow { oy, i, iy in
+                let row = plane + oy * ow, sourceRow = source + iy * g.width
+                if fused {
+                    // The three taps of the row in one pass; the edge columns tap by tap.
+                    let w0 = w[i * 3], w1 = w[i * 3 + 1], w2 = w[i * 3 + 2]
+                    for x in inner {
+                        let b = sourceRow + x * sw + first
+                        row[x] += w0 * b[0] + w1 * b[dw] + w2 * b[2 * dw]
                     }
-                    for (j, range) in columns.enumerated() {
-                        let tap = w[i * g.kernelWidth + j]
-                        if sw == 1 {
-                            let s = sourceRow + range.offset
-                            for x in range.lo..<range.hi { row[x] += tap * s[x] }
-                        } else {
-                            for x in range.lo..<range.hi { row[x] += tap * sourceRow[x * sw + range.offset] }
+                    for x in edges {
+                        for (j, range) in columns.enumerated() where range.lo <= x && x < range.hi {
+                            row[x] += w[i * 3 + j] * sourceRow[x * sw + range.offset]
                         }
+                    }
+                    return
+                }
+                for (j, range) in columns.enumerated() {
+                    let tap = w[i * g.kernelWidth + j]
+                    if sw == 1 {
+                        let s = sourceRow + range.offset
+                        for x in range.lo..<range.hi { row[x] += tap * s[x] }
+                    } else {
+                        for x in range.lo..<range.hi { row[x] += tap * sourceRow[x * sw + range.offset] }
                     }
                 }
             }
@@ -117,34 +124,30 @@ struct DepthwiseConvolution {
                 for o in c * multiplier..<(c + 1) * multiplier {
                     let gradPlane = gradOutput + (n * g.outChannels + o) * g.outputPlane
                     let w = weight + o * taps
-                    for oy in 0..<g.outHeight {
-                        let gradRow = gradPlane + oy * ow
-                        for i in 0..<g.kernelHeight {
-                            guard let iy = inputRow(oy, i) else { continue }
-                            let row = plane + iy * g.width
-                            if fused {
-                                let w0 = w[i * 3], w1 = w[i * 3 + 1], w2 = w[i * 3 + 2]
-                                for x in inner {
-                                    let b = row + x * sw + first, gx = gradRow[x]
-                                    b[0] += w0 * gx
-                                    b[dw] += w1 * gx
-                                    b[2 * dw] += w2 * gx
-                                }
-                                for x in edges {
-                                    for (j, range) in columns.enumerated() where range.lo <= x && x < range.hi {
-                                        row[x * sw + range.offset] += w[i * 3 + j] * gradRow[x]
-                                    }
-                                }
-                                continue
+                    forEachKernelRow { oy, i, iy in
+                        let gradRow = gradPlane + oy * ow, row = plane + iy * g.width
+                        if fused {
+                            let w0 = w[i * 3], w1 = w[i * 3 + 1], w2 = w[i * 3 + 2]
+                            for x in inner {
+                                let b = row + x * sw + first, gx = gradRow[x]
+                                b[0] += w0 * gx
+                                b[dw] += w1 * gx
+                                b[2 * dw] += w2 * gx
                             }
-                            for (j, range) in columns.enumerated() {
-                                let tap = w[i * g.kernelWidth + j]
-                                if sw == 1 {
-                                    let d = row + range.offset
-                                    for x in range.lo..<range.hi { d[x] += tap * gradRow[x] }
-                                } else {
-                                    for x in range.lo..<range.hi { row[x * sw + range.offset] += tap * gradRow[x] }
+                            for x in edges {
+                                for (j, range) in columns.enumerated() where range.lo <= x && x < range.hi {
+                                    row[x * sw + range.offset] += w[i * 3 + j] * gradRow[x]
                                 }
+                            }
+                            return
+                        }
+                        for (j, range) in columns.enumerated() {
+                            let tap = w[i * g.kernelWidth + j]
+                            if sw == 1 {
+                                let d = row + range.offset
+                                for x in range.lo..<range.hi { d[x] += tap * gradRow[x] }
+                            } else {
+                                for x in range.lo..<range.hi { row[x * sw + range.offset] += tap * gradRow[x] }
                             }
                         }
                     }
@@ -171,34 +174,30 @@ struct DepthwiseConvolution {
                 guard gradWeight != nil else { continue }
                 let source = input + (n * g.channels + c) * g.inputPlane
                 tapRows.initialize(repeating: 0, count: taps * ow)
-                for oy in 0..<g.outHeight {
-                    let gradRow = gradPlane + oy * ow
-                    for i in 0..<g.kernelHeight {
-                        guard let iy = inputRow(oy, i) else { continue }
-                        let sourceRow = source + iy * g.width
-                        if fused {
-                            let s0 = tapRows + i * 3 * ow, s1 = s0 + ow, s2 = s1 + ow
-                            for x in inner {
-                                let b = sourceRow + x * sw + first, gx = gradRow[x]
-                                s0[x] += gx * b[0]
-                                s1[x] += gx * b[dw]
-                                s2[x] += gx * b[2 * dw]
-                            }
-                            for x in edges {
-                                for (j, range) in columns.enumerated() where range.lo <= x && x < range.hi {
-                                    tapRows[(i * 3 + j) * ow + x] += gradRow[x] * sourceRow[x * sw + range.offset]
-                                }
-                            }
-                            continue
+                forEachKernelRow { oy, i, iy in
+                    let gradRow = gradPlane + oy * ow, sourceRow = source + iy * g.width
+                    if fused {
+                        let s0 = tapRows + i * 3 * ow, s1 = s0 + ow, s2 = s1 + ow
+                        for x in inner {
+                            let b = sourceRow + x * sw + first, gx = gradRow[x]
+                            s0[x] += gx * b[0]
+                            s1[x] += gx * b[dw]
+                            s2[x] += gx * b[2 * dw]
                         }
-                        for (j, range) in columns.enumerated() {
-                            let sums = tapRows + (i * g.kernelWidth + j) * ow
-                            if sw == 1 {
-                                let x0 = sourceRow + range.offset
-                                for x in range.lo..<range.hi { sums[x] += gradRow[x] * x0[x] }
-                            } else {
-                                for x in range.lo..<range.hi { sums[x] += gradRow[x] * sourceRow[x * sw + range.offset] }
+                        for x in edges {
+                            for (j, range) in columns.enumerated() where range.lo <= x && x < range.hi {
+                                tapRows[(i * 3 + j) * ow + x] += gradRow[x] * sourceRow[x * sw + range.offset]
                             }
+                        }
+                        return
+                    }
+                    for (j, range) in columns.enumerated() {
+                        let sums = tapRows + (i * g.kernelWidth + j) * ow
+                        if sw == 1 {
+                            let x0 = sourceRow + range.offset
+                            for x in range.lo..<range.hi { sums[x] += gradRow[x] * x0[x] }
+                        } else {
+                            for x in range.lo..<range.hi { sums[x] += gradRow[x] * sourceRow[x * sw + range.offset] }
                         }
                     }
                 }
