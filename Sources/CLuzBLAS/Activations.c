@@ -68,6 +68,9 @@ float luz_exp_shifted_f32_with(int isa, float *x, long n, float shift) {
 }
 
 float luz_max_f32_with(int isa, const float *x, long n) { return ACT_INSTANCE(isa, max_f32)(x, n); }
+void luz_add_rows_f32_with(int isa, float *d, const float *s, long rows, long n) {
+    ACT_INSTANCE(isa, add_rows_f32)(d, s, rows, n);
+}
 
 void luz_softmax_gradient_f32_with(int isa, const float *p, float *d, long n, float rowDot) {
     ACT_INSTANCE(isa, softmax_gradient_f32)(p, d, n, rowDot);
@@ -87,6 +90,7 @@ void luz_tanh_f32(const float *x, float *y, long n) { luz_tanh_f32_with(luz_gemm
 float luz_exp_shifted_f32(float *x, long n, float shift) { return luz_exp_shifted_f32_with(luz_gemm_isa(), x, n, shift); }
 
 float luz_max_f32(const float *x, long n) { return luz_max_f32_with(luz_gemm_isa(), x, n); }
+void luz_add_rows_f32(float *d, const float *s, long rows, long n) { luz_add_rows_f32_with(luz_gemm_isa(), d, s, rows, n); }
 
 void luz_softmax_gradient_f32(const float *p, float *d, long n, float rowDot) {
     luz_softmax_gradient_f32_with(luz_gemm_isa(), p, d, n, rowDot);

@@ -1,3 +1,6 @@
+#if !canImport(Accelerate)
+import CLuzBLAS
+#endif
 /// Resolves a possibly negative dimension index against `rank`, naming the op on failure.
 @inline(__always)
 func normalizedDim(_ dim: Int, rank: Int, op: String, allowEnd: Bool = false) -> Int {
@@ -94,13 +97,7 @@ extension Tensor {
                 }
             } else {
                 let body = { (range: Range<Int>) in
-                    for o in range {
-                        let d = dst + o * inner
-                        for i in 0..<n {
-                            let s = src + (o * n + i) * inner
-                            for j in 0..<inner { d[j] += s[j] }
-                        }
-                    }
+                    for o in range { addRows(src + o * n * inner, rows: n, width: inner, into: dst + o * inner) }
                 }
                 if outer * n * inner >= Parallelism.minimumParallelElements && outer > 1 {
                     parallelChunks(outer, cost: n * inner) { body($0) }
@@ -448,5 +445,25 @@ extension Tensor {
         }
         if x.dtype == .float32 { run(Float.self) } else { run(Double.self) }
         return out
+    }
+}
+
+/// Adds `rows` rows of `width` elements at `source`, one after another, into `destination`:
+/// the inner loop of a sum over a dimension with elements after it. Float32 runs Luz's C kernel
+/// where it is built (AVX-512 or AVX2 with FMA where the processor has them; Swift's SIMD code
+/// is built for the baseline), in the same order as the loop, so the sums are the same.
+@inline(__always)
+func addRows<T: ArithmeticScalar>(_ source: UnsafePointer<T>, rows: Int, width: Int,
+                                  into destination: UnsafeMutablePointer<T>) {
+    #if !canImport(Accelerate)
+    if T.self == Float.self {
+        luz_add_rows_f32(UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Float.self),
+                         UnsafeRawPointer(source).assumingMemoryBound(to: Float.self), rows, width)
+        return
+    }
+    #endif
+    for i in 0..<rows {
+        let s = source + i * width
+        for j in 0..<width { destination[j] += s[j] }
     }
 }

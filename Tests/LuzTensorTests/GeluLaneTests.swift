@@ -169,5 +169,25 @@ struct GeluInstructionSetTests {
             }
         }
     }
+
+    /// Adding rows into a destination, on each instance: the same sums, bit for bit, as adding
+    /// them one row after another in scalar code (the order a sum over a dimension keeps), on
+    /// widths with a partial last block and with no rows.
+    @Test func addedRowsMatchTheRowByRowSum() {
+        let instructionSets = [LUZ_GEMM_PORTABLE, LUZ_GEMM_AVX2, LUZ_GEMM_AVX512].map(Int32.init).filter { luz_gemm_isa_supported($0) != 0 }
+        for (rows, width) in [(0, 5), (1, 1), (3, 7), (4, 16), (5, 17), (64, 576), (2, 1001)] {
+            let source = (0..<rows * width).map { Float(sin(Double($0) * 0.37) * 1e3) }
+            let start = (0..<width).map { Float(cos(Double($0)) * 1e-3) }
+            var want = start
+            for r in 0..<rows { for j in 0..<width { want[j] += source[r * width + j] } }
+            for isa in instructionSets {
+                var got = start
+                source.withUnsafeBufferPointer { s in
+                    got.withUnsafeMutableBufferPointer { luz_add_rows_f32_with(isa, $0.baseAddress, s.baseAddress, rows, width) }
+                }
+                #expect(got == want, "\(String(cString: luz_gemm_isa_name(isa))) \(rows) × \(width)")
+            }
+        }
+    }
 }
 #endif

@@ -127,6 +127,11 @@ float luz_exp_shifted_f32_with(int isa, float *x, long n, float shift);
 float luz_max_f32(const float *x, long n);
 /// `luz_max_f32` on the instruction set `isa`.
 float luz_max_f32_with(int isa, const float *x, long n);
+/// d ← d + each of `rows` rows of `n` float32 values at `s` (one after another), row by row:
+/// the inner loop of a sum over a dimension with elements after it.
+void luz_add_rows_f32(float *d, const float *s, long rows, long n);
+/// `luz_add_rows_f32` on the instruction set `isa`.
+void luz_add_rows_f32_with(int isa, float *d, const float *s, long rows, long n);
 /// d ← p ⊙ (d − rowDot) over `n` float32 values: a row of the softmax backward (dP in, dS out).
 void luz_softmax_gradient_f32(const float *p, float *d, long n, float rowDot);
 /// `luz_softmax_gradient_f32` on the instruction set `isa`.
