@@ -67,7 +67,7 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tens
     guard needsGraph else { return output }
     let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
     return Tensor.recordOperation("linear", inputs: inputs, output: output,
-                                  saving: savedForProduct(input, weight)) { g in
+                                  saving: Tensor.saved((weight, input), (input, weight))) { g in
         let g2 = g.rank == 2 ? g : g.reshaped([-1, outputFeatures])
         let gradInput = input.requiresGrad ? g2.matmul(weight).reshaped(input.shape) : nil
         var gradWeight: Tensor? = nil
@@ -227,15 +227,4 @@ public func batchNorm(_ input: Tensor, runningMean: Tensor?, runningVariance: Te
 extension Tensor {
     /// A 0-dimensional tensor of this tensor's dtype holding `value`.
     func scalarTensor(_ value: Double) -> Tensor { Tensor.full([], value: value, dtype: dtype) }
-}
-
-/// What the backward of a product of `a` and `b` reads: `b` for the gradient of `a`, `a` for
-/// that of `b` (as torch saves them), in one array.
-func savedForProduct(_ a: Tensor, _ b: Tensor) -> [Tensor] {
-    switch (a.requiresGrad, b.requiresGrad) {
-    case (true, true): return [b, a]
-    case (true, false): return [b]
-    case (false, true): return [a]
-    case (false, false): return []
-    }
 }

@@ -156,8 +156,9 @@ extension Tensor {
         pairs.compactMap { $0.neededBy.requiresGrad ? $0.saved : nil }
     }
 
-    /// ``saved(_:)`` for two pairs (a binary operation's case), without the variadic array.
-    static func saved(_ p: (saved: Tensor, neededBy: Tensor), _ q: (saved: Tensor, neededBy: Tensor)) -> [Tensor] {
+    /// ``saved(_:)`` for two pairs (a binary operation's case, `linear`'s too), without the
+    /// variadic array.
+    package static func saved(_ p: (saved: Tensor, neededBy: Tensor), _ q: (saved: Tensor, neededBy: Tensor)) -> [Tensor] {
         switch (p.neededBy.requiresGrad, q.neededBy.requiresGrad) {
         case (true, true): return [p.saved, q.saved]
         case (true, false): return [p.saved]
@@ -225,6 +226,7 @@ extension Tensor {
             if profiling { OperationProfile.recordBackward(node.op, start: start, gradient: grad, gradients: grads) }
             for (i, input) in inputs.enumerated() where input.requiresGrad {
                 guard i < grads.count, let g = grads[i] else { continue }
+                // Most gradients already have their input's shape and type: skip the call.
                 let reduced = g.shape == input.shape && g.dtype == input.dtype ? g : g.reduced(toShapeOf: input, op: node.op)
                 if let pending = input.pendingGrad {
                     input.pendingGrad = withNoGrad { pending + reduced }

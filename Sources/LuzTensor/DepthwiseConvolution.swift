@@ -155,15 +155,18 @@ struct DepthwiseConvolution {
             }
         }
         guard gradWeight != nil || gradBias != nil else { return }
-        forEachTask(g.outChannels, workers: workers) { o, _ in
+        // Per worker, per tap, the products summed over the output rows of one image, element by
+        // element across the row (a multiply-add the compiler vectorizes, where one running sum
+        // per tap would be a serial chain), then the channel's totals: from the tensor
+        // allocator's cache, so a step allocates nothing new.
+        let workers = self.workers, scratchCount = taps * ow + taps
+        let scratch = Tensor.empty([workers * scratchCount], dtype: T.dtype)
+        let scratchBase = scratch.pointer(T.self)
+        forEachTask(g.outChannels, workers: workers) { o, worker in
             let c = o / multiplier
             var biasSum: T = 0
-            // Per tap, the products summed over the output rows of one image, element by element
-            // across the row (a multiply-add the compiler vectorizes, where one running sum per
-            // tap would be a serial chain); reduced and added to the totals image by image.
-            let tapRows = UnsafeMutablePointer<T>.allocate(capacity: taps * ow)
-            defer { tapRows.deallocate() }
-            var totals = [T](repeating: 0, count: taps)
+            let tapRows = scratchBase + worker * scratchCount, totals = tapRows + taps * ow
+            totals.initialize(repeating: 0, count: taps)
             for n in 0..<g.batch {
                 let gradPlane = gradOutput + (n * g.outChannels + o) * g.outputPlane
                 if gradBias != nil {
@@ -211,5 +214,6 @@ struct DepthwiseConvolution {
             if let gradWeight { for k in 0..<taps { gradWeight[o * taps + k] = totals[k] } }
             gradBias?[o] = biasSum
         }
+        withExtendedLifetime(scratch) {}
     }
 }

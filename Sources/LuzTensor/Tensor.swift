@@ -297,7 +297,7 @@ public final class Tensor {
             return try writingInPlace("withUnsafeMutableBufferPointer") { try body($0.buffer(T.self)) }
         }
         defer { storage.version += 1 }
-        return try body(UnsafeMutableBufferPointer(start: storage.raw.assumingMemoryBound(to: T.self) + offset, count: count))
+        return try body(buffer(T.self))
     }
 
     @inline(__always)
