@@ -151,6 +151,60 @@ GEMM_ENTRY_POINTS(f64, double)
 PACKED_ENTRY_POINTS(f32, float)
 PACKED_ENTRY_POINTS(f64, double)
 
+// MARK: - Thin products
+
+// C = alpha · op(A) · op(B) + beta · C by direct loops, reading A and B where they lie: for
+// products whose result has a few elements, each a sum of up to a few hundred terms (the weight
+// gradients of the 2-wide layers of `luz-bench cshape`), where packing for register tiles and a
+// library's dispatch cost more than the arithmetic. Four
+// elements of a row of C are summed at once in registers (then two, then one), each one sum
+// over the depth in order, so the result does not depend on how C is split between threads.
+// With beta 0, C is not read; with alpha 0, neither are A and B.
+#define THIN_STORE(j, sum)                                                                         \
+    out[j] = beta == 0 ? alpha * (sum) : alpha * (sum) + beta * out[j]
+#define THIN_ENTRY_POINT(type, T)                                                                  \
+    void luz_gemm_##type##_thin(int transA, int transB, long m, long n, long k, T alpha,           \
+                                const T *a, long lda, const T *b, long ldb, T beta, T *c, long ldc) { \
+        long a_row = transA ? 1 : lda, a_depth = transA ? lda : 1;                                 \
+        long b_depth = transB ? 1 : ldb, bc = transB ? ldb : 1;                                    \
+        if (alpha == 0) k = 0; /* as BLAS: A and B are not read */                                 \
+        for (long i = 0; i < m; i++) {                                                             \
+            const T *a_i = a + i * a_row;                                                          \
+            T *out = c + i * ldc;                                                                  \
+            long j = 0;                                                                            \
+            for (; j + 4 <= n; j += 4) {                                                           \
+                T s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                                  \
+                const T *col = b + j * bc;                                                         \
+                for (long p = 0; p < k; p++) {                                                     \
+                    T x = a_i[p * a_depth];                                                        \
+                    const T *r = col + p * b_depth;                                                \
+                    s0 += x * r[0]; s1 += x * r[bc]; s2 += x * r[2 * bc]; s3 += x * r[3 * bc];     \
+                }                                                                                  \
+                THIN_STORE(j, s0); THIN_STORE(j + 1, s1); THIN_STORE(j + 2, s2); THIN_STORE(j + 3, s3); \
+            }                                                                                      \
+            if (j + 2 <= n) {                                                                      \
+                T s0 = 0, s1 = 0;                                                                  \
+                const T *col = b + j * bc;                                                         \
+                for (long p = 0; p < k; p++) {                                                     \
+                    T x = a_i[p * a_depth];                                                        \
+                    const T *r = col + p * b_depth;                                                \
+                    s0 += x * r[0]; s1 += x * r[bc];                                               \
+                }                                                                                  \
+                THIN_STORE(j, s0); THIN_STORE(j + 1, s1);                                          \
+                j += 2;                                                                            \
+            }                                                                                      \
+            if (j < n) {                                                                           \
+                T s0 = 0;                                                                          \
+                const T *col = b + j * bc;                                                         \
+                for (long p = 0; p < k; p++) s0 += a_i[p * a_depth] * col[p * b_depth];            \
+                THIN_STORE(j, s0);                                                                 \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+THIN_ENTRY_POINT(f32, float)
+THIN_ENTRY_POINT(f64, double)
+
 long luz_gemm_panel_width(int isa, int double_precision) {
     if (!luz_gemm_isa_supported(isa)) isa = LUZ_GEMM_PORTABLE;
     switch (isa) {

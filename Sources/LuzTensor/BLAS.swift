@@ -49,6 +49,26 @@ enum BLAS {
         case library
         /// The built-in GEMM on one instruction set (`LUZ_GEMM_AVX512`, ...).
         case builtin(Int32)
+        /// Direct loops without packing or dispatch, for products that are a few long sums
+        /// (``isThinProduct(m:n:k:)``).
+        case thin
+    }
+
+    /// The most terms (m · n · k) of a product that goes to the direct loops when its result has
+    /// at most ``thinProductResultLimit`` elements.
+    static let thinProductLimit = 1024
+    /// The most elements of the result of a product that goes to the direct loops.
+    static let thinProductResultLimit = 16
+
+    /// Whether a product is a few long sums (the weight gradients of the 2-wide layers of
+    /// `luz-bench penguins` and `cshape`, 2 × 4 × 32 and 2 × 2 × 100 Aᵀ·B), which direct loops
+    /// compute faster than a library's dispatch and packing: `luz-bench gemm` on Zen 5 against
+    /// OpenBLAS 0.3.21, 2.2× on 2 × 4 × 32 and 2.1× on 2 × 2 × 100; from 4 × 4 × 256 on, and on
+    /// products with many short sums (32 × 2 × 4), the library was faster.
+    @inline(__always)
+    static func isThinProduct(m: Int, n: Int, k: Int) -> Bool {
+        m <= thinProductResultLimit && n <= thinProductResultLimit && m * n <= thinProductResultLimit
+            && k <= thinProductLimit && m * n * k <= thinProductLimit
     }
 
     /// The largest product (m · n · k) that the built-in GEMM takes from an OpenBLAS library
@@ -72,8 +92,8 @@ enum BLAS {
             || (backend.path ?? "").lowercased().contains("openblas")
     }
 
-    /// Where a product goes when the caller does not say: the built-in GEMM when no library is
-    /// in use, for sizes the library's 32-bit interface cannot take, for every product with no
+    /// Where a product goes when the caller does not say: the direct loops for a few long sums
+    /// (``isThinProduct(m:n:k:)``), the built-in GEMM when no library is in use, for sizes the library's 32-bit interface cannot take, for every product with no
     /// thin side when the library's kernel is below the built-in GEMM's instruction set
     /// (``BLASBackend/largeProductsOnBuiltin``), and for the small products where it beats the
     /// library (``prefersBuiltinForSmallProducts(_:isa:)``); the library otherwise.
@@ -82,6 +102,7 @@ enum BLAS {
         #if canImport(Accelerate)
         return .library
         #else
+        if isThinProduct(m: m, n: n, k: k) { return .thin }
         let limit = Int(Int32.max)
         if state.backend.kind != .library || m > limit || n > limit || k > limit || lda > limit || ldb > limit || ldc > limit {
             return .builtin(luz_gemm_isa())
@@ -198,6 +219,8 @@ extension Float: GemmScalar {
                               Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         case .builtin(let isa):
             luz_gemm_f32_with(isa, transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        case .thin:
+            luz_gemm_f32_thin(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         }
         #endif
     }
@@ -218,6 +241,8 @@ extension Double: GemmScalar {
                               Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         case .builtin(let isa):
             luz_gemm_f64_with(isa, transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        case .thin:
+            luz_gemm_f64_thin(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         }
         #endif
     }

@@ -221,13 +221,15 @@ extension BLASBackend {
 public enum GEMMImplementations {
     /// One implementation a product can be sent to.
     public struct Implementation: Sendable {
-        /// "library", "avx512", "avx2", "sse2", "neon", "accelerate", or "auto" for Luz's choice.
+        /// "library", "avx512", "avx2", "sse2", "neon", "accelerate", "thin" (the direct loops
+        /// for thin small products), or "auto" for Luz's choice.
         public let name: String
         let kernel: BLAS.Kernel?
     }
 
     /// The implementations this process can run: the loaded library, if any, then the built-in
-    /// GEMM on each instruction set the processor has, best first, then Luz's own choice.
+    /// GEMM on each instruction set the processor has, best first, the direct loops for thin
+    /// products, then Luz's own choice.
     public static var available: [Implementation] {
         var implementations: [Implementation] = []
         #if !canImport(Accelerate)
@@ -236,6 +238,7 @@ public enum GEMMImplementations {
         where luz_gemm_isa_supported(isa) != 0 {
             implementations.append(Implementation(name: String(cString: luz_gemm_isa_name(isa)), kernel: .builtin(isa)))
         }
+        implementations.append(Implementation(name: "thin", kernel: .thin))
         #endif
         return implementations + [Implementation(name: "auto", kernel: nil)]
     }

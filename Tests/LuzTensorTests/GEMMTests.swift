@@ -12,13 +12,14 @@ private let kernels: [BLAS.Kernel] = {
         .filter { luz_gemm_isa_supported($0) != 0 }
         .map(BLAS.Kernel.builtin)
     if BLAS.state.sgemm != nil { kernels.append(.library) }
-    return kernels
+    return kernels + [.thin]
 }()
 
 private func kernelName(_ kernel: BLAS.Kernel) -> String {
     switch kernel {
     case .library: return "library"
     case .builtin(let isa): return String(cString: luz_gemm_isa_name(isa))
+    case .thin: return "thin"
     }
 }
 
@@ -237,11 +238,13 @@ struct GEMMTests {
                       beta: 2, c: &c, ldc: 2, kernel: kernel, threads: 1)
             #expect(c == [2, 4, 6, 8], "\(kernelName(kernel))")
         }
-        var c: [Float] = [5, 6]
-        let nan: [Float] = [.nan, .nan]
-        BLAS.gemm(transposeA: false, transposeB: false, m: 1, n: 2, k: 1, alpha: 0, a: nan, lda: 1, b: nan, ldb: 2,
-                  beta: 1, c: &c, ldc: 2, kernel: .builtin(luz_gemm_isa()), threads: 1)
-        #expect(c == [5, 6])
+        for kernel in [BLAS.Kernel.builtin(luz_gemm_isa()), .thin] {
+            var c: [Float] = [5, 6]
+            let nan: [Float] = [.nan, .nan]
+            BLAS.gemm(transposeA: false, transposeB: false, m: 1, n: 2, k: 1, alpha: 0, a: nan, lda: 1, b: nan, ldb: 2,
+                      beta: 1, c: &c, ldc: 2, kernel: kernel, threads: 1)
+            #expect(c == [5, 6], "\(kernelName(kernel))")
+        }
     }
 
     /// Luz's GEMM sums each element in the same order whichever block of rows it falls in, so a
@@ -336,6 +339,16 @@ struct BLASBackendTests {
             #expect(BLAS.automaticKernel(m: 512, n: 512, k: 512, lda: 512, ldb: 512, ldc: 512) == .library)
             #expect(BLAS.automaticKernel(m: 100, n: 2, k: 2, lda: 2, ldb: 2, ldc: 2) == .library)
         }
+    }
+
+    @Test("products that are a few long sums go to the direct loops, whatever the backend")
+    func fewLongSumsChoice() {
+        #expect(BLAS.automaticKernel(m: 2, n: 4, k: 32, lda: 2, ldb: 4, ldc: 4) == .thin)
+        #expect(BLAS.automaticKernel(m: 2, n: 2, k: 100, lda: 2, ldb: 2, ldc: 2) == .thin)
+        #expect(BLAS.automaticKernel(m: 1, n: 16, k: 64, lda: 64, ldb: 16, ldc: 16) == .thin)
+        #expect(BLAS.automaticKernel(m: 4, n: 4, k: 256, lda: 4, ldb: 4, ldc: 4) != .thin)
+        #expect(BLAS.automaticKernel(m: 32, n: 2, k: 4, lda: 4, ldb: 4, ldc: 2) != .thin)
+        #expect(BLAS.automaticKernel(m: 1, n: 32, k: 4, lda: 4, ldb: 32, ldc: 32) != .thin)
     }
 
     @Test("an OpenBLAS running an AVX2 kernel on an AVX-512 processor keeps only the thin products")

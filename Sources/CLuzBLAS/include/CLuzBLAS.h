@@ -77,6 +77,16 @@ void luz_gemm_f64_with(int isa, int transA, int transB, long m, long n, long k,
                        double alpha, const double *a, long lda, const double *b, long ldb,
                        double beta, double *c, long ldc);
 
+/// Row-major GEMM by direct loops on the calling thread, for products whose result has a few
+/// elements, too small for register tiles: each element one sum over the depth, in order.
+void luz_gemm_f32_thin(int transA, int transB, long m, long n, long k,
+                       float alpha, const float *a, long lda, const float *b, long ldb,
+                       float beta, float *c, long ldc);
+/// `luz_gemm_f32_thin` in double precision.
+void luz_gemm_f64_thin(int transA, int transB, long m, long n, long k,
+                       double alpha, const double *a, long lda, const double *b, long ldb,
+                       double beta, double *c, long ldc);
+
 // MARK: - Products against an operand packed once
 
 /// The columns of one panel of a packed operand on `isa` (single or double precision): a
