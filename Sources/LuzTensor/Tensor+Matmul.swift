@@ -11,6 +11,15 @@ extension Tensor {
     public func matmul(_ other: Tensor, transposingSelf: Bool = false, transposingOther: Bool = false) -> Tensor {
         require(rank >= 1 && other.rank >= 1,
                 "matmul: \(describe(shape)) × \(describe(other.shape)): both operands need at least one dimension")
+        if rank == 2 && other.rank == 2 {
+            // Two matrices: no views of the operands, the result or the gradient.
+            let product = Tensor.matmulKernel(self, other, transposeA: transposingSelf, transposeB: transposingOther)
+            return product.recording("matmul", self, other, saving: Tensor.saved((other, self), (self, other))) { g, need in
+                let (gradA, gradB) = Tensor.matmulGradients(g, self, other, transposeA: transposingSelf,
+                                                            transposeB: transposingOther, needA: need[0], needB: need[1])
+                return [gradA, gradB]
+            }
+        }
         // Vectors become one-row / one-column matrices and a batch times one matrix folds the
         // batch into the rows (one GEMM). These are unrecorded views: the whole product is one
         // node whose rule maps the gradients back to the original shapes.
@@ -70,6 +79,25 @@ extension Tensor {
         let kb = transposeB ? b.shape[b.rank - 1] : b.shape[b.rank - 2]
         let n = transposeB ? b.shape[b.rank - 2] : b.shape[b.rank - 1]
         require(k == kb, "matmul: \(describe(a.shape))\(transposeA ? "ᵀ" : "") × \(describe(b.shape))\(transposeB ? "ᵀ" : ""): inner dimensions \(k) and \(kb) differ")
+        if a.rank == 2, b.rank == 2, a.dtype == b.dtype, a.dtype == .float32 || a.dtype == .float64,
+           let layoutA = GemmOperandLayout.matrixInPlace(a), let layoutB = GemmOperandLayout.matrixInPlace(b) {
+            // Two matrices GEMM reads where they lie: no layout records, batch or shape arrays.
+            let out = Tensor.empty([m, n], dtype: a.dtype)
+            func run<T: GemmScalar>(_: T.Type) {
+                let pc = out.storage.raw.assumingMemoryBound(to: T.self)
+                guard k > 0 else {
+                    pc.initialize(repeating: 0, count: m * n)
+                    return
+                }
+                T.gemm(transposeA: transposeA != layoutA.transposed, transposeB: transposeB != layoutB.transposed,
+                       m: m, n: n, k: k, alpha: 1,
+                       a: a.storage.raw.assumingMemoryBound(to: T.self) + a.offset, lda: layoutA.leadingDimension,
+                       b: b.storage.raw.assumingMemoryBound(to: T.self) + b.offset, ldb: layoutB.leadingDimension,
+                       beta: 0, c: pc, ldc: n)
+            }
+            if a.dtype == .float32 { run(Float.self) } else { run(Double.self) }
+            return out
+        }
         var type = promotedType(a.dtype, b.dtype)
         if !type.isFloatingPoint { type = .float32 }
         let av = a.dtype == type ? a : withNoGrad { a.to(type) }
@@ -144,6 +172,14 @@ struct GemmOperandLayout {
         (tensor, offset, transposed) = (source, source.offset, false)
         leadingDimension = Swift.max(columns, 1)
         batchStride = single ? 0 : rows * columns
+    }
+
+    /// How GEMM reads a matrix (a rank-2 tensor) where it lies, without copying it: contiguous,
+    /// or a strided view with row-major or column-major rows; `nil` when it must be copied.
+    @inline(__always)
+    static func matrixInPlace(_ matrix: Tensor) -> (transposed: Bool, leadingDimension: Int)? {
+        if matrix.isContiguous { return (false, Swift.max(matrix.shape[1], 1)) }
+        return stridedLayout(of: matrix).map { ($0.transposed, $0.leading) }
     }
 
     /// How GEMM reads a strided view in place: its matrices row-major (a column stride of 1)
