@@ -46,9 +46,10 @@ func fashionMNIST(first count: Int) throws -> (Tensor, Tensor) {
     let root = ProcessInfo.processInfo.environment["FASHION_MNIST_DIR"] ?? "/usr/share/datasets/fashion-mnist/"
     let images = try IDXArray(contentsOf: URL(fileURLWithPath: root).appendingPathComponent("train-images-idx3-ubyte.gz"))
     let labels = try IDXArray(contentsOf: URL(fileURLWithPath: root).appendingPathComponent("train-labels-idx1-ubyte.gz"))
-    let x = images.tensor(dtype: .float32)[0..<count].reshaped([count, 1, 28, 28]) / 255
-    let y = labels.tensor(dtype: .int64)[0..<count]
-    return (x.contiguousCopy(), y.contiguousCopy())
+    // Only the images used are converted, as the peer slices its uint8 array before astype.
+    let x = images.tensor(dtype: .float32, items: 0..<count).reshaped([count, 1, 28, 28]) / 255
+    let y = labels.tensor(dtype: .int64, items: 0..<count)
+    return (x, y)
 }
 
 /// Adam steps of the residual net on batches of 128: 2 warm-up steps, then one epoch over the

@@ -128,6 +128,19 @@ struct IDXTests {
         let doubles = IDXArray(shape: [2], values: .float64([1.5, -2])).tensor()
         #expect(doubles.dtype == .float64 && doubles.scalars(as: Double.self) == [1.5, -2])
     }
+
+    @Test("a range of items converts only those items, as slicing the whole tensor would give")
+    func itemRange() {
+        let images = IDXArray(shape: [4, 2, 3], values: .uint8((0..<24).map { UInt8($0 * 7) }))
+        for range in [0..<4, 1..<3, 3..<4, 2..<2] {
+            let part = images.tensor(dtype: .float32, items: range)
+            #expect(part.shape == [range.count, 2, 3])
+            #expect(part.scalars(as: Float.self) == images.tensor(dtype: .float32)[range].scalars(as: Float.self))
+        }
+        let labels = IDXArray(shape: [5], values: .int32([3, -1, 4, 1, 5]))
+        #expect(labels.tensor(items: 1..<4).scalars(as: Int64.self) == [-1, 4, 1])
+        #expect(IDXArray(shape: [], values: .float64([2.5])).tensor().scalars(as: Double.self) == [2.5])
+    }
 }
 
 extension IDXArray: CustomTestStringConvertible {
