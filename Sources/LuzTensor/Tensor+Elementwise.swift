@@ -195,12 +195,15 @@ extension Tensor {
         if a.dtype == type, let strides = a.unmaterializedViewStrides() {
             // A strided view (a slice with a step, a permutation): read in place row by row, in
             // one pass, instead of a copy followed by the operation.
+            // Dimensions that step through memory as one are one row (coalesced).
+            guard a.count > 0 else { return out }
+            let (rowShape, rowStrides) = Tensor.coalesced(shape: a.shape, strides: strides)
             func runStrided<T: ArithmeticScalar>(_: T.Type) {
                 let src = a.storage.raw.assumingMemoryBound(to: T.self) + a.offset, dst = out.pointer(T.self)
                 let c = T(luzDouble: scalar)
-                let inner = a.shape[a.rank - 1], innerStride = strides[a.rank - 1]
+                let inner = rowShape[rowShape.count - 1], innerStride = rowStrides[rowStrides.count - 1]
                 parallelChunks(a.count / inner, cost: inner) { rows in
-                    Tensor.forEachStridedRow(shape: a.shape, strides: strides, rows: rows) { row, offset in
+                    Tensor.forEachStridedRow(shape: rowShape, strides: rowStrides, rows: rows) { row, offset in
                         let o = dst + row * inner, x = src + offset
                         if scalarOnLeft {
                             for j in 0..<inner { o[j] = Op.apply(c, x[j * innerStride]) }

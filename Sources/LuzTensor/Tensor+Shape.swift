@@ -144,10 +144,13 @@ extension Tensor {
             stridedTransposeCopy(from: src, strides: strides, to: dst, shape: shape, unitDim: unit)
             return
         }
-        let inner = shape[rank - 1]
-        let innerStride = strides[rank - 1]
+        // Dimensions that step through memory as one (a step-2 slice of the last dimension: all
+        // of them) make one row, so that short rows do not each pay the loop's overhead.
+        let (rowShape, rowStrides) = coalesced(shape: shape, strides: strides)
+        let inner = rowShape[rowShape.count - 1]
+        let innerStride = rowStrides[rowStrides.count - 1]
         parallelChunks(total / inner, cost: inner) { range in
-            forEachStridedRow(shape: shape, strides: strides, rows: range) { row, offset in
+            forEachStridedRow(shape: rowShape, strides: rowStrides, rows: range) { row, offset in
                 let o = dst + row * inner
                 let s = src + offset
                 if innerStride == 1 {
@@ -157,6 +160,38 @@ extension Tensor {
                 }
             }
         }
+    }
+
+    /// `shape` and `strides` with dimensions of size 1 dropped and each dimension merged into the
+    /// one before it when together they step through memory as one dimension (the outer stride
+    /// is the inner extent times the inner stride), as torch's TensorIterator coalesces: the same
+    /// elements in the same row-major order, in fewer and longer rows (a last row of more than
+    /// 16 384 elements cut in rows of 1 024–16 384). At least one dimension; for a tensor with
+    /// elements.
+    static func coalesced(shape: [Int], strides: [Int]) -> (shape: [Int], strides: [Int]) {
+        var merged: [Int] = [], mergedStrides: [Int] = []
+        merged.reserveCapacity(shape.count)
+        mergedStrides.reserveCapacity(shape.count)
+        for d in shape.indices where shape[d] != 1 {
+            if let outer = mergedStrides.last, outer == shape[d] * strides[d] {
+                merged[merged.count - 1] *= shape[d]
+                mergedStrides[mergedStrides.count - 1] = strides[d]
+            } else {
+                merged.append(shape[d])
+                mergedStrides.append(strides[d])
+            }
+        }
+        if merged.isEmpty { return ([1], [1]) }
+        // A very long last row is cut in rows of a power of two that divides it, so that the
+        // rows can still be spread over threads.
+        let last = merged[merged.count - 1], step = mergedStrides[mergedStrides.count - 1]
+        if last > 16_384, let block = [16_384, 8_192, 4_096, 2_048, 1_024].first(where: { last % $0 == 0 }) {
+            merged[merged.count - 1] = last / block
+            mergedStrides[mergedStrides.count - 1] = block * step
+            merged.append(block)
+            mergedStrides.append(step)
+        }
+        return (merged, mergedStrides)
     }
 
     /// Calls `body(row, offset)` for each row in `rows` of `shape` (a row: all of the last
@@ -238,10 +273,11 @@ extension Tensor {
         let total = shape.reduce(1, *)
         if total == 0 { return }
         if rank == 0 { dst[0] = src[0]; return }
-        let inner = shape[rank - 1]
-        let innerStride = strides[rank - 1]
+        let (rowShape, rowStrides) = coalesced(shape: shape, strides: strides)
+        let inner = rowShape[rowShape.count - 1]
+        let innerStride = rowStrides[rowStrides.count - 1]
         parallelChunks(total / inner, cost: inner) { range in
-            forEachStridedRow(shape: shape, strides: strides, rows: range) { row, offset in
+            forEachStridedRow(shape: rowShape, strides: rowStrides, rows: range) { row, offset in
                 let s = src + row * inner
                 let o = dst + offset
                 if innerStride == 1 {
