@@ -156,9 +156,9 @@ PACKED_ENTRY_POINTS(f64, double)
 // C = alpha · op(A) · op(B) + beta · C by direct loops, reading A and B where they lie: for
 // products whose result has a few elements, each a sum of up to a few hundred terms (the weight
 // gradients of the 2-wide layers of `luz-bench cshape`), where packing for register tiles and a
-// library's dispatch cost more than the arithmetic. Four
-// elements of a row of C are summed at once in registers (then two, then one), each one sum
-// over the depth in order, so the result does not depend on how C is split between threads.
+// library's dispatch cost more than the arithmetic. Four elements of a row of C are summed at
+// once in registers (then two, then one), each one sum over the depth in order, so the result
+// does not depend on how C is split between threads.
 // With beta 0, C is not read; with alpha 0, neither are A and B.
 #define THIN_STORE(j, sum)                                                                         \
     out[j] = beta == 0 ? alpha * (sum) : alpha * (sum) + beta * out[j]

@@ -93,8 +93,9 @@ enum BLAS {
     }
 
     /// Where a product goes when the caller does not say: the direct loops for a few long sums
-    /// (``isThinProduct(m:n:k:)``), the built-in GEMM when no library is in use, for sizes the library's 32-bit interface cannot take, for every product with no
-    /// thin side when the library's kernel is below the built-in GEMM's instruction set
+    /// (``isThinProduct(m:n:k:)``); the built-in GEMM when no library is in use, for sizes the
+    /// library's 32-bit interface cannot take, for every product with no thin side when the
+    /// library's kernel is below the built-in GEMM's instruction set
     /// (``BLASBackend/largeProductsOnBuiltin``), and for the small products where it beats the
     /// library (``prefersBuiltinForSmallProducts(_:isa:)``); the library otherwise.
     @inline(__always)

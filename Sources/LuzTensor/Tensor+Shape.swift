@@ -163,36 +163,31 @@ extension Tensor {
     }
 
     /// `shape` and `strides` with dimensions of size 1 dropped and each dimension merged into the
-    /// one before it when together they step through memory as one dimension (the outer stride
+    /// one after it when together they step through memory as one dimension (the outer stride
     /// is the inner extent times the inner stride), as torch's TensorIterator coalesces: the same
-    /// elements in the same row-major order, in fewer and longer rows (a last row of more than
-    /// 16 384 elements cut in rows of 1 024–16 384). At least one dimension; for a tensor with
-    /// elements.
+    /// elements in the same row-major order, in fewer and longer rows. The last row grows only
+    /// up to ``coalescedRowLimit`` elements, so that there are still rows to spread over
+    /// threads. At least one dimension; for a tensor with elements.
     static func coalesced(shape: [Int], strides: [Int]) -> (shape: [Int], strides: [Int]) {
+        // Built from the innermost dimension outwards, reversed at the end.
         var merged: [Int] = [], mergedStrides: [Int] = []
         merged.reserveCapacity(shape.count)
         mergedStrides.reserveCapacity(shape.count)
-        for d in shape.indices where shape[d] != 1 {
-            if let outer = mergedStrides.last, outer == shape[d] * strides[d] {
+        for d in shape.indices.reversed() where shape[d] != 1 {
+            if let inner = merged.last, strides[d] == inner * mergedStrides[mergedStrides.count - 1],
+               merged.count > 1 || inner * shape[d] <= coalescedRowLimit {
                 merged[merged.count - 1] *= shape[d]
-                mergedStrides[mergedStrides.count - 1] = strides[d]
             } else {
                 merged.append(shape[d])
                 mergedStrides.append(strides[d])
             }
         }
         if merged.isEmpty { return ([1], [1]) }
-        // A very long last row is cut in rows of a power of two that divides it, so that the
-        // rows can still be spread over threads.
-        let last = merged[merged.count - 1], step = mergedStrides[mergedStrides.count - 1]
-        if last > 16_384, let block = [16_384, 8_192, 4_096, 2_048, 1_024].first(where: { last % $0 == 0 }) {
-            merged[merged.count - 1] = last / block
-            mergedStrides[mergedStrides.count - 1] = block * step
-            merged.append(block)
-            mergedStrides.append(step)
-        }
-        return (merged, mergedStrides)
+        return (merged.reversed(), mergedStrides.reversed())
     }
+
+    /// The most elements a row grows to in ``coalesced(shape:strides:)``.
+    static let coalescedRowLimit = 16_384
 
     /// Calls `body(row, offset)` for each row in `rows` of `shape` (a row: all of the last
     /// dimension, rows counted in row-major order), with the offset under `strides` of the row's

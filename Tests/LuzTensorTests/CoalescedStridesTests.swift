@@ -6,10 +6,13 @@ import Testing
 struct CoalescedStridesTests {
     @Test("dimensions merge when the outer stride is the inner extent times the inner stride")
     func merging() {
-        // A step-2 slice of the last dimension of a contiguous [128, 64, 24, 24]: one row of
-        // 2 359 296 elements, cut in rows of 16 384.
+        // A step-2 slice of the last dimension of a contiguous [128, 64, 24, 24]: rows of 24 × 12
+        // (the next merge would pass 16 384 elements), the outer two dimensions merged too.
         let sliced = Tensor.coalesced(shape: [128, 64, 24, 12], strides: [36_864, 576, 24, 2])
-        #expect(sliced.shape == [144, 16_384] && sliced.strides == [32_768, 2])
+        #expect(sliced.shape == [8_192, 288] && sliced.strides == [576, 2])
+        // Rows that would merge into one of 999 000 elements stay 1 000 rows.
+        let long = Tensor.coalesced(shape: [1_000, 999], strides: [1_998, 2])
+        #expect(long.shape == [1_000, 999] && long.strides == [1_998, 2])
         // A permutation does not merge; size-1 dimensions go; a short row is not cut.
         let permuted = Tensor.coalesced(shape: [2, 4, 3], strides: [12, 1, 4])
         #expect(permuted.shape == [2, 4, 3] && permuted.strides == [12, 1, 4])
